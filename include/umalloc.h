@@ -1,0 +1,64 @@
+/*
+ * umalloc.h — umalloc's own extensions. The standard names (malloc, free,
+ * calloc, realloc, mallopt, mallinfo2, malloc_stats, malloc_trim, ...) need
+ * no header beyond <stdlib.h> and <malloc.h>: umalloc provides them directly.
+ */
+#ifndef UMALLOC_H
+#define UMALLOC_H
+
+#include <stddef.h>
+
+#define UMALLOC_VERSION "0.1.0"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library's version string, e.g. "0.1.0". */
+const char *umalloc_version(void);
+
+/* Draw every heap of every arena on fd, a page per character:
+ * '#' in use, '+' mostly in use, '-' mostly free, '.' free, 'T' top. */
+void umalloc_heap_map(int fd);
+
+/* Walk the whole heap and check every invariant; abort with one line on
+ * stderr at the first violation. (The DEBUG=1 build does this every call.) */
+void umalloc_check(void);
+
+/* Give this thread's cached free chunks back to the arenas. */
+void umalloc_thread_flush(void);
+
+/* C23 sized deallocation (glibc 2.36's headers do not declare them yet). */
+void free_sized(void *ptr, size_t size);
+void free_aligned_sized(void *ptr, size_t alignment, size_t size);
+
+#ifdef UMALLOC_PREFIXED
+/* The sanitizer builds (make asan/tsan) rename every entry point, so the
+ * library can run beside the system malloc. */
+#include <stdio.h>
+void *umalloc_malloc(size_t n);
+void umalloc_free(void *p);
+void *umalloc_calloc(size_t n, size_t size);
+void *umalloc_realloc(void *p, size_t n);
+void *umalloc_reallocarray(void *p, size_t n, size_t size);
+void *umalloc_memalign(size_t align, size_t n);
+int umalloc_posix_memalign(void **out, size_t align, size_t n);
+void *umalloc_aligned_alloc(size_t align, size_t n);
+void *umalloc_valloc(size_t n);
+void *umalloc_pvalloc(size_t n);
+size_t umalloc_malloc_usable_size(void *p);
+void umalloc_free_sized(void *p, size_t size);
+void umalloc_free_aligned_sized(void *p, size_t align, size_t size);
+int umalloc_mallopt(int param, int value);
+int umalloc_malloc_trim(size_t pad);
+void umalloc_malloc_stats(void);
+int umalloc_malloc_info(int options, FILE *fp);
+struct mallinfo umalloc_mallinfo(void);
+struct mallinfo2 umalloc_mallinfo2(void);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,592 @@
+/*
+ * arena.c — the arena layer: bins + top + lock, and the seeds' algorithms.
+ *
+ * malloc (um_int_malloc): fast bin → small bin → unsorted scan (last
+ * remainder for small requests; exact fits returned; the rest sorted into
+ * bins) → best fit in the large bin → next non-empty bin via the binmap →
+ * top → consolidate fast bins and retry → grow the heap.
+ * free (um_int_free): small chunks to a fast bin; others coalesce with free
+ * neighbours and go to the unsorted bin, or merge into top; a big free
+ * consolidates and may trim.
+ * Every function here runs with av->lock held unless it says otherwise.
+ * Invariant: every free chunk outside fast bins is in exactly one bin list,
+ * and its neighbours are in use.
+ */
+#include <string.h>
+
+#include "bins.h"
+
+#define TLS_IE __attribute__((tls_model("initial-exec")))
+
+static __thread arena *tl_arena TLS_IE;
+static __thread unsigned tl_contended TLS_IE;
+
+static size_t abit_of(arena *av) { return av == &um_main_arena ? 0 : NON_MAIN_ARENA; }
+
+void um_arena_init(arena *av, int index)
+{
+    memset(av, 0, sizeof *av);
+    for (unsigned i = 1; i < NBINS; i++) {
+        chunk *b = bin_at(av, i);
+        b->fd = b->bk = b;
+    }
+    av->index = index;
+    um_lock_init(&av->lock);
+}
+
+void um_lock_slow(um_lock *l)
+{
+    for (int i = 0; i < 64; i++) {
+        if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0 && um_trylock(l))
+            return;
+        __builtin_ia32_pause();
+    }
+    while (atomic_exchange_explicit(&l->v, 2, memory_order_acquire) != 0)
+        syscall(SYS_futex, &l->v, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+/* Merge p (size bytes, just freed) with free neighbours; bin it or grow top.
+ * Returns the size of the merged chunk. */
+static size_t free_coalesce(arena *av, chunk *p, size_t size, const char *fn)
+{
+    size_t abit = abit_of(av);
+    chunk *next = chunk_at(p, size);
+    size_t nextsize = chunksize(next);
+    if (!prev_inuse(p)) {
+        size_t ps = p->prev_size;
+        p = (chunk *)((char *)p - ps);
+        if (unlikely(chunksize(p) != ps))
+            um_fatal(fn, "corrupted size vs. prev_size at", p, 0);
+        unlink_chunk(av, p);
+        size += ps;
+    }
+    if (next != av->top) {
+        if (!inuse(next)) {
+            unlink_chunk(av, next);
+            size += nextsize;
+        } else {
+            next->size &= ~(size_t)PREV_INUSE;
+        }
+        set_head(p, size | PREV_INUSE | abit);
+        set_foot(p, size);
+        unsorted_push(av, p, size);
+    } else {
+        size += nextsize;
+        set_head(p, size | PREV_INUSE | abit);
+        av->top = p;
+    }
+    return size;
+}
+
+/* Empty the fast bins: coalesce each chunk and put it in the unsorted bin. */
+void um_consolidate(arena *av)
+{
+    av->have_fastchunks = 0;
+    for (unsigned i = 0; i < NFASTBINS; i++) {
+        chunk *p = av->fastbins[i];
+        av->fastbins[i] = NULL;
+        while (p) {
+            if (unlikely(!aligned_ok(p)))
+                um_fatal("malloc_consolidate", "unaligned fastbin chunk", p, 0);
+            if (unlikely(fastbin_index(chunksize(p)) != i))
+                um_fatal("malloc_consolidate", "invalid chunk size in fastbin at", p, 0);
+            chunk *nextp = reveal_ptr((void **)&p->fd, p->fd);
+            free_coalesce(av, p, chunksize(p), "malloc_consolidate");
+            p = nextp;
+        }
+    }
+}
+
+/* Hand out victim (size bytes) for a request of nb: split off the excess. */
+static void *split_victim(arena *av, chunk *victim, size_t size, size_t nb, int remember)
+{
+    size_t abit = abit_of(av);
+    size_t rsize = size - nb;
+    if (rsize < MINSIZE) {
+        set_inuse_at(victim, size);
+    } else {
+        chunk *rem = chunk_at(victim, nb);
+        unsorted_push(av, rem, rsize);
+        if (remember)
+            av->last_remainder = rem;
+        set_head(victim, nb | PREV_INUSE | abit);
+        set_head(rem, rsize | PREV_INUSE | abit);
+        set_foot(rem, rsize);
+    }
+    return chunk_to_mem(victim);
+}
+
+/* Sort a chunk taken off the unsorted bin into its small or large bin. */
+static void bin_chunk(arena *av, chunk *victim, size_t size)
+{
+    unsigned idx;
+    chunk *bck, *fwd;
+    if (in_smallbin_range(size)) {
+        idx = smallbin_index(size);
+        bck = bin_at(av, idx);
+        fwd = bck->fd;
+    } else {
+        idx = largebin_index(size);
+        bck = bin_at(av, idx);
+        fwd = bck->fd;
+        if (fwd == bck) {
+            victim->fd_nextsize = victim->bk_nextsize = victim;
+        } else if (size < chunksize(bck->bk)) {
+            /* smaller than everything: append, and link in the skip list */
+            fwd = bck;
+            bck = bck->bk;
+            victim->fd_nextsize = fwd->fd;
+            victim->bk_nextsize = fwd->fd->bk_nextsize;
+            fwd->fd->bk_nextsize = victim->bk_nextsize->fd_nextsize = victim;
+        } else {
+            while (size < chunksize(fwd))
+                fwd = fwd->fd_nextsize;
+            if (size == chunksize(fwd)) {
+                /* same size as a node: go second, the skip list stays */
+                victim->fd_nextsize = victim->bk_nextsize = NULL;
+                fwd = fwd->fd;
+            } else {
+                victim->fd_nextsize = fwd;
+                victim->bk_nextsize = fwd->bk_nextsize;
+                if (unlikely(fwd->bk_nextsize->fd_nextsize != fwd))
+                    um_fatal("malloc", "corrupted double-linked list (nextsize) at", fwd, 0);
+                fwd->bk_nextsize = victim;
+                victim->bk_nextsize->fd_nextsize = victim;
+            }
+            bck = fwd->bk;
+            if (unlikely(bck->fd != fwd))
+                um_fatal("malloc", "corrupted double-linked list (large bin) at", fwd, 0);
+        }
+    }
+    mark_bin(av, idx);
+    victim->bk = bck;
+    victim->fd = fwd;
+    fwd->bk = victim;
+    bck->fd = victim;
+}
+
+/* A fast or small chunk of exactly nb, if one is at hand. */
+static chunk *take_exact(arena *av, size_t nb)
+{
+    if (nb <= um_params.max_fast) {
+        unsigned i = fastbin_index(nb);
+        chunk *p = av->fastbins[i];
+        if (p) {
+            if (unlikely(!aligned_ok(p)))
+                um_fatal("malloc", "unaligned fastbin chunk", p, 0);
+            if (unlikely(fastbin_index(chunksize(p)) != i))
+                um_fatal("malloc", "memory corruption (fast) at", p, 0);
+            av->fastbins[i] = reveal_ptr((void **)&p->fd, p->fd);
+            return p;
+        }
+    }
+    if (in_smallbin_range(nb)) {
+        chunk *bin = bin_at(av, smallbin_index(nb));
+        chunk *victim = bin->bk;
+        if (victim != bin) {
+            chunk *bck = victim->bk;
+            if (unlikely(bck->fd != victim))
+                um_fatal("malloc", "smallbin double linked list corrupted at", victim, 0);
+            set_inuse_at(victim, nb);
+            bin->bk = bck;
+            bck->fd = bin;
+            return victim;
+        }
+    }
+    return NULL;
+}
+
+/* For batch refills: an exact chunk, or a piece of top, without any search. */
+chunk *um_take_cached(arena *av, size_t nb)
+{
+    chunk *p = take_exact(av, nb);
+    if (p)
+        return p;
+    chunk *top = av->top;
+    if (top && chunksize(top) >= nb + MINSIZE + um_params.top_pad / 4) {
+        size_t size = chunksize(top);
+        av->top = chunk_at(top, nb);
+        set_head(av->top, (size - nb) | PREV_INUSE | abit_of(av));
+        set_head(top, nb | PREV_INUSE | abit_of(av));
+        return top;
+    }
+    return NULL;
+}
+
+/* Scan the unsorted bin: return an exact fit or the last remainder's split;
+ * everything else is sorted into bins. NULL when nothing was handed out. */
+static void *scan_unsorted(arena *av, size_t nb)
+{
+    chunk *unsorted = unsorted_chunks(av);
+    chunk *victim;
+    int iters = 0;
+    while ((victim = unsorted->bk) != unsorted) {
+        chunk *bck = victim->bk;
+        size_t size = chunksize(victim);
+        chunk *next = chunk_at(victim, size);
+        if (unlikely(size < MINSIZE || size > av->system_mem))
+            um_fatal("malloc", "invalid size (unsorted) at", victim, 0);
+        if (unlikely(next->prev_size != size))
+            um_fatal("malloc", "mismatching next->prev_size (unsorted) at", victim, 0);
+        if (unlikely(bck->fd != victim || victim->fd != unsorted))
+            um_fatal("malloc", "corrupted unsorted double-linked list at", victim, 0);
+        if (unlikely(prev_inuse(next)))
+            um_fatal("malloc", "invalid next->prev_inuse (unsorted) at", victim, 0);
+
+        /* a small request walks down the last remainder, for locality */
+        if (in_smallbin_range(nb) && bck == unsorted && victim == av->last_remainder &&
+            size > nb + MINSIZE) {
+            unsorted->bk = unsorted->fd = unsorted;
+            return split_victim(av, victim, size, nb, 1);
+        }
+        unsorted->bk = bck;
+        bck->fd = unsorted;
+        if (size == nb) {
+            set_inuse_at(victim, size);
+            return chunk_to_mem(victim);
+        }
+        bin_chunk(av, victim, size);
+        if (++iters >= 10000)
+            break;
+    }
+    return NULL;
+}
+
+/* Best fit within nb's own large bin (sorted, largest first). */
+static void *large_best_fit(arena *av, size_t nb)
+{
+    chunk *bin = bin_at(av, largebin_index(nb));
+    chunk *victim = bin->fd;
+    if (victim == bin || chunksize(victim) < nb)
+        return NULL;
+    victim = victim->bk_nextsize; /* the smallest size */
+    size_t size;
+    while ((size = chunksize(victim)) < nb)
+        victim = victim->bk_nextsize;
+    /* take a second chunk of that size when there is one: no skip-list rework */
+    if (victim != bin->bk && chunksize(victim->fd) == size)
+        victim = victim->fd;
+    unlink_chunk(av, victim);
+    return split_victim(av, victim, size, nb, 0);
+}
+
+/* The smallest chunk in the first non-empty bin above idx, per the binmap. */
+static void *binmap_search(arena *av, size_t nb, unsigned idx)
+{
+    for (unsigned i = idx + 1; i < NBINS;) {
+        unsigned block = idx2block(i);
+        unsigned map = av->binmap[block] & ~(idx2bit(i) - 1);
+        if (!map) {
+            i = (block + 1) << BINMAPSHIFT;
+            continue;
+        }
+        i = (block << BINMAPSHIFT) + (unsigned)__builtin_ctz(map);
+        chunk *bin = bin_at(av, i);
+        chunk *victim = bin->bk;
+        if (victim == bin) { /* stale bit */
+            unmark_bin(av, i);
+            i++;
+            continue;
+        }
+        size_t size = chunksize(victim);
+        if (unlikely(size < nb))
+            um_fatal("malloc", "corrupted bin at", victim, 0);
+        unlink_chunk(av, victim);
+        return split_victim(av, victim, size, nb, in_smallbin_range(nb));
+    }
+    return NULL;
+}
+
+void *um_int_malloc(arena *av, size_t nb)
+{
+    chunk *p = take_exact(av, nb);
+    if (p)
+        return chunk_to_mem(p);
+    if (!in_smallbin_range(nb) && av->have_fastchunks)
+        um_consolidate(av);
+    for (;;) {
+        void *m = scan_unsorted(av, nb);
+        if (m)
+            return m;
+        unsigned idx = bin_index(nb);
+        if (!in_smallbin_range(nb) && (m = large_best_fit(av, nb)))
+            return m;
+        if ((m = binmap_search(av, nb, idx)))
+            return m;
+        chunk *top = av->top;
+        size_t tsize = top ? chunksize(top) : 0;
+        if (unlikely(tsize > av->system_mem))
+            um_fatal("malloc", "corrupted top size at", top, 0);
+        if (tsize >= nb + MINSIZE) {
+            av->top = chunk_at(top, nb);
+            set_head(av->top, (tsize - nb) | PREV_INUSE | abit_of(av));
+            set_head(top, nb | PREV_INUSE | abit_of(av));
+            return chunk_to_mem(top);
+        }
+        if (av->have_fastchunks) {
+            um_consolidate(av);
+            continue;
+        }
+        if (um_grow_top(av, nb) != 0)
+            return NULL;
+    }
+}
+
+/* Free p (size bytes) into av. The caller has checked the pointer belongs to
+ * av; the neighbours are checked here. fn names the public caller. */
+void um_int_free(arena *av, chunk *p, size_t size, const char *fn)
+{
+    void *mem = chunk_to_mem(p);
+    if (unlikely((uintptr_t)p > (uintptr_t)-size || !aligned_ok(p) || size < MINSIZE ||
+                 (size & ALIGN_MASK)))
+        um_fatal(fn, "invalid pointer", mem, 0);
+    chunk *next = chunk_at(p, size);
+    size_t nextsize = chunksize(next);
+    if (unlikely(nextsize < CHUNK_HDR || nextsize >= av->system_mem))
+        um_fatal(fn, "corrupted chunk header at", chunk_to_mem(next), 0);
+    if (um_params.perturb)
+        memset(mem, um_params.perturb, size - CHUNK_HDR);
+
+    if (size <= um_params.max_fast) {
+        unsigned i = fastbin_index(size);
+        chunk *old = av->fastbins[i];
+        if (unlikely(old == p))
+            um_fatal(fn, "double free of", mem, size - SIZE_SZ);
+        p->fd = protect_ptr((void **)&p->fd, old);
+        av->fastbins[i] = p;
+        av->have_fastchunks = 1;
+        return;
+    }
+    if (unlikely(p == av->top))
+        um_fatal(fn, "double free of", mem, 0);
+    if (unlikely(!prev_inuse(next)))
+        um_fatal(fn, "double free of", mem, size - SIZE_SZ);
+    size = free_coalesce(av, p, size, fn);
+    if (size >= FASTBIN_CONSOLIDATION_THRESHOLD)
+        um_trim_after_free(av, size);
+}
+
+/* An aligned chunk from av: over-allocate, then give back the slack. */
+void *um_int_memalign(arena *av, size_t align, size_t bytes)
+{
+    size_t nb = request2size(bytes);
+    if (nb > MAX_REQUEST - align - MINSIZE)
+        return NULL;
+    void *m = um_int_malloc(av, nb + align + MINSIZE);
+    if (!m)
+        return NULL;
+    chunk *p = mem_to_chunk(m);
+    size_t abit = abit_of(av);
+    if ((uintptr_t)m % align) {
+        char *am = (char *)(((uintptr_t)m + align - 1) & ~(uintptr_t)(align - 1));
+        chunk *q = mem_to_chunk(am);
+        if ((size_t)((char *)q - (char *)p) < MINSIZE)
+            q = chunk_at(q, align);
+        size_t lead = (size_t)((char *)q - (char *)p);
+        size_t newsize = chunksize(p) - lead;
+        set_head(q, newsize | PREV_INUSE | abit);
+        set_inuse_at(q, newsize);
+        set_head_size(p, lead);
+        set_inuse_at(p, lead);
+        um_int_free(av, p, lead, "memalign");
+        p = q;
+    }
+    size_t size = chunksize(p);
+    if (size >= nb + MINSIZE) {
+        chunk *rem = chunk_at(p, nb);
+        set_head_size(p, nb);
+        set_head(rem, (size - nb) | PREV_INUSE | abit);
+        set_inuse_at(rem, size - nb);
+        um_int_free(av, rem, size - nb, "memalign");
+    }
+    return chunk_to_mem(p);
+}
+
+/* Resize p in place to nb: shrink, or grow into a free next chunk or top.
+ * Returns 1 when done, 0 when the caller must move the block. */
+int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb)
+{
+    size_t abit = abit_of(av);
+    size_t size = oldsize;
+    chunk *next = chunk_at(p, oldsize);
+    if (oldsize < nb) {
+        if (next == av->top) {
+            size_t tsize = chunksize(next);
+            if (oldsize + tsize < nb + MINSIZE)
+                return 0;
+            set_head_size(p, nb);
+            av->top = chunk_at(p, nb);
+            set_head(av->top, (oldsize + tsize - nb) | PREV_INUSE | abit);
+            return 1;
+        }
+        if (inuse(next) || oldsize + chunksize(next) < nb)
+            return 0;
+        size = oldsize + chunksize(next);
+        unlink_chunk(av, next);
+        set_head_size(p, size);
+        set_inuse_at(p, size);
+    }
+    if (size - nb >= MINSIZE) {
+        chunk *rem = chunk_at(p, nb);
+        set_head_size(p, nb);
+        set_head(rem, (size - nb) | PREV_INUSE | abit);
+        set_inuse_at(rem, size - nb);
+        um_int_free(av, rem, size - nb, "realloc");
+    }
+    return 1;
+}
+
+/* ---- arena selection ----
+ * A thread starts on the arena with the fewest threads (the main arena in a
+ * single-threaded program). The tcache absorbs almost all calls, so arena
+ * locks are taken rarely; a thread moves to another arena only after its
+ * arena's lock was found busy several times, and a new arena is created only
+ * then and only up to the limit (M_ARENA_MAX, default 2 per CPU). This keeps
+ * the arena count — and the RSS that each arena's free space costs — at what
+ * the measured contention needs, unlike glibc's 8 arenas per core. */
+
+static arena *arena_least_loaded(void)
+{
+    arena *best = &um_main_arena;
+    for (arena *a = um_main_arena.next; a; a = a->next)
+        if (atomic_load_explicit(&a->attached, memory_order_relaxed) <
+            atomic_load_explicit(&best->attached, memory_order_relaxed))
+            best = a;
+    return best;
+}
+
+/* M_ARENA_MAX when set; else 2 per CPU, or M_ARENA_TEST if that is larger. */
+static size_t arena_limit(void)
+{
+    if (um_params.arena_max > 0)
+        return (size_t)um_params.arena_max;
+    size_t n = 2 * um_os_ncpus();
+    return n < (size_t)um_params.arena_test ? (size_t)um_params.arena_test : n;
+}
+
+static void arena_switch(arena *to)
+{
+    arena *from = tl_arena;
+    atomic_fetch_add_explicit(&to->attached, 1, memory_order_relaxed);
+    if (from)
+        atomic_fetch_sub_explicit(&from->attached, 1, memory_order_relaxed);
+    tl_arena = to;
+}
+
+/* Create a new arena if the limit allows; NULL otherwise. */
+static arena *arena_create(void)
+{
+    arena *av = NULL;
+    um_lock_acquire(&um_arenas_lock);
+    int n = atomic_load_explicit(&um_narenas, memory_order_relaxed);
+    if ((size_t)n < arena_limit() && (av = um_heap_new_arena(n)) != NULL) {
+        arena *last = &um_main_arena;
+        while (last->next)
+            last = last->next;
+        atomic_store_explicit((_Atomic(arena *) *)&last->next, av, memory_order_release);
+        atomic_store_explicit(&um_narenas, n + 1, memory_order_relaxed);
+    }
+    um_lock_release(&um_arenas_lock);
+    return av;
+}
+
+/* Called when taking av's lock had to wait: maybe move this thread. */
+void um_arena_note_contention(arena *av)
+{
+    av->contended++;
+    if (++tl_contended < 4)
+        return;
+    tl_contended = 0;
+    arena *to = NULL;
+    for (arena *a = &um_main_arena; a; a = a->next)
+        if (a != av && atomic_load_explicit(&a->attached, memory_order_relaxed) == 0) {
+            to = a;
+            break;
+        }
+    if (!to)
+        to = arena_create();
+    if (!to) {
+        arena *l = arena_least_loaded();
+        if (atomic_load_explicit(&l->attached, memory_order_relaxed) + 1 <
+            atomic_load_explicit(&av->attached, memory_order_relaxed))
+            to = l;
+    }
+    if (to)
+        arena_switch(to);
+}
+
+/* This thread's arena, locked. */
+arena *um_arena_get(void)
+{
+    arena *av = tl_arena;
+    if (unlikely(!av)) {
+        arena_switch(arena_least_loaded());
+        av = tl_arena;
+    }
+    if (likely(um_trylock(&av->lock)))
+        return av;
+    um_lock_slow(&av->lock);
+    um_arena_note_contention(av);
+    return av;
+}
+
+void um_arena_release(arena *av) { um_lock_release(&av->lock); }
+
+/* av could not serve bytes: try another arena (unlocked av on entry). */
+arena *um_arena_retry(arena *av, size_t bytes)
+{
+    (void)bytes;
+    arena *other = av == &um_main_arena ? arena_create() : &um_main_arena;
+    if (!other)
+        for (arena *a = &um_main_arena; a && !other; a = a->next)
+            if (a != av)
+                other = a;
+    if (other)
+        um_lock_acquire(&other->lock);
+    return other;
+}
+
+void um_arena_thread_detach(void)
+{
+    arena *av = tl_arena;
+    if (av) {
+        atomic_fetch_sub_explicit(&av->attached, 1, memory_order_relaxed);
+        tl_arena = NULL;
+    }
+}
+
+/* ---- fork: take every lock before, release (parent) or reset (child) after ---- */
+void um_fork_prepare(void)
+{
+    if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
+        return;
+    um_lock_acquire(&um_arenas_lock);
+    for (arena *a = &um_main_arena; a; a = a->next)
+        um_lock_acquire(&a->lock);
+    um_lock_acquire(&um_mmap_lock);
+}
+
+void um_fork_parent(void)
+{
+    if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
+        return;
+    um_lock_release(&um_mmap_lock);
+    for (arena *a = &um_main_arena; a; a = a->next)
+        um_lock_release(&a->lock);
+    um_lock_release(&um_arenas_lock);
+}
+
+void um_fork_child(void)
+{
+    if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
+        return;
+    um_lock_init(&um_mmap_lock);
+    for (arena *a = &um_main_arena; a; a = a->next) {
+        um_lock_init(&a->lock);
+        atomic_store_explicit(&a->attached, 0, memory_order_relaxed);
+    }
+    um_lock_init(&um_arenas_lock);
+    if (tl_arena)
+        atomic_store_explicit(&tl_arena->attached, 1, memory_order_relaxed);
+    um_tcache_reset_after_fork();
+}

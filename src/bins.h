@@ -1,0 +1,113 @@
+/*
+ * bins.h — the bins layer: which bin a size belongs to, the bin lists, and
+ * the binmap that lets malloc skip empty bins.
+ *
+ * 128 bins, as the seeds count them: bin 0 unused, bin 1 the unsorted bin,
+ * bins 2..63 small (one chunk size each, 16 bytes apart: 32 .. 1008), bins
+ * 64..126 large (size ranges growing geometrically, kept sorted by size,
+ * largest first, with an fd_nextsize/bk_nextsize skip list over the distinct
+ * sizes). Fast bins are separate: singly linked, LIFO, one size each, their
+ * chunks stay marked in use so nothing coalesces with them until
+ * um_consolidate() runs.
+ *
+ * A bin head is stored as two pointers (fd, bk) in arena.bins; bin_at()
+ * returns a fake chunk whose fd/bk fields land exactly on them, so list code
+ * treats heads and chunks alike. Only fd/bk of a head may ever be touched.
+ */
+#ifndef UM_BINS_H
+#define UM_BINS_H
+
+#include "internal.h"
+
+static inline chunk *bin_at(arena *av, unsigned i)
+{
+    return (chunk *)((char *)&av->bins[(i - 1) * 2] - offsetof(chunk, fd));
+}
+static inline chunk *unsorted_chunks(arena *av) { return bin_at(av, 1); }
+static inline int bin_empty(arena *av, unsigned i) { return bin_at(av, i)->fd == bin_at(av, i); }
+
+static inline int in_smallbin_range(size_t sz) { return sz < MIN_LARGE_SIZE; }
+static inline unsigned smallbin_index(size_t sz) { return (unsigned)(sz >> 4); }
+
+/*
+ * Large bins on 64-bit: 33 bins 64 B apart up to 3 KiB, then 15 bins 512 B
+ * apart, 9 bins 4 KiB apart, 3 bins 32 KiB apart, 2 bins 256 KiB apart, and
+ * one bin for everything larger. Each step halves the bin count and grows the
+ * spacing eightfold, so the bin count stays small and the relative spread of
+ * a bin stays bounded.
+ */
+static inline unsigned largebin_index(size_t sz)
+{
+    if ((sz >> 6) <= 48)
+        return 48 + (unsigned)(sz >> 6);
+    if ((sz >> 9) <= 20)
+        return 91 + (unsigned)(sz >> 9);
+    if ((sz >> 12) <= 10)
+        return 110 + (unsigned)(sz >> 12);
+    if ((sz >> 15) <= 4)
+        return 119 + (unsigned)(sz >> 15);
+    if ((sz >> 18) <= 2)
+        return 124 + (unsigned)(sz >> 18);
+    return 126;
+}
+static inline unsigned bin_index(size_t sz)
+{
+    return in_smallbin_range(sz) ? smallbin_index(sz) : largebin_index(sz);
+}
+
+/* Fast bins: index by chunk size. */
+static inline unsigned fastbin_index(size_t sz) { return (unsigned)(sz >> 4) - 2; }
+static inline size_t fastbin_size(unsigned i) { return ((size_t)i + 2) << 4; }
+
+/* Binmap: one bit per bin, set when the bin may be non-empty. */
+static inline unsigned idx2block(unsigned i) { return i >> BINMAPSHIFT; }
+static inline unsigned idx2bit(unsigned i) { return 1u << (i & (BITSPERMAP - 1)); }
+static inline void mark_bin(arena *av, unsigned i) { av->binmap[idx2block(i)] |= idx2bit(i); }
+static inline void unmark_bin(arena *av, unsigned i) { av->binmap[idx2block(i)] &= ~idx2bit(i); }
+
+/* Take p off its doubly linked bin list, checking the links first. */
+static inline void unlink_chunk(arena *av, chunk *p)
+{
+    (void)av;
+    chunk *fd = p->fd, *bk = p->bk;
+    if (unlikely(chunksize(p) != chunk_at(p, chunksize(p))->prev_size))
+        um_fatal("malloc", "corrupted size vs. prev_size at", p, 0);
+    if (unlikely(fd->bk != p || bk->fd != p))
+        um_fatal("malloc", "corrupted double-linked list at", p, 0);
+    fd->bk = bk;
+    bk->fd = fd;
+    if (!in_smallbin_range(chunksize(p)) && p->fd_nextsize != NULL) {
+        if (unlikely(p->fd_nextsize->bk_nextsize != p || p->bk_nextsize->fd_nextsize != p))
+            um_fatal("malloc", "corrupted double-linked list (not small) at", p, 0);
+        if (fd->fd_nextsize == NULL) {
+            /* fd has p's size: it becomes the skip-list node in p's place */
+            if (p->fd_nextsize == p) {
+                fd->fd_nextsize = fd->bk_nextsize = fd;
+            } else {
+                fd->fd_nextsize = p->fd_nextsize;
+                fd->bk_nextsize = p->bk_nextsize;
+                p->fd_nextsize->bk_nextsize = fd;
+                p->bk_nextsize->fd_nextsize = fd;
+            }
+        } else {
+            p->fd_nextsize->bk_nextsize = p->bk_nextsize;
+            p->bk_nextsize->fd_nextsize = p->fd_nextsize;
+        }
+    }
+}
+
+/* Put p at the front of the unsorted bin. */
+static inline void unsorted_push(arena *av, chunk *p, size_t size)
+{
+    chunk *bck = unsorted_chunks(av), *fwd = bck->fd;
+    if (unlikely(fwd->bk != bck))
+        um_fatal("free", "corrupted unsorted chunks near", p, 0);
+    p->fd = fwd;
+    p->bk = bck;
+    if (!in_smallbin_range(size))
+        p->fd_nextsize = p->bk_nextsize = NULL;
+    bck->fd = p;
+    fwd->bk = p;
+}
+
+#endif

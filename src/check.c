@@ -1,0 +1,175 @@
+/*
+ * check.c — the whole-heap invariant check (glibc's do_check_malloc_state,
+ * made total). DEBUG=1 builds run it after every public call; umalloc_check()
+ * runs it on demand. For each arena, under its lock:
+ *   - every heap/segment walks chunk by chunk from its first chunk to top or
+ *     its fencepost, sizes aligned and >= MINSIZE, the A bit right;
+ *   - P bits agree with the chunk below; a free chunk's foot equals its size;
+ *     no two free chunks touch; top is the last chunk of the newest heap;
+ *   - every bin is a consistent doubly linked list of free chunks of the
+ *     bin's sizes (large bins sorted, skip list consistent), the binmap
+ *     covers every non-empty bin, and bins hold exactly the free chunks found
+ *     by the walk; fast bin chunks are in use and of their bin's size;
+ *   - system_mem equals the sum of the heaps' sizes.
+ * And this thread's cache: every entry is an in-use heap chunk of its size.
+ */
+#include "bins.h"
+#include "tcache.h"
+
+#define FAIL(what, addr) um_fatal("check", what, (const void *)(addr), 0)
+
+static size_t first_chunk_off(arena *av, heap *h)
+{
+    size_t off = HEAP_HDR;
+    if ((char *)av == (char *)h + HEAP_HDR)
+        off += (sizeof(arena) + ALIGN_MASK) & ~(size_t)ALIGN_MASK;
+    return off;
+}
+
+/* Walk one heap; returns the number of free (binned) chunks seen. */
+static size_t check_heap(arena *av, heap *h, size_t *sys)
+{
+    size_t abit = av == &um_main_arena ? 0 : NON_MAIN_ARENA;
+    char *end = (char *)h + h->size;
+    chunk *p = chunk_at(h, first_chunk_off(av, h));
+    size_t nfree = 0;
+    int prev_free = 0;
+    size_t prev_size = 0;
+    *sys += h->size;
+    if (!prev_inuse(p))
+        FAIL("first chunk of a heap without P bit at", p);
+    for (;;) {
+        if ((char *)p >= end)
+            FAIL("heap walk ran past the end at", p);
+        size_t s = chunksize(p);
+        if ((p->size & NON_MAIN_ARENA) != abit || (p->size & IS_MMAPPED))
+            FAIL("wrong A/M bits on chunk", p);
+        if (prev_free != !prev_inuse(p))
+            FAIL("P bit disagrees with the chunk below at", p);
+        if (prev_free && p->prev_size != prev_size)
+            FAIL("foot (prev_size) mismatch at", p);
+        if (p == av->top) {
+            if ((char *)p + s != end || av->last_heap != h)
+                FAIL("top is not the last chunk of the newest heap", p);
+            if (s < MINSIZE || (s & ALIGN_MASK))
+                FAIL("bad top size at", p);
+            if (prev_free)
+                FAIL("free chunk before top at", p);
+            break;
+        }
+        if (s == 0) { /* end fencepost */
+            if ((char *)p + CHUNK_HDR != end || h == av->last_heap)
+                FAIL("misplaced end fencepost at", p);
+            break;
+        }
+        if (s == CHUNK_HDR) { /* fencepost */
+            if ((char *)p + 2 * CHUNK_HDR != end)
+                FAIL("misplaced fencepost at", p);
+            prev_free = 0;
+            p = chunk_at(p, s);
+            continue;
+        }
+        if (s < MINSIZE || (s & ALIGN_MASK) || (char *)p + s > end)
+            FAIL("bad chunk size at", p);
+        int is_free = !inuse(p);
+        if (is_free) {
+            if (prev_free)
+                FAIL("two adjacent free chunks at", p);
+            nfree++;
+        }
+        prev_free = is_free;
+        prev_size = s;
+        p = chunk_at(p, s);
+    }
+    return nfree;
+}
+
+static void check_bins(arena *av, size_t expect_free)
+{
+    size_t binned = 0;
+    for (unsigned i = 1; i < NBINS; i++) {
+        chunk *b = bin_at(av, i);
+        size_t prev = (size_t)-1;
+        if (b->fd != b && i > 1 && !(av->binmap[idx2block(i)] & idx2bit(i)))
+            FAIL("non-empty bin not marked in binmap", b);
+        for (chunk *p = b->fd; p != b; p = p->fd) {
+            size_t s = chunksize(p);
+            if (p->fd->bk != p || p->bk->fd != p)
+                FAIL("broken bin links at", p);
+            if (inuse(p))
+                FAIL("in-use chunk in a bin at", p);
+            if (i > 1 && bin_index(s) != i)
+                FAIL("chunk in the wrong bin at", p);
+            if (i > 1 && !in_smallbin_range(s)) {
+                if (s > prev)
+                    FAIL("large bin out of order at", p);
+                if (p->fd_nextsize) {
+                    if (p->fd_nextsize->bk_nextsize != p || p->bk_nextsize->fd_nextsize != p)
+                        FAIL("broken skip list at", p);
+                }
+                prev = s;
+            }
+            if (++binned > expect_free)
+                FAIL("bins hold more chunks than the heap has free", p);
+        }
+    }
+    if (binned != expect_free)
+        FAIL("free chunk missing from every bin in arena", av);
+    for (unsigned i = 0; i < NFASTBINS; i++) {
+        size_t n = 0;
+        for (chunk *p = av->fastbins[i]; p; p = reveal_ptr((void **)&p->fd, p->fd)) {
+            if (!aligned_ok(p) || fastbin_index(chunksize(p)) != i)
+                FAIL("bad fast bin chunk at", p);
+            if (!inuse(p))
+                FAIL("fast bin chunk not marked in use at", p);
+            if (++n > (av->system_mem >> 5))
+                FAIL("cycle in fast bin", p);
+        }
+    }
+}
+
+static void check_arena(arena *av)
+{
+    um_lock_acquire(&av->lock);
+    size_t sys = 0, nfree = 0;
+    for (heap *h = av->last_heap; h; h = h->prev) {
+        if (h->magic != (um_secret ^ (uintptr_t)h) || h->ar != av)
+            FAIL("corrupted heap header at", h);
+        nfree += check_heap(av, h, &sys);
+    }
+    if (sys != av->system_mem)
+        FAIL("system_mem disagrees with the heaps of arena", av);
+    check_bins(av, nfree);
+    um_lock_release(&av->lock);
+}
+
+static void check_tcache(void)
+{
+    struct tcache *tc = &um_tc;
+    if (tc->state != TC_LIVE)
+        return;
+    for (size_t i = 2; i < TC_SLOTS; i++) {
+        size_t n = 0;
+        for (void **e = tc->head[i]; e; e = reveal_ptr(e, e[0])) {
+            chunk *p = mem_to_chunk(e);
+            if (!aligned_ok(e) || chunksize(p) != (i << 4) || chunk_is_mmapped(p))
+                FAIL("bad tcache entry", e);
+            if (e[1] != (void *)um_tc_key || !inuse(p))
+                FAIL("tcache entry not marked", e);
+            n++;
+        }
+        if (n != tc->count[i])
+            FAIL("tcache count disagrees with its list", tc->head[i]);
+        if (n > tc->limit[i] && tc->limit[i])
+            FAIL("tcache bin over its limit", tc->head[i]);
+    }
+}
+
+void um_check_all(void)
+{
+    if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
+        return;
+    for (arena *a = &um_main_arena; a; a = a->next)
+        check_arena(a);
+    check_tcache();
+}

@@ -1,0 +1,76 @@
+/*
+ * chunk.h — boundary tags: the one chunk format every layer shares.
+ *
+ *     chunk-> +-----------------------------------------------+
+ *             | prev_size: size of the chunk below, if free   |
+ *             +-----------------------------------------------+
+ *             | size of this chunk (multiple of 16)   |A|M|P |
+ *       mem-> +-----------------------------------------------+
+ *             | user data (in use)  /  fd, bk (free)          |
+ *             | fd_nextsize, bk_nextsize (free, large bins)   |
+ *             .                                               .
+ * next chunk->+-----------------------------------------------+
+ *             | prev_size = our size while we are free (foot) |
+ *             | size of next chunk                    |A|M|P=0|
+ *
+ * P says whether the chunk *below* is in use, so a chunk's own in-use state
+ * is the P bit of the chunk above it. An in-use chunk lends the next chunk's
+ * prev_size word to the user, hence usable = size - 8. M: the chunk has its
+ * own mapping (prev_size holds its offset in that mapping). A: the chunk is
+ * in a non-main arena, found by masking its address down to its heap.
+ * Invariants: sizes are multiples of 16 and >= MINSIZE (fenceposts excepted),
+ * mem is 16-aligned, no two free chunks touch (fast/tcache chunks count as in
+ * use), and top is always the last chunk of its heap.
+ */
+#ifndef UM_CHUNK_H
+#define UM_CHUNK_H
+
+#include "types.h"
+
+static inline void *chunk_to_mem(chunk *p) { return (char *)p + CHUNK_HDR; }
+static inline chunk *mem_to_chunk(void *mem) { return (chunk *)((char *)mem - CHUNK_HDR); }
+
+static inline size_t chunksize(const chunk *p) { return p->size & ~(size_t)SIZE_BITS; }
+static inline int prev_inuse(const chunk *p) { return (int)(p->size & PREV_INUSE); }
+static inline int chunk_is_mmapped(const chunk *p) { return (p->size & IS_MMAPPED) != 0; }
+static inline int chunk_main_arena(const chunk *p) { return (p->size & NON_MAIN_ARENA) == 0; }
+
+static inline chunk *chunk_at(void *p, size_t off) { return (chunk *)((char *)p + off); }
+static inline chunk *next_chunk(chunk *p) { return chunk_at(p, chunksize(p)); }
+static inline chunk *prev_chunk(chunk *p) { return (chunk *)((char *)p - p->prev_size); }
+
+/* In-use state of p, read from the P bit of the chunk above. */
+static inline int inuse(chunk *p) { return prev_inuse(next_chunk(p)); }
+static inline void set_inuse_at(chunk *p, size_t s) { chunk_at(p, s)->size |= PREV_INUSE; }
+static inline void clear_inuse_at(chunk *p, size_t s) { chunk_at(p, s)->size &= ~(size_t)PREV_INUSE; }
+
+/* Header and foot of a free chunk; head keeps p's P and sets arena bit. */
+static inline void set_head(chunk *p, size_t s) { p->size = s; }
+static inline void set_head_size(chunk *p, size_t s) { p->size = (p->size & SIZE_BITS) | s; }
+static inline void set_foot(chunk *p, size_t s) { chunk_at(p, s)->prev_size = s; }
+
+/* Request bytes to chunk size: header word + alignment, at least MINSIZE. */
+static inline size_t request2size(size_t req)
+{
+    size_t s = (req + SIZE_SZ + ALIGN_MASK) & ~(size_t)ALIGN_MASK;
+    return s < MINSIZE ? MINSIZE : s;
+}
+
+/* Bytes a user may touch in an in-use chunk. */
+static inline size_t chunk_usable(chunk *p)
+{
+    return chunksize(p) - (chunk_is_mmapped(p) ? CHUNK_HDR : SIZE_SZ);
+}
+
+static inline int aligned_ok(const void *p) { return ((uintptr_t)p & ALIGN_MASK) == 0; }
+
+/* Safe-linking: a next pointer stored in freed memory is xored with the
+ * address it is stored at (shifted past the page offset), so an overwrite or
+ * a leaked value does not give an attacker a usable pointer. */
+static inline void *protect_ptr(void *const *pos, void *p)
+{
+    return (void *)(((uintptr_t)pos >> 12) ^ (uintptr_t)p);
+}
+static inline void *reveal_ptr(void *const *pos, void *p) { return protect_ptr(pos, p); }
+
+#endif

@@ -1,0 +1,267 @@
+/*
+ * heap.c — where arenas get memory: the main arena's segments (the brk heap,
+ * and mmap'd segments when something blocks the break) and the aligned
+ * HEAP_MAX_SIZE heaps of the other arenas, found from a chunk by masking.
+ * Every segment/heap starts with a struct heap; the arena's top chunk is the
+ * last chunk of its newest one. An older segment is closed with two
+ * fenceposts: a 16-byte in-use chunk and a size-0 end marker.
+ * Invariant: a chunk of an arena lies inside one of that arena's heaps.
+ */
+#include "bins.h"
+
+/* One bit per HEAP_MAX_SIZE region of the address space: set while an aligned
+ * heap lives there. Lets free() tell a heap chunk from a wild pointer. */
+#define REGION_SHIFT 26 /* log2(HEAP_MAX_SIZE) */
+#define REGION_WORDS ((1ull << (47 - REGION_SHIFT)) / 64)
+static _Atomic uint64_t region_map[REGION_WORDS];
+
+static void region_mark(void *p, int on)
+{
+    uintptr_t r = (uintptr_t)p >> REGION_SHIFT;
+    uint64_t bit = 1ull << (r & 63);
+    if (on)
+        atomic_fetch_or_explicit(&region_map[r >> 6], bit, memory_order_relaxed);
+    else
+        atomic_fetch_and_explicit(&region_map[r >> 6], ~bit, memory_order_relaxed);
+}
+
+int um_heap_owns(const void *p)
+{
+    uintptr_t r = (uintptr_t)p >> REGION_SHIFT;
+    if (r >= REGION_WORDS * 64)
+        return 0;
+    return (atomic_load_explicit(&region_map[r >> 6], memory_order_relaxed) >> (r & 63)) & 1;
+}
+
+heap *um_heap_of(chunk *p) { return (heap *)((uintptr_t)p & ~(uintptr_t)(HEAP_MAX_SIZE - 1)); }
+
+/* The arena of an in-use chunk, validating the heap it claims to be in. */
+arena *um_arena_of(chunk *p)
+{
+    if (chunk_main_arena(p))
+        return &um_main_arena;
+    if (!um_heap_owns(p))
+        return NULL;
+    heap *h = um_heap_of(p);
+    if (h->magic != (um_secret ^ (uintptr_t)h))
+        return NULL;
+    return h->ar;
+}
+
+static size_t page_align(size_t n) { return (n + um_pagesize - 1) & ~(um_pagesize - 1); }
+
+/* [p, p+size) lies inside one of the main arena's segments (before top end). */
+int um_main_owns(chunk *p, size_t size)
+{
+    for (heap *h = um_main_arena.last_heap; h; h = h->prev) {
+        char *lo = (char *)h + HEAP_HDR, *hi = (char *)h + h->size;
+        if ((char *)p >= lo && (char *)p < hi && size <= (size_t)(hi - (char *)p))
+            return 1;
+    }
+    return 0;
+}
+
+/* Main-arena memory lies in [um_box_lo, um_box_hi): free() uses the box to
+ * tell a main-arena chunk at a glance. It only ever grows. */
+_Atomic uintptr_t um_box_lo, um_box_hi;
+
+static void box_extend(void *start, size_t len)
+{
+    uintptr_t lo = (uintptr_t)start, hi = lo + len;
+    uintptr_t cur_lo = atomic_load_explicit(&um_box_lo, memory_order_relaxed);
+    if (cur_lo == 0 || lo < cur_lo)
+        atomic_store_explicit(&um_box_lo, lo, memory_order_release);
+    if (hi > atomic_load_explicit(&um_box_hi, memory_order_relaxed))
+        atomic_store_explicit(&um_box_hi, hi, memory_order_release);
+}
+
+/* Start a segment/heap at h of the given size and make its space the top. */
+static void heap_start(arena *av, heap *h, size_t size, int kind, size_t first_off)
+{
+    h->ar = av;
+    h->prev = av->last_heap;
+    h->size = size;
+    h->committed = size;
+    h->magic = um_secret ^ (uintptr_t)h;
+    h->kind = kind;
+    h->fence = 0;
+    av->last_heap = h;
+    chunk *top = chunk_at(h, first_off);
+    size_t tsize = size - first_off;
+    set_head(top, tsize | PREV_INUSE | (av == &um_main_arena ? 0 : NON_MAIN_ARENA));
+    av->top = top;
+    av->system_mem += size;
+    if (av->system_mem > av->max_system_mem)
+        av->max_system_mem = av->system_mem;
+    if (av == &um_main_arena)
+        box_extend(h, size);
+}
+
+/* Close the old top before moving to a new segment: fence its end off and
+ * free what is left, so the old segment's free space stays usable. */
+void um_heap_close_top(arena *av)
+{
+    chunk *old = av->top;
+    if (!old)
+        return;
+    heap *h = av->last_heap;
+    size_t s = chunksize(old);
+    size_t abit = av == &um_main_arena ? 0 : NON_MAIN_ARENA;
+    chunk *fp2 = chunk_at(old, s - CHUNK_HDR);
+    fp2->size = 0 | PREV_INUSE | abit;
+    if (s >= 2 * CHUNK_HDR + MINSIZE) {
+        chunk *fp1 = chunk_at(old, s - 2 * CHUNK_HDR);
+        fp1->size = CHUNK_HDR | PREV_INUSE | abit;
+        set_head_size(old, s - 2 * CHUNK_HDR);
+        h->fence = (size_t)((char *)fp1 - (char *)h);
+        av->top = NULL;
+        um_int_free(av, old, s - 2 * CHUNK_HDR, "malloc");
+    } else {
+        set_head_size(old, s - CHUNK_HDR); /* a dead in-use chunk before fp2 */
+        h->fence = (size_t)((char *)old - (char *)h);
+        av->top = NULL;
+    }
+}
+
+/* Map a new aligned heap holding at least size bytes (header included). */
+heap *um_heap_new(size_t size, arena *av, size_t extra)
+{
+    (void)extra;
+    size = page_align(size < HEAP_MIN_SIZE ? HEAP_MIN_SIZE : size);
+    if (size > HEAP_MAX_SIZE)
+        return NULL;
+    heap *h = um_os_reserve_aligned(HEAP_MAX_SIZE, HEAP_MAX_SIZE);
+    if (!h)
+        return NULL;
+    if (um_os_commit(h, size) != 0) {
+        um_os_unmap(h, HEAP_MAX_SIZE);
+        return NULL;
+    }
+    region_mark(h, 1);
+    h->ar = av;
+    h->size = size;
+    h->committed = size;
+    h->magic = um_secret ^ (uintptr_t)h;
+    return h;
+}
+
+/* Grow an aligned heap in place to new_size; 0 on success. */
+static int heap_grow(heap *h, size_t new_size)
+{
+    new_size = page_align(new_size);
+    if (new_size > HEAP_MAX_SIZE)
+        return -1;
+    if (new_size > h->committed) {
+        if (um_os_commit((char *)h + h->committed, new_size - h->committed) != 0)
+            return -1;
+        h->committed = new_size;
+    }
+    h->size = new_size;
+    return 0;
+}
+
+/* Main arena: extend top with brk, or start a new segment (brk or mmap). */
+static int grow_main(arena *av, size_t nb)
+{
+    heap *h = av->last_heap;
+    size_t old_size = av->top ? chunksize(av->top) : 0;
+    char *old_end = av->top ? (char *)av->top + old_size : NULL;
+    size_t want = nb + um_params.top_pad + MINSIZE;
+
+    if (h && h->kind == HEAP_BRK && old_end == (char *)um_os_brk_end()) {
+        size_t incr = page_align(want - (old_size < want ? old_size : want));
+        if (incr < um_pagesize)
+            incr = um_pagesize;
+        if (um_os_sbrk((intptr_t)incr)) {
+            set_head(av->top, (old_size + incr) | PREV_INUSE);
+            h->size += incr;
+            box_extend(h, h->size);
+            av->system_mem += incr;
+            if (av->system_mem > av->max_system_mem)
+                av->max_system_mem = av->system_mem;
+            return 0;
+        }
+    } else {
+        /* First use, or someone else moved the break: a new brk segment. */
+        char *cur = um_os_brk_end();
+        size_t lead = (size_t)(-(uintptr_t)cur & ALIGN_MASK);
+        size_t incr = page_align((uintptr_t)cur + lead + HEAP_HDR + want) - (uintptr_t)cur;
+        char *base = cur != (void *)-1 ? um_os_sbrk((intptr_t)incr) : NULL;
+        if (base) {
+            if (base != cur) { /* raced with a foreign sbrk: give up on brk */
+                um_os_sbrk(-(intptr_t)incr);
+            } else {
+                um_heap_close_top(av);
+                heap *nh = (heap *)(base + lead);
+                heap_start(av, nh, incr - lead, HEAP_BRK, HEAP_HDR);
+                return 0;
+            }
+        }
+    }
+    /* brk is blocked: a mapped segment, as glibc does (at least 1 MiB). */
+    size_t len = page_align(HEAP_HDR + want);
+    if (len < ((size_t)1 << 20))
+        len = (size_t)1 << 20;
+    heap *nh = um_os_map(len);
+    if (!nh)
+        return -1;
+    um_heap_close_top(av);
+    heap_start(av, nh, len, HEAP_MMAP, HEAP_HDR);
+    return 0;
+}
+
+/* Other arenas: grow the newest heap in place, else map a new heap. */
+static int grow_other(arena *av, size_t nb)
+{
+    heap *h = av->last_heap;
+    size_t top_size = chunksize(av->top);
+    size_t need = nb + MINSIZE - top_size;
+    size_t old = h->size;
+    if (heap_grow(h, old + need + um_params.top_pad) == 0 || heap_grow(h, old + need) == 0) {
+        size_t diff = h->size - old;
+        set_head(av->top, (top_size + diff) | PREV_INUSE | NON_MAIN_ARENA);
+        av->system_mem += diff;
+        if (av->system_mem > av->max_system_mem)
+            av->max_system_mem = av->system_mem;
+        return 0;
+    }
+    heap *nh = um_heap_new(HEAP_HDR + nb + MINSIZE + um_params.top_pad, av, 0);
+    if (!nh)
+        nh = um_heap_new(HEAP_HDR + nb + MINSIZE, av, 0);
+    if (!nh)
+        return -1;
+    um_heap_close_top(av);
+    size_t sz = nh->size;
+    heap_start(av, nh, sz, HEAP_ALIGNED, HEAP_HDR);
+    return 0;
+}
+
+/* Make top hold at least nb + MINSIZE bytes; 0 on success, -1 out of memory. */
+int um_grow_top(arena *av, size_t nb)
+{
+    if (nb > MAX_REQUEST)
+        return -1;
+    return av == &um_main_arena ? grow_main(av, nb) : grow_other(av, nb);
+}
+
+/* A new arena lives at the start of its first heap, after the heap header. */
+arena *um_heap_new_arena(int index)
+{
+    size_t off = HEAP_HDR + ((sizeof(arena) + ALIGN_MASK) & ~(size_t)ALIGN_MASK);
+    heap *h = um_heap_new(off + MINSIZE + um_params.top_pad, NULL, 0);
+    if (!h)
+        return NULL;
+    arena *av = (arena *)((char *)h + HEAP_HDR);
+    um_arena_init(av, index);
+    size_t sz = h->size;
+    heap_start(av, h, sz, HEAP_ALIGNED, off);
+    return av;
+}
+
+/* Unmap an emptied aligned heap (its whole reservation). */
+void um_heap_delete(heap *h)
+{
+    region_mark(h, 0);
+    h->magic = 0;
+    um_os_unmap(h, HEAP_MAX_SIZE);
+}

@@ -1,0 +1,147 @@
+/*
+ * internal.h — what the layers share: globals, the lock, cross-file calls.
+ * Cross-file internals are named um_*; all are hidden from the export table.
+ */
+#ifndef UM_INTERNAL_H
+#define UM_INTERNAL_H
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "chunk.h"
+
+#pragma GCC visibility push(hidden)
+
+/* ---- globals ---- */
+extern arena um_main_arena;
+extern struct um_params um_params;
+extern struct um_mstats um_mstats;
+extern um_lock um_mmap_lock;    /* mapped-chunk list and counters */
+extern um_lock um_arenas_lock;  /* arena list, arena creation */
+extern size_t um_pagesize;
+extern uintptr_t um_secret;     /* per-process random: keys and magics */
+extern _Atomic int um_initialized;
+extern _Atomic int um_narenas;
+
+/* ---- lock (futex, 3-state) ---- */
+static inline int um_trylock(um_lock *l)
+{
+    int z = 0;
+    return atomic_compare_exchange_strong_explicit(&l->v, &z, 1, memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+void um_lock_slow(um_lock *l);
+static inline void um_lock_acquire(um_lock *l)
+{
+    if (likely(um_trylock(l)))
+        return;
+    um_lock_slow(l);
+}
+static inline void um_lock_release(um_lock *l)
+{
+    if (unlikely(atomic_exchange_explicit(&l->v, 0, memory_order_release) == 2))
+        syscall(SYS_futex, &l->v, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+static inline void um_lock_init(um_lock *l) { atomic_store_explicit(&l->v, 0, memory_order_relaxed); }
+
+/* ---- os.c ---- */
+void *um_os_sbrk(intptr_t incr);           /* NULL on failure */
+void *um_os_brk_end(void);
+void *um_os_map(size_t len);               /* read/write anonymous; NULL on failure */
+void *um_os_reserve_aligned(size_t len, size_t align); /* PROT_NONE, aligned */
+int um_os_commit(void *p, size_t len);     /* make read/write; 0 ok */
+void um_os_unmap(void *p, size_t len);
+void *um_os_remap(void *p, size_t old, size_t len); /* may move; NULL on failure */
+void um_os_decommit(void *p, size_t len);  /* drop pages, keep the range usable */
+void um_os_shrink(void *p, size_t len);    /* drop pages and make PROT_NONE */
+size_t um_os_ncpus(void);
+uintptr_t um_os_random(void);
+
+/* ---- print.c ---- */
+void um_write(int fd, const char *s, size_t n);
+void um_printf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+size_t um_snprintf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+_Noreturn void um_fatal(const char *fn, const char *what, const void *addr, size_t size);
+_Noreturn void um_fatal_msg(const char *fn, const char *msg);
+
+/* ---- heap.c ---- */
+heap *um_heap_of(chunk *p);                 /* aligned heap of a non-main chunk */
+arena *um_arena_of(chunk *p);
+int um_heap_owns(const void *p);            /* p lies in some aligned heap */
+int um_main_owns(chunk *p, size_t size);    /* [p, p+size) lies in a main segment */
+int um_grow_top(arena *av, size_t nb);      /* 0 on success */
+heap *um_heap_new(size_t size, arena *av, size_t extra);
+void um_heap_close_top(arena *av);
+arena *um_heap_new_arena(int index);
+void um_heap_delete(heap *h);
+extern _Atomic uintptr_t um_box_lo, um_box_hi; /* bounds of main-arena memory */
+
+/* ---- arena.c ---- */
+void um_arena_init(arena *av, int index);
+void *um_int_malloc(arena *av, size_t nb);
+void um_int_free(arena *av, chunk *p, size_t size, const char *fn);
+void um_consolidate(arena *av);
+void *um_int_memalign(arena *av, size_t align, size_t bytes);
+int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb);
+chunk *um_take_cached(arena *av, size_t nb); /* cheap take for batch refill */
+arena *um_arena_get(void);                  /* this thread's arena, locked */
+void um_arena_release(arena *av);
+arena *um_arena_retry(arena *av, size_t bytes);
+void um_arena_thread_detach(void);
+void um_fork_prepare(void);
+void um_fork_parent(void);
+void um_fork_child(void);
+void um_arena_note_contention(arena *av);
+
+/* ---- large.c ---- */
+void *um_mmap_chunk(size_t nb, size_t align);
+void um_munmap_chunk(chunk *p, const char *fn);
+chunk *um_mremap_chunk(chunk *p, size_t nb);
+int um_mmap_valid(chunk *p);
+void um_dyn_threshold_update(size_t size);
+typedef void (*um_mmap_visit)(chunk *p, size_t maplen, void *ctx);
+void um_mmap_foreach(um_mmap_visit fn, void *ctx);
+
+/* ---- trim.c ---- */
+int um_systrim(arena *av, size_t pad);
+int um_heap_trim(arena *av, heap *h, size_t pad, int force);
+int um_trim_arena(arena *av, size_t pad);
+void um_trim_after_free(arena *av, size_t freed);
+
+/* ---- tcache.c ---- */
+void *um_tcache_get(size_t i);
+void um_tcache_global_init(void);
+void um_arena_free(chunk *p);
+void um_tcache_free_slow(chunk *p);
+void um_tcache_flush_all(void);
+void um_tcache_thread_exit(void *arg);
+void um_tcache_refresh_settings(void);
+size_t um_tcache_bytes(size_t *count);
+void um_tcache_reset_after_fork(void);
+
+/* ---- options.c ---- */
+void um_options_init(void);
+int um_mallopt(int param, int value);
+
+/* ---- check.c ---- */
+void um_check_all(void);
+void um_check_chunk_free(arena *av, chunk *p);
+
+/* ---- malloc.c ---- */
+void um_init_slow(void);
+static inline void um_ensure_init(void)
+{
+    if (unlikely(!atomic_load_explicit(&um_initialized, memory_order_acquire)))
+        um_init_slow();
+}
+void *um_malloc_generic(size_t bytes);
+void um_free_generic(chunk *p);
+
+/* ---- stats.c ---- */
+void um_stats_at_exit(void);
+
+#pragma GCC visibility pop
+
+#endif

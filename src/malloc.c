@@ -1,0 +1,444 @@
+/*
+ * malloc.c — the api layer: the libc entry points, their inline tcache fast
+ * paths, initialisation, and the generic (noinline) paths behind them.
+ *
+ * Fast paths: malloc pops the thread's stack for the size (no lock, no call,
+ * no atomic); free checks that the chunk lies in the main arena's range, is
+ * in use and fits the cache, then pushes it. Anything else goes to a
+ * *_generic function. Built with -DUM_PREFIX every public name gets the
+ * prefix umalloc_ (malloc → umalloc_malloc), so the library can sit beside
+ * the system malloc under ASan/TSan.
+ * With DEBUG=1 every entry point ends with a full heap check (check.c).
+ */
+#include <malloc.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcache.h"
+#include "umalloc.h"
+
+#ifdef UM_PREFIX
+#define API(name) umalloc_##name
+#else
+#define API(name) name
+#endif
+#define PUBLIC __attribute__((visibility("default")))
+
+#if UM_DEBUG
+#define DEBUG_CHECK() um_check_all()
+#else
+#define DEBUG_CHECK() ((void)0)
+#endif
+
+arena um_main_arena;
+struct um_params um_params = {
+    .mmap_threshold = DEFAULT_MMAP_THRESHOLD,
+    .trim_threshold = DEFAULT_TRIM_THRESHOLD,
+    .top_pad = DEFAULT_TOP_PAD,
+    .max_fast = DEFAULT_MXFAST,
+    .n_mmaps_max = DEFAULT_MMAP_MAX,
+};
+struct um_mstats um_mstats;
+um_lock um_mmap_lock, um_arenas_lock;
+size_t um_pagesize = 4096;
+uintptr_t um_secret;
+_Atomic int um_initialized;
+_Atomic int um_narenas = 1;
+static _Atomic int init_running;
+
+/* First call: settings, main arena, keys, fork handlers. Runs once; a
+ * recursive call from inside (a handler registration that allocates) finds
+ * the allocator already usable. */
+void um_init_slow(void)
+{
+    um_lock_acquire(&um_arenas_lock);
+    if (atomic_load_explicit(&um_initialized, memory_order_acquire) || init_running) {
+        um_lock_release(&um_arenas_lock);
+        return;
+    }
+    init_running = 1;
+    um_pagesize = (size_t)getpagesize();
+    um_secret = um_os_random();
+    um_arena_init(&um_main_arena, 0);
+    atomic_store_explicit(&um_main_arena.attached, 0, memory_order_relaxed);
+    um_options_init();
+    um_tcache_global_init();
+    atomic_store_explicit(&um_initialized, 1, memory_order_release);
+    um_lock_release(&um_arenas_lock);
+    pthread_atfork(um_fork_prepare, um_fork_parent, um_fork_child);
+}
+
+/* Is p (a chunk address) inside the main arena's range? One subtraction. */
+static inline int in_main_box(uintptr_t c)
+{
+    uintptr_t lo = atomic_load_explicit(&um_box_lo, memory_order_relaxed);
+    uintptr_t hi = atomic_load_explicit(&um_box_hi, memory_order_relaxed);
+    return c - lo < hi - lo;
+}
+
+/* Heap or mmap for a chunk of nb bytes, outside the cache. */
+static void *alloc_uncached(size_t nb, size_t bytes)
+{
+    void *m = NULL;
+    int tried_mmap = 0;
+    if (nb >= um_params.mmap_threshold && um_mstats.n_mmaps < (size_t)um_params.n_mmaps_max) {
+        tried_mmap = 1;
+        if ((m = um_mmap_chunk(nb, 0)))
+            return m;
+    }
+    arena *av = um_arena_get();
+    m = um_int_malloc(av, nb);
+    um_arena_release(av);
+    if (!m && (av = um_arena_retry(av, bytes))) {
+        m = um_int_malloc(av, nb);
+        um_arena_release(av);
+    }
+    if (!m && !tried_mmap && um_params.n_mmaps_max > 0)
+        m = um_mmap_chunk(nb, 0);
+    return m;
+}
+
+UM_NOINLINE void *um_malloc_generic(size_t bytes)
+{
+    um_ensure_init();
+    if (unlikely(bytes > MAX_REQUEST)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t nb = request2size(bytes);
+    void *m = NULL;
+    if (nb <= TC_MAX_CHUNK)
+        m = um_tcache_get(nb >> 4);
+    if (!m)
+        m = alloc_uncached(nb, bytes);
+    if (unlikely(!m)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (unlikely(um_params.perturb))
+        memset(m, um_params.perturb ^ 0xff, bytes);
+    return m;
+}
+
+/* Classify a pointer handed to free/realloc without trusting it: returns
+ * 1 for a heap chunk, 2 for a mapped chunk; aborts for anything else. */
+static int classify(void *mem, const char *fn)
+{
+    chunk *p = mem_to_chunk(mem);
+    if (unlikely(!aligned_ok(mem)))
+        um_fatal(fn, "invalid pointer", mem, 0);
+    if (in_main_box((uintptr_t)p) || um_heap_owns(p)) {
+        size_t size = p->size;
+        int main = in_main_box((uintptr_t)p) && !um_heap_owns(p);
+        if (unlikely((size & IS_MMAPPED) || (main && (size & NON_MAIN_ARENA)) ||
+                     (!main && !(size & NON_MAIN_ARENA)) || chunksize(p) < MINSIZE))
+            um_fatal(fn, "invalid pointer", mem, 0);
+        if (unlikely(!inuse(p)))
+            um_fatal(fn, "double free of", mem, chunksize(p) - SIZE_SZ);
+        return 1;
+    }
+    return 2;
+}
+
+UM_NOINLINE void um_free_generic(chunk *p)
+{
+    void *mem = chunk_to_mem(p);
+    if (classify(mem, "free") == 2) {
+        um_munmap_chunk(p, "free");
+        return;
+    }
+    um_tcache_free_slow(p);
+}
+
+PUBLIC void *API(malloc)(size_t bytes)
+{
+    if (likely(bytes <= TC_MAX_REQUEST)) {
+        size_t i = tc_req_index(bytes);
+        void **e = um_tc.head[i];
+        if (likely(e != NULL)) {
+            void *next = reveal_ptr(e, e[0]);
+            if (unlikely(!aligned_ok(next)))
+                um_fatal("malloc", "corrupted tcache entry at", e, 0);
+            um_tc.head[i] = next;
+            um_tc.count[i]--;
+            e[1] = NULL;
+            DEBUG_CHECK();
+            return e;
+        }
+    }
+    void *m = um_malloc_generic(bytes);
+    DEBUG_CHECK();
+    return m;
+}
+
+PUBLIC void API(free)(void *mem)
+{
+    if (unlikely(!mem))
+        return;
+    chunk *p = mem_to_chunk(mem);
+    if (likely(in_main_box((uintptr_t)p))) {
+        size_t size = p->size;
+        size_t i = size >> 4;
+        if (likely(((size & (IS_MMAPPED | NON_MAIN_ARENA)) | ((uintptr_t)mem & ALIGN_MASK)) == 0 &&
+                   i - 2 < TC_NBINS && um_tc.count[i] < um_tc.limit[i] &&
+                   (chunk_at(p, i << 4)->size & PREV_INUSE) &&
+                   ((void **)mem)[1] != (void *)um_tc_key)) {
+            tc_push(&um_tc, i, mem);
+            DEBUG_CHECK();
+            return;
+        }
+    }
+    um_free_generic(p);
+    DEBUG_CHECK();
+}
+
+PUBLIC void *API(calloc)(size_t n, size_t size)
+{
+    size_t bytes;
+    if (unlikely(__builtin_mul_overflow(n, size, &bytes))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *m;
+    if (likely(bytes <= TC_MAX_REQUEST) && (m = tc_pop(&um_tc, tc_req_index(bytes)))) {
+        memset(m, 0, bytes);
+        DEBUG_CHECK();
+        return m;
+    }
+    m = um_malloc_generic(bytes);
+    if (m && !chunk_is_mmapped(mem_to_chunk(m)))
+        memset(m, 0, bytes);
+    else if (m && um_params.perturb)
+        memset(m, 0, bytes);
+    DEBUG_CHECK();
+    return m;
+}
+
+/* realloc for a heap chunk: in place when the arena allows, else move. */
+static void *realloc_heap(void *mem, size_t bytes)
+{
+    chunk *p = mem_to_chunk(mem);
+    size_t oldsize = chunksize(p), nb = request2size(bytes);
+    if (nb <= oldsize && oldsize - nb < MINSIZE)
+        return mem;
+    if (nb < um_params.mmap_threshold || nb <= oldsize) {
+        arena *av = um_arena_of(p);
+        if (unlikely(!av))
+            um_fatal("realloc", "invalid pointer", mem, 0);
+        um_lock_acquire(&av->lock);
+        if (unlikely(av == &um_main_arena && !um_main_owns(p, oldsize))) {
+            um_arena_release(av);
+            um_fatal("realloc", "invalid pointer", mem, 0);
+        }
+        int done = um_int_realloc_inplace(av, p, oldsize, nb);
+        um_arena_release(av);
+        if (done)
+            return mem;
+    }
+    void *nm = um_malloc_generic(bytes);
+    if (!nm)
+        return NULL;
+    memcpy(nm, mem, oldsize - SIZE_SZ < bytes ? oldsize - SIZE_SZ : bytes);
+    um_tcache_free_slow(p);
+    return nm;
+}
+
+/* realloc for a mapped chunk: mremap, or move when it no longer pays. */
+static void *realloc_mapped(void *mem, size_t bytes)
+{
+    chunk *p = mem_to_chunk(mem);
+    size_t nb = request2size(bytes);
+    if (!um_mmap_valid(p))
+        um_fatal("realloc", "invalid pointer", mem, 0);
+    if (nb >= um_params.mmap_threshold / 2 || nb + CHUNK_HDR > chunksize(p)) {
+        chunk *np = um_mremap_chunk(p, nb);
+        if (np)
+            return chunk_to_mem(np);
+        if (chunksize(p) - CHUNK_HDR >= bytes)
+            return mem;
+    }
+    void *nm = um_malloc_generic(bytes);
+    if (!nm)
+        return NULL;
+    size_t old = chunksize(p) - CHUNK_HDR;
+    memcpy(nm, mem, old < bytes ? old : bytes);
+    um_munmap_chunk(p, "realloc");
+    return nm;
+}
+
+PUBLIC void *API(realloc)(void *mem, size_t bytes)
+{
+    if (!mem)
+        return API(malloc)(bytes);
+    if (bytes == 0) {
+        API(free)(mem);
+        return NULL;
+    }
+    if (unlikely(bytes > MAX_REQUEST)) {
+        classify(mem, "realloc");
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *r = classify(mem, "realloc") == 1 ? realloc_heap(mem, bytes) : realloc_mapped(mem, bytes);
+    DEBUG_CHECK();
+    return r;
+}
+
+PUBLIC void *API(reallocarray)(void *mem, size_t n, size_t size)
+{
+    size_t bytes;
+    if (__builtin_mul_overflow(n, size, &bytes)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return API(realloc)(mem, bytes);
+}
+
+/* Aligned allocation behind memalign & co.; align is a power of two. */
+static void *aligned_generic(size_t align, size_t bytes)
+{
+    um_ensure_init();
+    if (align <= MALLOC_ALIGNMENT)
+        return um_malloc_generic(bytes);
+    if (bytes > MAX_REQUEST || align > MAX_REQUEST / 2) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t nb = request2size(bytes);
+    void *m = NULL;
+    if ((nb + align >= um_params.mmap_threshold || align >= um_pagesize * 64) &&
+        um_mstats.n_mmaps < (size_t)um_params.n_mmaps_max)
+        m = um_mmap_chunk(nb, align);
+    if (!m) {
+        arena *av = um_arena_get();
+        m = um_int_memalign(av, align, bytes);
+        um_arena_release(av);
+    }
+    if (!m && um_params.n_mmaps_max > 0)
+        m = um_mmap_chunk(nb, align);
+    if (!m)
+        errno = ENOMEM;
+    DEBUG_CHECK();
+    return m;
+}
+
+static size_t next_pow2(size_t a)
+{
+    if (a & (a - 1))
+        a = (size_t)1 << (64 - __builtin_clzll(a));
+    return a;
+}
+
+PUBLIC void *API(memalign)(size_t align, size_t bytes)
+{
+    if (align > ((size_t)1 << 62)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return aligned_generic(next_pow2(align ? align : 1), bytes);
+}
+
+PUBLIC int API(posix_memalign)(void **out, size_t align, size_t bytes)
+{
+    if (align % sizeof(void *) != 0 || (align & (align - 1)) || align == 0)
+        return EINVAL;
+    int saved = errno;
+    void *m = aligned_generic(align, bytes);
+    if (!m) {
+        errno = saved;
+        return ENOMEM;
+    }
+    *out = m;
+    return 0;
+}
+
+PUBLIC void *API(aligned_alloc)(size_t align, size_t bytes)
+{
+    if (align == 0 || (align & (align - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return aligned_generic(align, bytes);
+}
+
+PUBLIC void *API(valloc)(size_t bytes)
+{
+    um_ensure_init();
+    return aligned_generic(um_pagesize, bytes);
+}
+
+PUBLIC void *API(pvalloc)(size_t bytes)
+{
+    um_ensure_init();
+    size_t ps = um_pagesize;
+    if (bytes > MAX_REQUEST) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t r = (bytes + ps - 1) & ~(ps - 1);
+    return aligned_generic(ps, r ? r : ps);
+}
+
+PUBLIC size_t API(malloc_usable_size)(void *mem)
+{
+    if (!mem)
+        return 0;
+    chunk *p = mem_to_chunk(mem);
+    if (classify(mem, "malloc_usable_size") == 2 && !um_mmap_valid(p))
+        um_fatal("malloc_usable_size", "invalid pointer", mem, 0);
+    return chunk_usable(p);
+}
+
+/* C23: free with the size the caller asked for; a size that cannot belong
+ * to this block is a bug worth stopping at. */
+PUBLIC void API(free_sized)(void *mem, size_t size)
+{
+    if (mem && size > API(malloc_usable_size)(mem))
+        um_fatal("free_sized", "size mismatch for", mem, size);
+    API(free)(mem);
+}
+
+PUBLIC void API(free_aligned_sized)(void *mem, size_t align, size_t size)
+{
+    if (mem && ((align && ((uintptr_t)mem & (align - 1))) || size > API(malloc_usable_size)(mem)))
+        um_fatal("free_aligned_sized", "size or alignment mismatch for", mem, size);
+    API(free)(mem);
+}
+
+PUBLIC int API(mallopt)(int param, int value)
+{
+    um_ensure_init();
+    int r = um_mallopt(param, value);
+    DEBUG_CHECK();
+    return r;
+}
+
+PUBLIC int API(malloc_trim)(size_t pad)
+{
+    um_ensure_init();
+    um_tcache_flush_all();
+    int released = 0;
+    for (arena *a = &um_main_arena; a; a = a->next) {
+        um_lock_acquire(&a->lock);
+        released |= um_trim_arena(a, pad);
+        um_lock_release(&a->lock);
+    }
+    DEBUG_CHECK();
+    return released;
+}
+
+/* ---- umalloc extensions ---- */
+PUBLIC const char *umalloc_version(void) { return UMALLOC_VERSION; }
+
+PUBLIC void umalloc_check(void)
+{
+    um_ensure_init();
+    um_check_all();
+}
+
+PUBLIC void umalloc_thread_flush(void)
+{
+    um_ensure_init();
+    um_tcache_flush_all();
+}

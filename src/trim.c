@@ -1,0 +1,125 @@
+/*
+ * trim.c — the trim layer: giving memory back to the kernel.
+ *  - systrim: the main arena's free top above M_TRIM_THRESHOLD moves the
+ *    break back down (sbrk with a negative increment), as the seeds show;
+ *  - heap trim: an aligned heap whose top is free shrinks in place, and a
+ *    heap that became entirely free is unmapped;
+ *  - malloc_trim: also returns the whole pages inside free chunks anywhere
+ *    in the heap (madvise), which the break alone can never reach.
+ * All run with the arena lock held.
+ */
+#include "bins.h"
+
+static size_t page_down(size_t n) { return n & ~(um_pagesize - 1); }
+
+/* Bytes of top beyond pad that whole pages could give back. */
+static size_t top_excess(chunk *top, size_t pad)
+{
+    size_t tsize = chunksize(top);
+    if (tsize <= MINSIZE + pad + 1)
+        return 0;
+    return page_down(tsize - MINSIZE - pad - 1);
+}
+
+/* Main arena: shrink the brk heap (or release a mapped segment's tail pages). */
+int um_systrim(arena *av, size_t pad)
+{
+    chunk *top = av->top;
+    heap *h = av->last_heap;
+    if (!top || !h)
+        return 0;
+    size_t extra = top_excess(top, pad);
+    if (extra == 0)
+        return 0;
+    char *end = (char *)top + chunksize(top);
+    if (h->kind != HEAP_BRK) {
+        um_os_decommit(end - extra, extra);
+        return 1;
+    }
+    if (end != (char *)um_os_brk_end())
+        return 0; /* someone else moved the break: leave it */
+    if (!um_os_sbrk(-(intptr_t)extra))
+        return 0;
+    char *now = um_os_brk_end();
+    size_t released = (size_t)(end - now);
+    if (released == 0)
+        return 0;
+    set_head(top, (chunksize(top) - released) | PREV_INUSE);
+    h->size -= released;
+    av->system_mem -= released;
+    return 1;
+}
+
+/* An aligned heap: drop emptied newer heaps, then shrink the newest. */
+int um_heap_trim(arena *av, heap *h, size_t pad, int force)
+{
+    int did = 0;
+    while (h->prev && av->top == chunk_at(h, HEAP_HDR)) {
+        heap *ph = h->prev;
+        chunk *top = chunk_at(ph, ph->fence);
+        if (!prev_inuse(top)) {
+            top = prev_chunk(top);
+            unlink_chunk(av, top);
+        }
+        set_head(top, (size_t)((char *)ph + ph->size - (char *)top) | PREV_INUSE | NON_MAIN_ARENA);
+        av->top = top;
+        av->last_heap = ph;
+        av->system_mem -= h->size;
+        ph->fence = 0;
+        um_heap_delete(h);
+        h = ph;
+        did = 1;
+    }
+    size_t extra = top_excess(av->top, pad);
+    if (extra < um_pagesize || (!force && chunksize(av->top) < um_params.trim_threshold))
+        return did;
+    char *end = (char *)h + h->size;
+    um_os_shrink(end - extra, extra);
+    h->size -= extra;
+    h->committed = h->size;
+    set_head(av->top, (chunksize(av->top) - extra) | PREV_INUSE | NON_MAIN_ARENA);
+    av->system_mem -= extra;
+    return 1;
+}
+
+/* After a large free: consolidate, and trim if top has grown past the bar. */
+void um_trim_after_free(arena *av, size_t freed)
+{
+    (void)freed;
+    if (av->have_fastchunks)
+        um_consolidate(av);
+    if (!av->top)
+        return;
+    if (av == &um_main_arena) {
+        if (chunksize(av->top) >= um_params.trim_threshold)
+            um_systrim(av, um_params.top_pad);
+    } else {
+        um_heap_trim(av, av->last_heap, um_params.top_pad, 0);
+    }
+}
+
+/* Return the whole pages inside every free chunk of av, then trim the top. */
+int um_trim_arena(arena *av, size_t pad)
+{
+    int released = 0;
+    um_consolidate(av);
+    for (unsigned i = 1; i < NBINS; i++) {
+        chunk *bin = bin_at(av, i);
+        for (chunk *p = bin->bk; p != bin; p = p->bk) {
+            size_t size = chunksize(p);
+            if (size <= um_pagesize)
+                continue;
+            uintptr_t lo = ((uintptr_t)p + sizeof(chunk) + um_pagesize - 1) & ~(um_pagesize - 1);
+            uintptr_t hi = ((uintptr_t)p + size) & ~(um_pagesize - 1);
+            if (hi > lo) {
+                um_os_decommit((void *)lo, hi - lo);
+                released = 1;
+            }
+        }
+    }
+    if (av == &um_main_arena)
+        released |= um_systrim(av, pad);
+    else
+        released |= um_heap_trim(av, av->last_heap, pad, 1);
+    return released;
+}

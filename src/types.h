@@ -1,0 +1,163 @@
+/*
+ * types.h — every constant and struct of umalloc, and the map of its layers.
+ *
+ * umalloc is the ptmalloc model (the seeds' system) with a per-thread cache:
+ *
+ *   api      malloc.c    public entry points; inline tcache fast paths
+ *   tcache   tcache.c    per-thread size-classed stacks, batch refill/flush
+ *   large    large.c     mmapped chunks, dynamic mmap threshold, mremap
+ *   arena    arena.c     bins + top + lock: the seeds' malloc/free algorithm
+ *            heap.c      main-arena segments (brk) and aligned mmap'd heaps
+ *   trim     trim.c      giving memory back: brk shrink, heap shrink, madvise
+ *   bins     bins.h      bin index math, bin lists, binmap
+ *   chunk    chunk.h     boundary tags and the checks every path uses
+ *   os       os.c        the only file that calls brk/mmap/munmap/mremap/madvise
+ *   options  options.c   mallopt, MALLOC_*_ and GLIBC_TUNABLES
+ *   stats    stats.c     mallinfo(2), malloc_stats, malloc_info, heap map
+ *   check    check.c     full heap-invariant walk (DEBUG=1 runs it every call)
+ *   print    print.c     a tiny malloc-free formatter and the fatal-error path
+ *
+ * Each layer only uses the ones listed below it.
+ */
+#ifndef UM_TYPES_H
+#define UM_TYPES_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef UM_DEBUG
+#define UM_DEBUG 0
+#endif
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define UM_INTERNAL __attribute__((visibility("hidden")))
+#define UM_NOINLINE __attribute__((noinline))
+#define UM_COLD __attribute__((noinline, cold))
+
+/* ---- chunk geometry (64-bit) ---- */
+#define SIZE_SZ 8u
+#define MALLOC_ALIGNMENT 16u
+#define ALIGN_MASK (MALLOC_ALIGNMENT - 1)
+#define MINSIZE 32u           /* smallest chunk: header + fd/bk */
+#define CHUNK_HDR 16u         /* prev_size + size, before mem */
+#define PREV_INUSE 0x1u       /* P: the chunk below is in use */
+#define IS_MMAPPED 0x2u       /* M: chunk has its own mapping */
+#define NON_MAIN_ARENA 0x4u   /* A: chunk lives in a non-main arena heap */
+#define SIZE_BITS (PREV_INUSE | IS_MMAPPED | NON_MAIN_ARENA)
+/* Largest request we accept: keeps every size computation free of overflow. */
+#define MAX_REQUEST ((size_t)PTRDIFF_MAX - 2 * 1024 * 1024)
+
+/* ---- bins ---- */
+#define NBINS 128
+#define NSMALLBINS 64
+#define SMALLBIN_WIDTH MALLOC_ALIGNMENT
+#define MIN_LARGE_SIZE ((size_t)NSMALLBINS * SMALLBIN_WIDTH) /* 1024 */
+#define BINMAPSHIFT 5
+#define BITSPERMAP (1u << BINMAPSHIFT)
+#define BINMAPSIZE (NBINS / BITSPERMAP)
+#define MAX_FAST_SIZE 160u /* largest M_MXFAST a user may set (request) */
+#define NFASTBINS 10       /* chunk sizes 32 .. 176 */
+#define DEFAULT_MXFAST 128u
+#define FASTBIN_CONSOLIDATION_THRESHOLD (64u * 1024)
+
+/* ---- thresholds (glibc's defaults) ---- */
+#define DEFAULT_MMAP_THRESHOLD (128u * 1024)
+#define DEFAULT_MMAP_THRESHOLD_MAX ((size_t)32 * 1024 * 1024)
+#define DEFAULT_TRIM_THRESHOLD (128u * 1024)
+#define DEFAULT_TOP_PAD (128u * 1024)
+#define DEFAULT_MMAP_MAX 65536
+#define HEAP_MIN_SIZE ((size_t)32 * 1024)
+#define HEAP_MAX_SIZE ((size_t)2 * DEFAULT_MMAP_THRESHOLD_MAX) /* 64 MiB */
+#define MMAP_HDR 32u /* struct mmap_rec before a mapped chunk's header */
+
+/* ---- tcache ---- */
+#define TC_NBINS 64                                    /* chunk sizes 32..1040 */
+#define TC_MAX_CHUNK (MINSIZE + (TC_NBINS - 1) * 16u)  /* 1040 */
+#define TC_MAX_REQUEST (TC_MAX_CHUNK - SIZE_SZ)        /* 1032 */
+
+/*
+ * A chunk, as the seeds draw it. Only prev_size and size are always valid;
+ * fd/bk exist in free chunks, fd_nextsize/bk_nextsize in free large chunks.
+ */
+struct chunk {
+    size_t prev_size; /* size of the chunk below, if it is free */
+    size_t size;      /* this chunk's size | A | M | P */
+    struct chunk *fd;
+    struct chunk *bk;
+    struct chunk *fd_nextsize;
+    struct chunk *bk_nextsize;
+};
+typedef struct chunk chunk;
+
+/* A futex lock: 0 free, 1 held, 2 held with waiters. */
+typedef struct {
+    _Atomic int v;
+} um_lock;
+
+/*
+ * A region of memory that an arena carves chunks from: the brk heap or an
+ * mmap'd fallback segment (main arena), or an aligned heap (other arenas).
+ * It sits at the start of its own memory; chunks follow it.
+ */
+struct heap {
+    struct arena *ar;
+    struct heap *prev;     /* the arena's previous (older) heap */
+    size_t size;           /* bytes in use from the start of this struct */
+    size_t committed;      /* bytes made read/write (aligned heaps) */
+    size_t magic;          /* um_secret ^ address: tells a heap from garbage */
+    size_t fence;          /* offset of the fencepost once closed, else 0 */
+    int kind;              /* HEAP_BRK, HEAP_MMAP, HEAP_ALIGNED */
+    int pad_;
+};
+typedef struct heap heap;
+enum { HEAP_BRK = 1, HEAP_MMAP = 2, HEAP_ALIGNED = 3 };
+#define HEAP_HDR ((sizeof(struct heap) + ALIGN_MASK) & ~(size_t)ALIGN_MASK)
+
+struct arena {
+    um_lock lock;
+    int have_fastchunks;
+    int index;                 /* 0 for the main arena */
+    _Atomic int attached;      /* threads using this arena */
+    chunk *fastbins[NFASTBINS];
+    chunk *top;
+    chunk *last_remainder;
+    chunk *bins[NBINS * 2 - 2];
+    unsigned binmap[BINMAPSIZE];
+    heap *last_heap;           /* the heap holding top */
+    struct arena *next;        /* all arenas, main first */
+    size_t system_mem;         /* bytes obtained from the OS for heaps */
+    size_t max_system_mem;
+    size_t contended;          /* lock acquisitions that had to wait */
+};
+typedef struct arena arena;
+
+/* A mapped chunk's record, at the start of its mapping. */
+struct mmap_rec {
+    struct mmap_rec *next, *prev;
+    size_t magic;
+    size_t pad_;
+};
+
+/* Process-wide settings (mallopt and the environment). */
+struct um_params {
+    size_t mmap_threshold;
+    size_t trim_threshold;
+    size_t top_pad;
+    size_t max_fast;        /* chunk size bound of fast bins */
+    int n_mmaps_max;
+    int arena_test;
+    int arena_max;
+    int perturb;
+    int no_dyn_threshold;   /* the user pinned a threshold */
+    int tcache_off;         /* tcache bypassed (perturb needs every call) */
+};
+
+/* Process-wide counters for mapped chunks (under um_mmap_lock). */
+struct um_mstats {
+    size_t n_mmaps, max_n_mmaps;
+    size_t mmapped_mem, max_mmapped_mem;
+};
+
+#endif
