@@ -33,7 +33,8 @@ all: $(OUT)/libumalloc.so $(OUT)/libumalloc.a
 
 $(OUT)/obj/%.o: src/%.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_) -c $< -o $@
+	@echo "  CC      $@"
+	@$(CC) $(CFLAGS_) -c $< -o $@
 
 $(OUT)/libumalloc.so: $(SRCS:%.c=$(OUT)/obj/%.o)
 	$(CC) -shared -Wl,-z,now -Wl,-soname,libumalloc.so -o $@ $^ -lpthread
@@ -47,12 +48,14 @@ debug:
 # Prefixed builds for the sanitizers (they cannot sit on a replaced malloc).
 build/asan/obj/%.o: src/%.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) -O1 -DUM_PREFIX -DUMALLOC_PREFIXED -fsanitize=address,undefined -fno-sanitize-recover=undefined -c $< -o $@
+	@echo "  CC      $@"
+	@$(CC) $(BASE) -O1 -DUM_PREFIX -DUMALLOC_PREFIXED -fsanitize=address,undefined -fno-sanitize-recover=undefined -c $< -o $@
 build/asan/libumalloc.a: $(SRCS:%.c=build/asan/obj/%.o)
 	rm -f $@ && ar rcs $@ $^
 build/tsan/obj/%.o: src/%.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) -O1 -DUM_PREFIX -DUMALLOC_PREFIXED -fsanitize=thread -c $< -o $@
+	@echo "  CC      $@"
+	@$(CC) $(BASE) -O1 -DUM_PREFIX -DUMALLOC_PREFIXED -fsanitize=thread -c $< -o $@
 build/tsan/libumalloc.a: $(SRCS:%.c=build/tsan/obj/%.o)
 	rm -f $@ && ar rcs $@ $^
 asan: build/asan/libumalloc.a

@@ -65,7 +65,7 @@ static size_t free_coalesce(arena *av, chunk *p, size_t size, const char *fn)
             unlink_chunk(av, next);
             size += nextsize;
         } else {
-            next->size &= ~(size_t)PREV_INUSE;
+            clear_inuse_at(next, 0);
         }
         set_head(p, size | PREV_INUSE | abit);
         set_foot(p, size);
@@ -448,7 +448,7 @@ int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb)
 static arena *arena_least_loaded(void)
 {
     arena *best = &um_main_arena;
-    for (arena *a = um_main_arena.next; a; a = a->next)
+    for (arena *a = um_arena_next(&um_main_arena); a; a = um_arena_next(a))
         if (atomic_load_explicit(&a->attached, memory_order_relaxed) <
             atomic_load_explicit(&best->attached, memory_order_relaxed))
             best = a;
@@ -481,9 +481,9 @@ static arena *arena_create(void)
     int n = atomic_load_explicit(&um_narenas, memory_order_relaxed);
     if ((size_t)n < arena_limit() && (av = um_heap_new_arena(n)) != NULL) {
         arena *last = &um_main_arena;
-        while (last->next)
-            last = last->next;
-        atomic_store_explicit((_Atomic(arena *) *)&last->next, av, memory_order_release);
+        while (um_arena_next(last))
+            last = um_arena_next(last);
+        __atomic_store_n(&last->next, av, __ATOMIC_RELEASE);
         atomic_store_explicit(&um_narenas, n + 1, memory_order_relaxed);
     }
     um_lock_release(&um_arenas_lock);
@@ -498,7 +498,7 @@ void um_arena_note_contention(arena *av)
         return;
     tl_contended = 0;
     arena *to = NULL;
-    for (arena *a = &um_main_arena; a; a = a->next)
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a))
         if (a != av && atomic_load_explicit(&a->attached, memory_order_relaxed) == 0) {
             to = a;
             break;
@@ -538,7 +538,7 @@ arena *um_arena_retry(arena *av, size_t bytes)
     (void)bytes;
     arena *other = av == &um_main_arena ? arena_create() : &um_main_arena;
     if (!other)
-        for (arena *a = &um_main_arena; a && !other; a = a->next)
+        for (arena *a = &um_main_arena; a && !other; a = um_arena_next(a))
             if (a != av)
                 other = a;
     if (other)
@@ -561,7 +561,7 @@ void um_fork_prepare(void)
     if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
         return;
     um_lock_acquire(&um_arenas_lock);
-    for (arena *a = &um_main_arena; a; a = a->next)
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a))
         um_lock_acquire(&a->lock);
     um_lock_acquire(&um_mmap_lock);
 }
@@ -571,7 +571,7 @@ void um_fork_parent(void)
     if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
         return;
     um_lock_release(&um_mmap_lock);
-    for (arena *a = &um_main_arena; a; a = a->next)
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a))
         um_lock_release(&a->lock);
     um_lock_release(&um_arenas_lock);
 }
@@ -581,7 +581,7 @@ void um_fork_child(void)
     if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
         return;
     um_lock_init(&um_mmap_lock);
-    for (arena *a = &um_main_arena; a; a = a->next) {
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
         um_lock_init(&a->lock);
         atomic_store_explicit(&a->attached, 0, memory_order_relaxed);
     }

@@ -42,7 +42,7 @@ static size_t check_heap(arena *av, heap *h, size_t *sys)
         if ((char *)p >= end)
             FAIL("heap walk ran past the end at", p);
         size_t s = chunksize(p);
-        if ((p->size & NON_MAIN_ARENA) != abit || (p->size & IS_MMAPPED))
+        if ((hdr_load(p) & NON_MAIN_ARENA) != abit || chunk_is_mmapped(p))
             FAIL("wrong A/M bits on chunk", p);
         if (prev_free != !prev_inuse(p))
             FAIL("P bit disagrees with the chunk below at", p);
@@ -158,9 +158,9 @@ static void check_tcache(void)
                 FAIL("tcache entry not marked", e);
             n++;
         }
-        if (n != tc->count[i])
+        if (n != tc_count(tc, i))
             FAIL("tcache count disagrees with its list", tc->head[i]);
-        if (n > tc->limit[i] && tc->limit[i])
+        if (tc->room[i] > tc->limit[i])
             FAIL("tcache bin over its limit", tc->head[i]);
     }
 }
@@ -169,7 +169,7 @@ void um_check_all(void)
 {
     if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
         return;
-    for (arena *a = &um_main_arena; a; a = a->next)
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a))
         check_arena(a);
     check_tcache();
 }

@@ -27,13 +27,23 @@
 
 #include "types.h"
 
-static inline void *chunk_to_mem(chunk *p) { return (char *)p + CHUNK_HDR; }
-static inline chunk *mem_to_chunk(void *mem) { return (chunk *)((char *)mem - CHUNK_HDR); }
+/* Integer arithmetic: free(NULL) computes mem_to_chunk(NULL) before it
+ * knows the pointer is NULL, and pointer arithmetic on NULL is undefined. */
+static inline void *chunk_to_mem(chunk *p) { return (void *)((uintptr_t)p + CHUNK_HDR); }
+static inline chunk *mem_to_chunk(void *mem) { return (chunk *)((uintptr_t)mem - CHUNK_HDR); }
 
-static inline size_t chunksize(const chunk *p) { return p->size & ~(size_t)SIZE_BITS; }
-static inline int prev_inuse(const chunk *p) { return (int)(p->size & PREV_INUSE); }
-static inline int chunk_is_mmapped(const chunk *p) { return (p->size & IS_MMAPPED) != 0; }
-static inline int chunk_main_arena(const chunk *p) { return (p->size & NON_MAIN_ARENA) == 0; }
+/* The size word is read without a lock by free() (its own header and the
+ * P bit of the next chunk, which another thread may rewrite under the arena
+ * lock while splitting that chunk; the bit free() needs cannot change). All
+ * accesses are relaxed atomics: plain moves on x86, and no data race in the
+ * C11 model, so ThreadSanitizer can check the rest. */
+static inline size_t hdr_load(const chunk *p) { return __atomic_load_n(&p->size, __ATOMIC_RELAXED); }
+static inline void hdr_store(chunk *p, size_t v) { __atomic_store_n(&p->size, v, __ATOMIC_RELAXED); }
+
+static inline size_t chunksize(const chunk *p) { return hdr_load(p) & ~(size_t)SIZE_BITS; }
+static inline int prev_inuse(const chunk *p) { return (int)(hdr_load(p) & PREV_INUSE); }
+static inline int chunk_is_mmapped(const chunk *p) { return (hdr_load(p) & IS_MMAPPED) != 0; }
+static inline int chunk_main_arena(const chunk *p) { return (hdr_load(p) & NON_MAIN_ARENA) == 0; }
 
 static inline chunk *chunk_at(void *p, size_t off) { return (chunk *)((char *)p + off); }
 static inline chunk *next_chunk(chunk *p) { return chunk_at(p, chunksize(p)); }
@@ -41,12 +51,20 @@ static inline chunk *prev_chunk(chunk *p) { return (chunk *)((char *)p - p->prev
 
 /* In-use state of p, read from the P bit of the chunk above. */
 static inline int inuse(chunk *p) { return prev_inuse(next_chunk(p)); }
-static inline void set_inuse_at(chunk *p, size_t s) { chunk_at(p, s)->size |= PREV_INUSE; }
-static inline void clear_inuse_at(chunk *p, size_t s) { chunk_at(p, s)->size &= ~(size_t)PREV_INUSE; }
+static inline void set_inuse_at(chunk *p, size_t s)
+{
+    chunk *n = chunk_at(p, s);
+    hdr_store(n, hdr_load(n) | PREV_INUSE);
+}
+static inline void clear_inuse_at(chunk *p, size_t s)
+{
+    chunk *n = chunk_at(p, s);
+    hdr_store(n, hdr_load(n) & ~(size_t)PREV_INUSE);
+}
 
 /* Header and foot of a free chunk; head keeps p's P and sets arena bit. */
-static inline void set_head(chunk *p, size_t s) { p->size = s; }
-static inline void set_head_size(chunk *p, size_t s) { p->size = (p->size & SIZE_BITS) | s; }
+static inline void set_head(chunk *p, size_t s) { hdr_store(p, s); }
+static inline void set_head_size(chunk *p, size_t s) { hdr_store(p, (hdr_load(p) & SIZE_BITS) | s); }
 static inline void set_foot(chunk *p, size_t s) { chunk_at(p, s)->prev_size = s; }
 
 /* Request bytes to chunk size: header word + alignment, at least MINSIZE. */

@@ -61,18 +61,23 @@ int um_main_owns(chunk *p, size_t size)
     return 0;
 }
 
-/* Main-arena memory lies in [um_box_lo, um_box_hi): free() uses the box to
+/* Main-arena memory lies in [um_box_lo, um_box_lo + um_box_span): free() uses the box to
  * tell a main-arena chunk at a glance. It only ever grows. */
-_Atomic uintptr_t um_box_lo, um_box_hi;
+_Atomic uintptr_t um_box_lo, um_box_span;
+static uintptr_t box_hi;
 
 static void box_extend(void *start, size_t len)
 {
     uintptr_t lo = (uintptr_t)start, hi = lo + len;
     uintptr_t cur_lo = atomic_load_explicit(&um_box_lo, memory_order_relaxed);
     if (cur_lo == 0 || lo < cur_lo)
-        atomic_store_explicit(&um_box_lo, lo, memory_order_release);
-    if (hi > atomic_load_explicit(&um_box_hi, memory_order_relaxed))
-        atomic_store_explicit(&um_box_hi, hi, memory_order_release);
+        cur_lo = lo;
+    if (hi > box_hi)
+        box_hi = hi;
+    /* span first: a reader never sees a box larger than the memory */
+    if (box_hi - cur_lo > atomic_load_explicit(&um_box_span, memory_order_relaxed))
+        atomic_store_explicit(&um_box_span, box_hi - cur_lo, memory_order_release);
+    atomic_store_explicit(&um_box_lo, cur_lo, memory_order_release);
 }
 
 /* Start a segment/heap at h of the given size and make its space the top. */
@@ -108,10 +113,10 @@ void um_heap_close_top(arena *av)
     size_t s = chunksize(old);
     size_t abit = av == &um_main_arena ? 0 : NON_MAIN_ARENA;
     chunk *fp2 = chunk_at(old, s - CHUNK_HDR);
-    fp2->size = 0 | PREV_INUSE | abit;
+    set_head(fp2, 0 | PREV_INUSE | abit);
     if (s >= 2 * CHUNK_HDR + MINSIZE) {
         chunk *fp1 = chunk_at(old, s - 2 * CHUNK_HDR);
-        fp1->size = CHUNK_HDR | PREV_INUSE | abit;
+        set_head(fp1, CHUNK_HDR | PREV_INUSE | abit);
         set_head_size(old, s - 2 * CHUNK_HDR);
         h->fence = (size_t)((char *)fp1 - (char *)h);
         av->top = NULL;
@@ -156,7 +161,7 @@ static int heap_grow(heap *h, size_t new_size)
             return -1;
         h->committed = new_size;
     }
-    h->size = new_size;
+    RELAXED_STORE(h->size, new_size);
     return 0;
 }
 

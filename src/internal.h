@@ -25,6 +25,14 @@ extern uintptr_t um_secret;     /* per-process random: keys and magics */
 extern _Atomic int um_initialized;
 extern _Atomic int um_narenas;
 
+/* Settings and counters that threads read without a lock (mallopt, the
+ * dynamic threshold and the mmap counters change them under other locks). */
+#define RELAXED_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define RELAXED_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/* The arena list only grows; walkers take no lock. */
+static inline arena *um_arena_next(arena *a) { return __atomic_load_n(&a->next, __ATOMIC_ACQUIRE); }
+
 /* ---- lock (futex, 3-state) ---- */
 static inline int um_trylock(um_lock *l)
 {
@@ -76,7 +84,7 @@ heap *um_heap_new(size_t size, arena *av, size_t extra);
 void um_heap_close_top(arena *av);
 arena *um_heap_new_arena(int index);
 void um_heap_delete(heap *h);
-extern _Atomic uintptr_t um_box_lo, um_box_hi; /* bounds of main-arena memory */
+extern _Atomic uintptr_t um_box_lo, um_box_span; /* main-arena memory: [lo, lo+span) */
 
 /* ---- arena.c ---- */
 void um_arena_init(arena *av, int index);
@@ -137,7 +145,7 @@ static inline void um_ensure_init(void)
         um_init_slow();
 }
 void *um_malloc_generic(size_t bytes);
-void um_free_generic(chunk *p);
+void um_free_generic(void *mem);
 
 /* ---- stats.c ---- */
 void um_stats_at_exit(void);

@@ -129,7 +129,7 @@ void *um_mmap_chunk(size_t nb, size_t align)
     chunk *p = (chunk *)(mem - CHUNK_HDR);
     size_t off = (size_t)((char *)p - m);
     p->prev_size = off;
-    p->size = (len - off) | IS_MMAPPED;
+    set_head(p, (len - off) | IS_MMAPPED);
     struct mmap_rec *rec = (struct mmap_rec *)m;
     rec->magic = um_secret ^ (uintptr_t)m;
 
@@ -140,7 +140,7 @@ void *um_mmap_chunk(size_t nb, size_t align)
         return NULL;
     }
     struct um_mstats *s = &um_mstats;
-    s->n_mmaps++;
+    RELAXED_STORE(s->n_mmaps, s->n_mmaps + 1);
     s->mmapped_mem += len;
     if (s->n_mmaps > s->max_n_mmaps)
         s->max_n_mmaps = s->n_mmaps;
@@ -172,7 +172,7 @@ void um_munmap_chunk(chunk *p, const char *fn)
     }
     reg_remove(j);
     reg.gone[reg.gone_next++ & 63] = (uintptr_t)p;
-    um_mstats.n_mmaps--;
+    RELAXED_STORE(um_mstats.n_mmaps, um_mstats.n_mmaps - 1);
     um_mstats.mmapped_mem -= off + size;
     um_lock_release(&um_mmap_lock);
     um_dyn_threshold_update(size);
@@ -182,10 +182,10 @@ void um_munmap_chunk(chunk *p, const char *fn)
 /* glibc's dynamic threshold: a freed mapped chunk raises the bar to its size. */
 void um_dyn_threshold_update(size_t size)
 {
-    if (!um_params.no_dyn_threshold && size > um_params.mmap_threshold &&
+    if (!RELAXED_LOAD(um_params.no_dyn_threshold) && size > RELAXED_LOAD(um_params.mmap_threshold) &&
         size <= DEFAULT_MMAP_THRESHOLD_MAX) {
-        um_params.mmap_threshold = size;
-        um_params.trim_threshold = 2 * size;
+        RELAXED_STORE(um_params.mmap_threshold, size);
+        RELAXED_STORE(um_params.trim_threshold, 2 * size);
     }
 }
 
@@ -209,7 +209,7 @@ chunk *um_mremap_chunk(chunk *p, size_t nb)
         return NULL;
     }
     chunk *np = (chunk *)(nm + off);
-    np->size = (len - off) | IS_MMAPPED;
+    set_head(np, (len - off) | IS_MMAPPED);
     ((struct mmap_rec *)nm)->magic = um_secret ^ (uintptr_t)nm;
     if (np != p) {
         reg_remove(j);

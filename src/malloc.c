@@ -73,8 +73,7 @@ void um_init_slow(void)
 static inline int in_main_box(uintptr_t c)
 {
     uintptr_t lo = atomic_load_explicit(&um_box_lo, memory_order_relaxed);
-    uintptr_t hi = atomic_load_explicit(&um_box_hi, memory_order_relaxed);
-    return c - lo < hi - lo;
+    return c - lo < atomic_load_explicit(&um_box_span, memory_order_relaxed);
 }
 
 /* Heap or mmap for a chunk of nb bytes, outside the cache. */
@@ -82,7 +81,8 @@ static void *alloc_uncached(size_t nb, size_t bytes)
 {
     void *m = NULL;
     int tried_mmap = 0;
-    if (nb >= um_params.mmap_threshold && um_mstats.n_mmaps < (size_t)um_params.n_mmaps_max) {
+    if (nb >= RELAXED_LOAD(um_params.mmap_threshold) &&
+        RELAXED_LOAD(um_mstats.n_mmaps) < (size_t)RELAXED_LOAD(um_params.n_mmaps_max)) {
         tried_mmap = 1;
         if ((m = um_mmap_chunk(nb, 0)))
             return m;
@@ -94,7 +94,7 @@ static void *alloc_uncached(size_t nb, size_t bytes)
         m = um_int_malloc(av, nb);
         um_arena_release(av);
     }
-    if (!m && !tried_mmap && um_params.n_mmaps_max > 0)
+    if (!m && !tried_mmap && RELAXED_LOAD(um_params.n_mmaps_max) > 0)
         m = um_mmap_chunk(nb, 0);
     return m;
 }
@@ -116,34 +116,51 @@ UM_NOINLINE void *um_malloc_generic(size_t bytes)
         errno = ENOMEM;
         return NULL;
     }
-    if (unlikely(um_params.perturb))
-        memset(m, um_params.perturb ^ 0xff, bytes);
+    int perturb = RELAXED_LOAD(um_params.perturb);
+    if (unlikely(perturb))
+        memset(m, perturb ^ 0xff, bytes);
     return m;
 }
 
 /* Classify a pointer handed to free/realloc without trusting it: returns
- * 1 for a heap chunk, 2 for a mapped chunk; aborts for anything else. */
+ * 1 for a heap chunk, 2 for a mapped chunk; aborts for anything else. The
+ * size is bounded by the memory the chunk claims to be in before the next
+ * chunk's header is read. */
 static int classify(void *mem, const char *fn)
 {
     chunk *p = mem_to_chunk(mem);
     if (unlikely(!aligned_ok(mem)))
         um_fatal(fn, "invalid pointer", mem, 0);
-    if (in_main_box((uintptr_t)p) || um_heap_owns(p)) {
-        size_t size = p->size;
-        int main = in_main_box((uintptr_t)p) && !um_heap_owns(p);
-        if (unlikely((size & IS_MMAPPED) || (main && (size & NON_MAIN_ARENA)) ||
-                     (!main && !(size & NON_MAIN_ARENA)) || chunksize(p) < MINSIZE))
-            um_fatal(fn, "invalid pointer", mem, 0);
-        if (unlikely(!inuse(p)))
-            um_fatal(fn, "double free of", mem, chunksize(p) - SIZE_SZ);
-        return 1;
+    int in_heap = um_heap_owns(p);
+    int main = !in_heap && in_main_box((uintptr_t)p);
+    if (!main && !in_heap)
+        return 2;
+    size_t size = hdr_load(p), cs = size & ~(size_t)SIZE_BITS;
+    uintptr_t room;
+    if (main) {
+        room = atomic_load_explicit(&um_box_span, memory_order_relaxed) -
+               ((uintptr_t)p - atomic_load_explicit(&um_box_lo, memory_order_relaxed));
+    } else {
+        heap *h = um_heap_of(p);
+        uintptr_t end = (uintptr_t)h + RELAXED_LOAD(h->size); /* grows under the arena lock */
+        room = end > (uintptr_t)p ? end - (uintptr_t)p : 0;
     }
-    return 2;
+    if (unlikely((size & IS_MMAPPED) || ((size & NON_MAIN_ARENA) == 0) != main))
+        um_fatal(fn, "invalid pointer", mem, 0);
+    /* a size that runs out of its heap: an interior or stale pointer, or a
+     * header overwritten by an overflow — we cannot tell which */
+    if (unlikely(cs < MINSIZE || cs > room - CHUNK_HDR || room < CHUNK_HDR))
+        um_fatal(fn, "invalid pointer", mem, 0);
+    if (unlikely(!inuse(p)))
+        um_fatal(fn, "double free of", mem, cs - SIZE_SZ);
+    return 1;
 }
 
-UM_NOINLINE void um_free_generic(chunk *p)
+UM_NOINLINE void um_free_generic(void *mem)
 {
-    void *mem = chunk_to_mem(p);
+    if (!mem)
+        return;
+    chunk *p = mem_to_chunk(mem);
     if (classify(mem, "free") == 2) {
         um_munmap_chunk(p, "free");
         return;
@@ -161,7 +178,7 @@ PUBLIC void *API(malloc)(size_t bytes)
             if (unlikely(!aligned_ok(next)))
                 um_fatal("malloc", "corrupted tcache entry at", e, 0);
             um_tc.head[i] = next;
-            um_tc.count[i]--;
+            um_tc.room[i]++;
             e[1] = NULL;
             DEBUG_CHECK();
             return e;
@@ -174,22 +191,20 @@ PUBLIC void *API(malloc)(size_t bytes)
 
 PUBLIC void API(free)(void *mem)
 {
-    if (unlikely(!mem))
-        return;
     chunk *p = mem_to_chunk(mem);
-    if (likely(in_main_box((uintptr_t)p))) {
-        size_t size = p->size;
+    if (likely(in_main_box((uintptr_t)p))) { /* NULL is never in the box */
+        size_t size = hdr_load(p);
         size_t i = size >> 4;
         if (likely(((size & (IS_MMAPPED | NON_MAIN_ARENA)) | ((uintptr_t)mem & ALIGN_MASK)) == 0 &&
-                   i - 2 < TC_NBINS && um_tc.count[i] < um_tc.limit[i] &&
-                   (chunk_at(p, i << 4)->size & PREV_INUSE) &&
+                   i - 2 < TC_NBINS && um_tc.room[i] != 0 &&
+                   prev_inuse(chunk_at(p, i << 4)) &&
                    ((void **)mem)[1] != (void *)um_tc_key)) {
             tc_push(&um_tc, i, mem);
             DEBUG_CHECK();
             return;
         }
     }
-    um_free_generic(p);
+    um_free_generic(mem);
     DEBUG_CHECK();
 }
 
@@ -209,7 +224,7 @@ PUBLIC void *API(calloc)(size_t n, size_t size)
     m = um_malloc_generic(bytes);
     if (m && !chunk_is_mmapped(mem_to_chunk(m)))
         memset(m, 0, bytes);
-    else if (m && um_params.perturb)
+    else if (m && RELAXED_LOAD(um_params.perturb))
         memset(m, 0, bytes);
     DEBUG_CHECK();
     return m;
@@ -222,7 +237,7 @@ static void *realloc_heap(void *mem, size_t bytes)
     size_t oldsize = chunksize(p), nb = request2size(bytes);
     if (nb <= oldsize && oldsize - nb < MINSIZE)
         return mem;
-    if (nb < um_params.mmap_threshold || nb <= oldsize) {
+    if (nb < RELAXED_LOAD(um_params.mmap_threshold) || nb <= oldsize) {
         arena *av = um_arena_of(p);
         if (unlikely(!av))
             um_fatal("realloc", "invalid pointer", mem, 0);
@@ -251,7 +266,7 @@ static void *realloc_mapped(void *mem, size_t bytes)
     size_t nb = request2size(bytes);
     if (!um_mmap_valid(p))
         um_fatal("realloc", "invalid pointer", mem, 0);
-    if (nb >= um_params.mmap_threshold / 2 || nb + CHUNK_HDR > chunksize(p)) {
+    if (nb >= RELAXED_LOAD(um_params.mmap_threshold) / 2 || nb + CHUNK_HDR > chunksize(p)) {
         chunk *np = um_mremap_chunk(p, nb);
         if (np)
             return chunk_to_mem(np);
@@ -307,15 +322,15 @@ static void *aligned_generic(size_t align, size_t bytes)
     }
     size_t nb = request2size(bytes);
     void *m = NULL;
-    if ((nb + align >= um_params.mmap_threshold || align >= um_pagesize * 64) &&
-        um_mstats.n_mmaps < (size_t)um_params.n_mmaps_max)
+    if ((nb + align >= RELAXED_LOAD(um_params.mmap_threshold) || align >= um_pagesize * 64) &&
+        RELAXED_LOAD(um_mstats.n_mmaps) < (size_t)RELAXED_LOAD(um_params.n_mmaps_max))
         m = um_mmap_chunk(nb, align);
     if (!m) {
         arena *av = um_arena_get();
         m = um_int_memalign(av, align, bytes);
         um_arena_release(av);
     }
-    if (!m && um_params.n_mmaps_max > 0)
+    if (!m && RELAXED_LOAD(um_params.n_mmaps_max) > 0)
         m = um_mmap_chunk(nb, align);
     if (!m)
         errno = ENOMEM;
@@ -419,7 +434,7 @@ PUBLIC int API(malloc_trim)(size_t pad)
     um_ensure_init();
     um_tcache_flush_all();
     int released = 0;
-    for (arena *a = &um_main_arena; a; a = a->next) {
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
         um_lock_acquire(&a->lock);
         released |= um_trim_arena(a, pad);
         um_lock_release(&a->lock);

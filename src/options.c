@@ -9,30 +9,35 @@
 
 #include "tcache.h"
 
-/* A whole non-negative decimal or 0x-hex number; -1 on garbage. */
-static long long parse_num(const char *s, size_t len)
+/* A whole decimal or 0x-hex number, optionally negative (glibc reads
+ * "-1" as the largest size: "never"); 0 when it does not parse. */
+static int parse_num(const char *s, size_t len, unsigned long long *out)
 {
     if (!s || len == 0)
-        return -1;
+        return 0;
+    int neg = s[0] == '-';
+    s += neg;
+    len -= (size_t)neg;
     int base = 10;
     if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
         base = 16;
         s += 2;
         len -= 2;
     }
+    if (len == 0 || len > 20)
+        return 0;
     unsigned long long v = 0;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         int d = c >= '0' && c <= '9' ? c - '0'
               : base == 16 && c >= 'a' && c <= 'f' ? c - 'a' + 10
               : base == 16 && c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (d < 0)
-            return -1;
+        if (d < 0 || v > (~0ull - (unsigned)d) / (unsigned)base)
+            return 0;
         v = v * (unsigned)base + (unsigned)d;
-        if (v > (unsigned long long)INT32_MAX * 4)
-            return -1;
     }
-    return (long long)v;
+    *out = neg ? 0ull - v : v;
+    return 1;
 }
 
 static size_t cstrlen(const char *s)
@@ -43,13 +48,23 @@ static size_t cstrlen(const char *s)
     return n;
 }
 
-static int set_size_param(int param, long long v)
+/* Apply an environment value. Trim threshold and top pad are sizes and take
+ * any value (-1 = never trim); the rest must fit mallopt's int. */
+static void set_env_param(int param, const char *s, size_t len)
 {
-    if (v < 0)
-        return 0;
-    if (v > INT32_MAX)
-        v = INT32_MAX;
-    return um_mallopt(param, (int)v);
+    unsigned long long v;
+    if (!parse_num(s, len, &v))
+        return;
+    if (param == M_TRIM_THRESHOLD || param == M_TOP_PAD) {
+        if (param == M_TRIM_THRESHOLD)
+            um_params.trim_threshold = (size_t)v;
+        else
+            um_params.top_pad = (size_t)v;
+        um_params.no_dyn_threshold = 1;
+        return;
+    }
+    if ((long long)v >= 0 && v <= INT32_MAX)
+        um_mallopt(param, (int)v);
 }
 
 static const struct {
@@ -93,7 +108,7 @@ static void parse_tunables(const char *s)
             const char *key = s + plen;
             for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
                 if (name_eq(key, (size_t)(eq - key), names[i].tunable))
-                    set_size_param(names[i].param, parse_num(eq + 1, (size_t)(end - eq - 1)));
+                    set_env_param(names[i].param, eq + 1, (size_t)(end - eq - 1));
         }
         s = *end ? end + 1 : end;
     }
@@ -107,7 +122,7 @@ void um_options_init(void)
             continue;
         const char *v = getenv(names[i].env);
         if (v)
-            set_size_param(names[i].param, parse_num(v, cstrlen(v)));
+            set_env_param(names[i].param, v, cstrlen(v));
     }
 }
 

@@ -56,7 +56,7 @@ PUBLIC struct mallinfo2 API(mallinfo2)(void)
 {
     struct mallinfo2 m = {0};
     um_ensure_init();
-    for (arena *a = &um_main_arena; a; a = a->next) {
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
         struct arena_info ai;
         arena_info(a, &ai);
         m.arena += ai.system;
@@ -99,7 +99,7 @@ PUBLIC void API(malloc_stats)(void)
 {
     um_ensure_init();
     size_t sys = 0, used = 0;
-    for (arena *a = &um_main_arena; a; a = a->next) {
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
         struct arena_info ai;
         arena_info(a, &ai);
         um_printf(2, "Arena %d:\n", a->index);
@@ -195,7 +195,7 @@ PUBLIC int API(malloc_info)(int options, FILE *fp)
     }
     size_t tot[6] = {0};
     xput(&b, "<malloc version=\"1\">\n", 0, 0, 0, 0);
-    for (arena *a = &um_main_arena; a; a = a->next)
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a))
         sizes_of_arena(a, &b, tot);
     um_lock_acquire(&um_mmap_lock);
     struct um_mstats ms = um_mstats;
@@ -317,7 +317,7 @@ PUBLIC void umalloc_heap_map(int fd)
     um_ensure_init();
     um_lock_acquire(&map_lock);
     um_printf(fd, "umalloc heap map  (# in use  + mostly used  - mostly free  . free  T top)\n");
-    for (arena *a = &um_main_arena; a; a = a->next) {
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
         um_lock_acquire(&a->lock);
         heap *hs[64];
         size_t n = 0;

@@ -42,11 +42,11 @@ void um_tcache_global_init(void)
 
 static int tc_setup(struct tcache *tc)
 {
-    if (um_params.tcache_off)
+    if (RELAXED_LOAD(um_params.tcache_off))
         return 0;
     for (size_t i = 2; i < TC_SLOTS; i++) {
         uint16_t m = tc_max_limit(i);
-        tc->limit[i] = TC_START_LIMIT < m ? TC_START_LIMIT : m;
+        tc->limit[i] = tc->room[i] = TC_START_LIMIT < m ? TC_START_LIMIT : m;
     }
     tc->state = TC_LIVE;
     um_lock_acquire(&tc_list_lock);
@@ -112,15 +112,15 @@ static void tc_flush(struct tcache *tc, size_t i, size_t n)
 static void tc_flush_all(struct tcache *tc)
 {
     for (size_t i = 2; i < TC_SLOTS; i++)
-        if (tc->count[i])
-            tc_flush(tc, i, tc->count[i]);
+        if (tc_count(tc, i))
+            tc_flush(tc, i, tc_count(tc, i));
 }
 
 static void tc_disable(struct tcache *tc)
 {
     tc_flush_all(tc);
     for (size_t i = 2; i < TC_SLOTS; i++)
-        tc->limit[i] = 0;
+        tc->limit[i] = tc->room[i] = 0;
 }
 
 /* Bins that were quiet since the last look give half their chunks back. */
@@ -130,8 +130,8 @@ static void tc_tick(struct tcache *tc)
         return;
     tc->slow_calls = 0;
     for (size_t i = 2; i < TC_SLOTS; i++) {
-        if (tc->events[i] == 0 && tc->count[i] > 1)
-            tc_flush(tc, i, tc->count[i] / 2);
+        if (tc->events[i] == 0 && tc_count(tc, i) > 1)
+            tc_flush(tc, i, tc_count(tc, i) / 2);
         tc->events[i] = 0;
     }
 }
@@ -144,7 +144,7 @@ static struct tcache *tc_usable(void)
         if (tc->state == TC_DEAD || !tc_setup(tc))
             return NULL;
     }
-    if (unlikely(um_params.tcache_off)) {
+    if (unlikely(RELAXED_LOAD(um_params.tcache_off))) {
         tc_disable(tc);
         return NULL;
     }
@@ -177,7 +177,9 @@ void *um_tcache_get(size_t i)
     uint16_t cap = tc_max_limit(i);
     if (tc->limit[i] < cap) {
         unsigned l = tc->limit[i] + tc->limit[i] / 2 + 1;
-        tc->limit[i] = (uint16_t)(l > cap ? cap : l);
+        l = l > cap ? cap : l;
+        tc->room[i] = (uint16_t)(tc->room[i] + (l - tc->limit[i]));
+        tc->limit[i] = (uint16_t)l;
     }
     tc->events[i]++;
     return m;
@@ -209,8 +211,8 @@ void um_tcache_free_slow(chunk *p)
         if (unlikely(!inuse(p)))
             um_fatal("free", "double free of", mem, size - SIZE_SZ);
         tc_tick(tc);
-        if (tc->count[i] >= tc->limit[i])
-            tc_flush(tc, i, tc->count[i] / 2 + 1);
+        if (tc->room[i] == 0)
+            tc_flush(tc, i, tc_count(tc, i) / 2 + 1);
         tc_push(tc, i, mem);
         return;
     }
@@ -246,7 +248,7 @@ void um_tcache_flush_all(void)
 /* mallopt changed something the caches depend on. */
 void um_tcache_refresh_settings(void)
 {
-    if (um_tc.state == TC_LIVE && um_params.tcache_off)
+    if (um_tc.state == TC_LIVE && RELAXED_LOAD(um_params.tcache_off))
         tc_disable(&um_tc);
 }
 
@@ -257,7 +259,8 @@ size_t um_tcache_bytes(size_t *count)
     um_lock_acquire(&tc_list_lock);
     for (struct tcache *tc = tc_list; tc; tc = tc->next)
         for (size_t i = 2; i < TC_SLOTS; i++) {
-            size_t c = __atomic_load_n(&tc->count[i], __ATOMIC_RELAXED);
+            size_t c = (size_t)__atomic_load_n(&tc->limit[i], __ATOMIC_RELAXED) -
+                       __atomic_load_n(&tc->room[i], __ATOMIC_RELAXED);
             n += c;
             bytes += c * (i << 4);
         }

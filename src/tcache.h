@@ -5,7 +5,7 @@
  * size >> 4 (2..65). The stacks live in freed memory: word 0 holds the
  * safe-linked next pointer, word 1 the process key (marks "in a tcache", so
  * a second free of the same block is caught). To the arenas a cached chunk is
- * in use. limit[i] == 0 means "not set up / disabled": every free then takes
+ * in use. room[i] == 0 means "full, not set up or disabled": every free then takes
  * the slow path, which is how a fresh, exiting or perturbing thread opts out
  * without a flag test on the fast path.
  */
@@ -18,7 +18,7 @@
 
 struct tcache {
     void *head[TC_SLOTS];
-    uint16_t count[TC_SLOTS];
+    uint16_t room[TC_SLOTS];   /* free slots: limit - count */
     uint16_t limit[TC_SLOTS];
     uint16_t events[TC_SLOTS]; /* refills + flushes since the last scavenge */
     unsigned slow_calls;       /* slow-path calls since the last scavenge */
@@ -45,7 +45,7 @@ static inline void *tc_pop(struct tcache *tc, size_t i)
     if (unlikely(!aligned_ok(next)))
         um_fatal("malloc", "corrupted tcache entry at", e, 0);
     tc->head[i] = next;
-    tc->count[i]--;
+    tc->room[i]++;
     e[1] = NULL;
     return e;
 }
@@ -57,7 +57,12 @@ static inline void tc_push(struct tcache *tc, size_t i, void *mem)
     e[0] = protect_ptr(e, tc->head[i]);
     e[1] = (void *)um_tc_key;
     tc->head[i] = e;
-    tc->count[i]++;
+    tc->room[i]--;
+}
+
+static inline size_t tc_count(const struct tcache *tc, size_t i)
+{
+    return (size_t)tc->limit[i] - tc->room[i];
 }
 
 #endif

@@ -71,11 +71,11 @@ int um_heap_trim(arena *av, heap *h, size_t pad, int force)
         did = 1;
     }
     size_t extra = top_excess(av->top, pad);
-    if (extra < um_pagesize || (!force && chunksize(av->top) < um_params.trim_threshold))
+    if (extra < um_pagesize || (!force && chunksize(av->top) < RELAXED_LOAD(um_params.trim_threshold)))
         return did;
     char *end = (char *)h + h->size;
     um_os_shrink(end - extra, extra);
-    h->size -= extra;
+    RELAXED_STORE(h->size, h->size - extra);
     h->committed = h->size;
     set_head(av->top, (chunksize(av->top) - extra) | PREV_INUSE | NON_MAIN_ARENA);
     av->system_mem -= extra;
@@ -91,7 +91,7 @@ void um_trim_after_free(arena *av, size_t freed)
     if (!av->top)
         return;
     if (av == &um_main_arena) {
-        if (chunksize(av->top) >= um_params.trim_threshold)
+        if (chunksize(av->top) >= RELAXED_LOAD(um_params.trim_threshold))
             um_systrim(av, um_params.top_pad);
     } else {
         um_heap_trim(av, av->last_heap, um_params.top_pad, 0);
