@@ -1,0 +1,101 @@
+/* The arena algorithm on a private arena (an aligned heap of its own, not
+ * shared with malloc): splitting top, the unsorted bin, coalescing both ways,
+ * merging into top, the last remainder, large-bin best fit, and deleting an
+ * emptied heap. umalloc_check()-style invariants after each step. */
+#include <string.h>
+#include "unit.h"
+#include "bins.h"
+#include "umalloc.h"
+
+static arena *av;
+
+static chunk *alloc(size_t bytes)
+{
+    size_t nb = request2size(bytes); /* the arena works in chunk sizes */
+    void *m = um_int_malloc(av, nb);
+    U_CHECK(m != NULL, "um_int_malloc(%zu)", nb);
+    chunk *p = mem_to_chunk(m);
+    U_CHECK(chunksize(p) >= nb && chunksize(p) < nb + MINSIZE, "size %zu for %zu", chunksize(p), nb);
+    U_CHECK(!chunk_main_arena(p), "A bit set in a non-main arena");
+    U_CHECK(aligned_ok(m), "aligned");
+    memset(m, 0x5a, chunksize(p) - SIZE_SZ);
+    return p;
+}
+
+static void release(chunk *p) { um_int_free(av, p, chunksize(p), "free"); }
+
+static size_t count_bin(unsigned i)
+{
+    size_t n = 0;
+    for (chunk *p = bin_at(av, i)->fd; p != bin_at(av, i); p = p->fd)
+        n++;
+    return n;
+}
+
+int main(void)
+{
+    free(malloc(1)); /* initialise the library */
+    av = um_heap_new_arena(99);
+    U_CHECK(av != NULL, "private arena");
+    um_lock_acquire(&av->lock);
+    size_t top0 = chunksize(av->top);
+
+    /* split top */
+    chunk *a = alloc(2000), *b = alloc(3000), *c = alloc(4000), *guard = alloc(64);
+    U_CHECK(next_chunk(a) == b && next_chunk(b) == c, "carved contiguously from top");
+    U_CHECK(chunksize(av->top) == top0 - chunksize(a) - chunksize(b) - chunksize(c) - chunksize(guard), "top shrank");
+
+    /* free b: unsorted, foot written, P of c cleared */
+    release(b);
+    U_CHECK(count_bin(1) == 1, "b in unsorted");
+    U_CHECK(!prev_inuse(c) && c->prev_size == chunksize(b), "c sees b free");
+    /* free a: coalesces forward with b */
+    release(a);
+    U_CHECK(count_bin(1) == 1, "one merged chunk");
+    U_CHECK(bin_at(av, 1)->fd == a && chunksize(a) == 2016 + 3008, "a+b merged: %zu", chunksize(a));
+    /* free c: coalesces backward with a+b */
+    release(c);
+    U_CHECK(chunksize(a) == 2016 + 3008 + 4016, "a+b+c merged: %zu", chunksize(a));
+    U_CHECK(!prev_inuse(guard) && guard->prev_size == chunksize(a), "guard sees the merge");
+
+    /* a small request sorts the unsorted chunk into its bin, then splits it;
+     * the remainder goes back to unsorted as the last remainder */
+    chunk *d = alloc(100);
+    U_CHECK(d == a, "split from the front of the free chunk");
+    chunk *e = alloc(100);
+    U_CHECK(e == next_chunk(d), "last remainder walks forward");
+    release(d);
+    release(e);
+
+    /* large best fit: two free large chunks, the request takes the smaller */
+    /* separators too big for any binned chunk, so they come from top and
+     * keep big1 and big2 apart (a small one would be split off a bin) */
+    chunk *big1 = alloc(20000), *sep1 = alloc(15000), *big2 = alloc(12000), *sep2 = alloc(15000);
+    U_CHECK(next_chunk(big1) == sep1 && next_chunk(sep1) == big2, "layout");
+    release(big1);
+    release(big2);
+    chunk *f = alloc(11000); /* sorts both, then best fit */
+    U_CHECK(f == big2, "best fit chose the 12000 chunk");
+    release(f);
+
+    /* freeing everything merges back into top */
+    release(sep1);
+    release(sep2);
+    release(guard);
+    um_consolidate(av);
+    U_CHECK(chunksize(av->top) >= top0 - 64, "all back in top: %zu vs %zu", chunksize(av->top), top0);
+
+    /* grow past one heap, then free: the new heap is deleted again */
+    heap *first = av->last_heap;
+    chunk *huge[6];
+    for (int i = 0; i < 6; i++)
+        huge[i] = alloc((size_t)20 << 20);
+    U_CHECK(av->last_heap != first, "a second heap was created");
+    for (int i = 5; i >= 0; i--)
+        release(huge[i]);
+    um_heap_trim(av, av->last_heap, 0, 1);
+    U_CHECK(av->last_heap == first, "emptied heaps deleted");
+    um_lock_release(&av->lock);
+    umalloc_check();
+    return U_DONE();
+}

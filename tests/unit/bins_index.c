@@ -1,0 +1,51 @@
+/* The bin index math: small bins one size each, large bins contiguous and
+ * monotonic, fast bins and tcache indexes the inverse of their sizes. */
+#include "unit.h"
+#include "bins.h"
+#include "tcache.h"
+
+int main(void)
+{
+    /* request2size: header word + alignment, at least MINSIZE */
+    for (size_t n = 0; n <= 24; n++)
+        U_CHECK(request2size(n) == 32, "request2size(%zu)=%zu", n, request2size(n));
+    U_CHECK(request2size(25) == 48, "%zu", request2size(25));
+    for (size_t n = 0; n < 100000; n++) {
+        size_t s = request2size(n);
+        U_CHECK(s % 16 == 0 && s >= n + SIZE_SZ && s < n + SIZE_SZ + 16 + MINSIZE, "n=%zu s=%zu", n, s);
+    }
+    /* small bins: 2..63, one chunk size each */
+    for (size_t s = MINSIZE; s < MIN_LARGE_SIZE; s += 16) {
+        U_CHECK(in_smallbin_range(s), "%zu", s);
+        U_CHECK(bin_index(s) == s / 16, "bin_index(%zu)=%u", s, bin_index(s));
+    }
+    U_CHECK(bin_index(32) == 2 && bin_index(1008) == 63, "small range ends");
+    /* large bins: 64..126, monotonic, every index reached, no gaps */
+    unsigned prev = 63, seen[NBINS] = {0};
+    for (size_t s = MIN_LARGE_SIZE; s < ((size_t)4 << 20); s += 16) {
+        unsigned i = bin_index(s);
+        U_CHECK(i >= 64 && i <= 126, "bin_index(%zu)=%u", s, i);
+        U_CHECK(i == prev || i == prev + 1, "jump at %zu: %u -> %u", s, prev, i);
+        prev = i;
+        seen[i] = 1;
+    }
+    for (unsigned i = 64; i <= 126; i++)
+        U_CHECK(seen[i], "large bin %u never used", i);
+    U_CHECK(bin_index((size_t)1 << 40) == 126, "huge -> last bin");
+    U_CHECK(bin_index(1024) == 64, "first large bin at 1024");
+    /* fast bins */
+    for (unsigned i = 0; i < NFASTBINS; i++)
+        U_CHECK(fastbin_index(fastbin_size(i)) == i, "fastbin %u", i);
+    U_CHECK(fastbin_index(request2size(MAX_FAST_SIZE)) < NFASTBINS, "MAX_FAST_SIZE fits");
+    /* tcache: the request index is the chunk size / 16, for every request */
+    for (size_t n = 0; n <= TC_MAX_REQUEST; n++)
+        U_CHECK(tc_req_index(n) == request2size(n) >> 4, "tc_req_index(%zu)=%zu", n, tc_req_index(n));
+    U_CHECK(request2size(TC_MAX_REQUEST) == TC_MAX_CHUNK, "tcache top");
+    U_CHECK((TC_MAX_CHUNK >> 4) < TC_SLOTS, "tcache slots");
+    /* safe-linking round trip */
+    void *slot[1];
+    void *v = (void *)0x55d0c3a2b2c0;
+    U_CHECK(reveal_ptr(slot, protect_ptr(slot, v)) == v, "safe-linking");
+    U_CHECK(protect_ptr(slot, v) != v, "protect changes the pointer");
+    return U_DONE();
+}
