@@ -73,7 +73,7 @@ static size_t free_coalesce(arena *av, chunk *p, size_t size, const char *fn)
     } else {
         size += nextsize;
         set_head(p, size | PREV_INUSE | abit);
-        av->top = p;
+        set_top(av, p);
     }
     return size;
 }
@@ -205,7 +205,7 @@ chunk *um_take_cached(arena *av, size_t nb)
     chunk *top = av->top;
     if (top && chunksize(top) >= nb + MINSIZE + um_params.top_pad / 4) {
         size_t size = chunksize(top);
-        av->top = chunk_at(top, nb);
+        set_top(av, chunk_at(top, nb));
         set_head(av->top, (size - nb) | PREV_INUSE | abit_of(av));
         set_head(top, nb | PREV_INUSE | abit_of(av));
         return top;
@@ -318,7 +318,7 @@ void *um_int_malloc(arena *av, size_t nb)
         if (unlikely(tsize > av->system_mem))
             um_fatal("malloc", "corrupted top size at", top, 0);
         if (tsize >= nb + MINSIZE) {
-            av->top = chunk_at(top, nb);
+            set_top(av, chunk_at(top, nb));
             set_head(av->top, (tsize - nb) | PREV_INUSE | abit_of(av));
             set_head(top, nb | PREV_INUSE | abit_of(av));
             return chunk_to_mem(top);
@@ -415,7 +415,7 @@ int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb)
             if (oldsize + tsize < nb + MINSIZE)
                 return 0;
             set_head_size(p, nb);
-            av->top = chunk_at(p, nb);
+            set_top(av, chunk_at(p, nb));
             set_head(av->top, (oldsize + tsize - nb) | PREV_INUSE | abit);
             return 1;
         }
@@ -473,11 +473,18 @@ static void arena_switch(arena *to)
     tl_arena = to;
 }
 
-/* Create a new arena if the limit allows; NULL otherwise. */
-static arena *arena_create(void)
+/* Create a new arena if the limit allows; NULL otherwise. Lock order is
+ * um_arenas_lock before any arena lock (fork takes them so): a caller that
+ * holds an arena lock passes holding=1 and only tries the list lock. */
+static arena *arena_create(int holding)
 {
     arena *av = NULL;
-    um_lock_acquire(&um_arenas_lock);
+    if (holding) {
+        if (!um_trylock(&um_arenas_lock))
+            return NULL;
+    } else {
+        um_lock_acquire(&um_arenas_lock);
+    }
     int n = atomic_load_explicit(&um_narenas, memory_order_relaxed);
     if ((size_t)n < arena_limit() && (av = um_heap_new_arena(n)) != NULL) {
         arena *last = &um_main_arena;
@@ -504,7 +511,7 @@ void um_arena_note_contention(arena *av)
             break;
         }
     if (!to)
-        to = arena_create();
+        to = arena_create(1);
     if (!to) {
         arena *l = arena_least_loaded();
         if (atomic_load_explicit(&l->attached, memory_order_relaxed) + 1 <
@@ -536,7 +543,7 @@ void um_arena_release(arena *av) { um_lock_release(&av->lock); }
 arena *um_arena_retry(arena *av, size_t bytes)
 {
     (void)bytes;
-    arena *other = av == &um_main_arena ? arena_create() : &um_main_arena;
+    arena *other = av == &um_main_arena ? arena_create(0) : &um_main_arena;
     if (!other)
         for (arena *a = &um_main_arena; a && !other; a = um_arena_next(a))
             if (a != av)

@@ -152,7 +152,7 @@ static void check_tcache(void)
         size_t n = 0;
         for (void **e = tc->head[i]; e; e = reveal_ptr(e, e[0])) {
             chunk *p = mem_to_chunk(e);
-            if (!aligned_ok(e) || chunksize(p) != (i << 4) || chunk_is_mmapped(p))
+            if (!aligned_ok(e) || chunksize(p) != tc_slot_size(i) || chunk_is_mmapped(p))
                 FAIL("bad tcache entry", e);
             if (e[1] != (void *)um_tc_key || !inuse(p))
                 FAIL("tcache entry not marked", e);

@@ -11,9 +11,8 @@
 
 /* One bit per HEAP_MAX_SIZE region of the address space: set while an aligned
  * heap lives there. Lets free() tell a heap chunk from a wild pointer. */
-#define REGION_SHIFT 26 /* log2(HEAP_MAX_SIZE) */
-#define REGION_WORDS ((1ull << (47 - REGION_SHIFT)) / 64)
-static _Atomic uint64_t region_map[REGION_WORDS];
+_Atomic uint64_t um_region_map[REGION_WORDS];
+#define region_map um_region_map
 
 static void region_mark(void *p, int on)
 {
@@ -25,13 +24,6 @@ static void region_mark(void *p, int on)
         atomic_fetch_and_explicit(&region_map[r >> 6], ~bit, memory_order_relaxed);
 }
 
-int um_heap_owns(const void *p)
-{
-    uintptr_t r = (uintptr_t)p >> REGION_SHIFT;
-    if (r >= REGION_WORDS * 64)
-        return 0;
-    return (atomic_load_explicit(&region_map[r >> 6], memory_order_relaxed) >> (r & 63)) & 1;
-}
 
 heap *um_heap_of(chunk *p) { return (heap *)((uintptr_t)p & ~(uintptr_t)(HEAP_MAX_SIZE - 1)); }
 
@@ -94,7 +86,7 @@ static void heap_start(arena *av, heap *h, size_t size, int kind, size_t first_o
     chunk *top = chunk_at(h, first_off);
     size_t tsize = size - first_off;
     set_head(top, tsize | PREV_INUSE | (av == &um_main_arena ? 0 : NON_MAIN_ARENA));
-    av->top = top;
+    set_top(av, top);
     av->system_mem += size;
     if (av->system_mem > av->max_system_mem)
         av->max_system_mem = av->system_mem;
@@ -119,12 +111,12 @@ void um_heap_close_top(arena *av)
         set_head(fp1, CHUNK_HDR | PREV_INUSE | abit);
         set_head_size(old, s - 2 * CHUNK_HDR);
         h->fence = (size_t)((char *)fp1 - (char *)h);
-        av->top = NULL;
+        set_top(av, NULL);
         um_int_free(av, old, s - 2 * CHUNK_HDR, "malloc");
     } else {
         set_head_size(old, s - CHUNK_HDR); /* a dead in-use chunk before fp2 */
         h->fence = (size_t)((char *)old - (char *)h);
-        av->top = NULL;
+        set_top(av, NULL);
     }
 }
 

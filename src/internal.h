@@ -30,6 +30,11 @@ extern _Atomic int um_narenas;
 #define RELAXED_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define RELAXED_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
+/* av->top changes under the arena lock; free() peeks at it without one (to
+ * keep chunks that border top out of the thread cache). */
+static inline void set_top(arena *av, chunk *t) { __atomic_store_n(&av->top, t, __ATOMIC_RELAXED); }
+static inline chunk *peek_top(arena *av) { return __atomic_load_n(&av->top, __ATOMIC_RELAXED); }
+
 /* The arena list only grows; walkers take no lock. */
 static inline arena *um_arena_next(arena *a) { return __atomic_load_n(&a->next, __ATOMIC_ACQUIRE); }
 
@@ -77,7 +82,17 @@ _Noreturn void um_fatal_msg(const char *fn, const char *msg);
 /* ---- heap.c ---- */
 heap *um_heap_of(chunk *p);                 /* aligned heap of a non-main chunk */
 arena *um_arena_of(chunk *p);
-int um_heap_owns(const void *p);            /* p lies in some aligned heap */
+#define REGION_SHIFT 26 /* log2(HEAP_MAX_SIZE) */
+#define REGION_WORDS ((1ull << (47 - REGION_SHIFT)) / 64)
+extern _Atomic uint64_t um_region_map[REGION_WORDS];
+/* p lies in some aligned heap (one bit per 64 MiB region of the address space) */
+static inline int um_heap_owns(const void *p)
+{
+    uintptr_t r = (uintptr_t)p >> REGION_SHIFT;
+    if (r >= REGION_WORDS * 64)
+        return 0;
+    return (atomic_load_explicit(&um_region_map[r >> 6], memory_order_relaxed) >> (r & 63)) & 1;
+}
 int um_main_owns(chunk *p, size_t size);    /* [p, p+size) lies in a main segment */
 int um_grow_top(arena *av, size_t nb);      /* 0 on success */
 heap *um_heap_new(size_t size, arena *av, size_t extra);

@@ -110,6 +110,11 @@ UM_NOINLINE void *um_malloc_generic(size_t bytes)
     void *m = NULL;
     if (nb <= TC_MAX_CHUNK)
         m = um_tcache_get(nb >> 4);
+    else if (nb <= TC_MED_MAX_CHUNK) {
+        size_t i = tc_med_index(nb); /* cached only below the mmap threshold */
+        if (tc_slot_size(i) < RELAXED_LOAD(um_params.mmap_threshold))
+            m = um_tcache_get(i);
+    }
     if (!m)
         m = alloc_uncached(nb, bytes);
     if (unlikely(!m)) {
@@ -170,40 +175,65 @@ UM_NOINLINE void um_free_generic(void *mem)
 
 PUBLIC void *API(malloc)(size_t bytes)
 {
-    if (likely(bytes <= TC_MAX_REQUEST)) {
-        size_t i = tc_req_index(bytes);
-        void **e = um_tc.head[i];
-        if (likely(e != NULL)) {
-            void *next = reveal_ptr(e, e[0]);
-            if (unlikely(!aligned_ok(next)))
-                um_fatal("malloc", "corrupted tcache entry at", e, 0);
-            um_tc.head[i] = next;
-            um_tc.room[i]++;
-            e[1] = NULL;
-            DEBUG_CHECK();
-            return e;
-        }
+    size_t i;
+    if (likely(bytes <= TC_MAX_REQUEST))
+        i = tc_req_index(bytes);
+    else if (bytes <= TC_MED_MAX_REQUEST)
+        i = tc_med_index(request2size(bytes));
+    else
+        goto generic;
+    void **e = um_tc.head[i];
+    if (likely(e != NULL)) {
+        void *next = reveal_ptr(e, e[0]);
+        if (unlikely(!aligned_ok(next)))
+            um_fatal("malloc", "corrupted tcache entry at", e, 0);
+        um_tc.head[i] = next;
+        um_tc.room[i]++;
+        e[1] = NULL;
+        DEBUG_CHECK();
+        return e;
     }
+generic:;
     void *m = um_malloc_generic(bytes);
     DEBUG_CHECK();
     return m;
 }
 
+/* free's fast path: the chunk lies in the main arena's range (no A bit) or in
+ * an aligned heap (A bit), its header is sane, its next chunk says it is in
+ * use, it is not already cached, and its stack has room. */
 PUBLIC void API(free)(void *mem)
 {
     chunk *p = mem_to_chunk(mem);
+    size_t size;
     if (likely(in_main_box((uintptr_t)p))) { /* NULL is never in the box */
-        size_t size = hdr_load(p);
-        size_t i = size >> 4;
-        if (likely(((size & (IS_MMAPPED | NON_MAIN_ARENA)) | ((uintptr_t)mem & ALIGN_MASK)) == 0 &&
-                   i - 2 < TC_NBINS && um_tc.room[i] != 0 &&
-                   prev_inuse(chunk_at(p, i << 4)) &&
+        size = hdr_load(p);
+        if (unlikely(((size & (IS_MMAPPED | NON_MAIN_ARENA)) | ((uintptr_t)mem & ALIGN_MASK)) != 0))
+            goto generic;
+    } else if (um_heap_owns(p)) {
+        size = hdr_load(p);
+        if (unlikely(((size & (IS_MMAPPED | NON_MAIN_ARENA)) ^ NON_MAIN_ARENA) |
+                     ((uintptr_t)mem & ALIGN_MASK)))
+            goto generic;
+    } else {
+        goto generic;
+    }
+    {
+        size_t i = size >> 4, cs = i << 4;
+        if (unlikely(i - 2 >= TC_NBINS)) {
+            /* medium: not when it borders top, so top can grow back and trim */
+            i = cs <= TC_MED_MAX_CHUNK ? tc_slot_of_chunk(cs) : 0; /* slot 0 has no room */
+            if (chunk_at(p, cs) == peek_top(size & NON_MAIN_ARENA ? um_heap_of(p)->ar : &um_main_arena))
+                i = 0;
+        }
+        if (likely(um_tc.room[i] != 0 && prev_inuse(chunk_at(p, cs)) &&
                    ((void **)mem)[1] != (void *)um_tc_key)) {
             tc_push(&um_tc, i, mem);
             DEBUG_CHECK();
             return;
         }
     }
+generic:
     um_free_generic(mem);
     DEBUG_CHECK();
 }

@@ -2,8 +2,9 @@
  * stats.c — the stats layer: mallinfo/mallinfo2, malloc_stats, malloc_info
  * in glibc's formats, and the heap map (umalloc_heap_map), which draws every
  * heap of every arena a page per character so fragmentation can be *seen*.
- * Chunks in thread caches count as in use, as in glibc; malloc_stats and
- * malloc_info add a line for what the caches hold. Each arena is read under
+ * mallinfo counts chunks parked in thread caches as free (glibc counts them
+ * as in use, which makes a freed block look leaked); malloc_stats keeps
+ * glibc's per-arena numbers and adds a line for what the caches hold. Each arena is read under
  * its lock; output is formatted by print.c, never by stdio (malloc_info alone
  * hands its finished text to the caller's FILE, which its API requires).
  */
@@ -68,6 +69,12 @@ PUBLIC struct mallinfo2 API(mallinfo2)(void)
         if (a == &um_main_arena)
             m.keepcost = ai.topsize;
     }
+    /* chunks parked in thread caches are free memory, not the program's */
+    size_t cached = um_tcache_bytes(NULL);
+    if (cached > m.uordblks)
+        cached = m.uordblks;
+    m.uordblks -= cached;
+    m.fordblks += cached;
     um_lock_acquire(&um_mmap_lock);
     m.hblks = um_mstats.n_mmaps;
     m.hblkhd = um_mstats.mmapped_mem;

@@ -27,10 +27,17 @@ static struct tcache *tc_list;
 #define TC_START_LIMIT 16
 #define TC_SCAVENGE_EVERY 4096
 
+/* Per-bin caps: ~16 KiB a small bin (8..256 chunks), ~128 KiB a medium one
+ * (2..32 chunks). */
 static uint16_t tc_max_limit(size_t i)
 {
-    size_t m = 16384 / (i << 4);
-    return (uint16_t)(m < 8 ? 8 : m > 256 ? 256 : m);
+    size_t cs = tc_slot_size(i);
+    if (i < TC_MED_FIRST) {
+        size_t m = 16384 / cs;
+        return (uint16_t)(m < 8 ? 8 : m > 256 ? 256 : m);
+    }
+    size_t m = 131072 / cs;
+    return (uint16_t)(m < 2 ? 2 : m > 32 ? 32 : m);
 }
 
 /* Called once, from um_init_slow: the exit hook for every thread's cache. */
@@ -151,7 +158,7 @@ static struct tcache *tc_usable(void)
     return tc;
 }
 
-/* A chunk of bin i (size i*16) from the cache, refilling it from the arena.
+/* A chunk of slot i from the cache, refilling it from the arena.
  * NULL when the cache is unusable or the arena is out of memory. */
 void *um_tcache_get(size_t i)
 {
@@ -162,7 +169,7 @@ void *um_tcache_get(size_t i)
     if (m)
         return m;
     tc_tick(tc);
-    size_t nb = i << 4;
+    size_t nb = tc_slot_size(i);
     arena *av = um_arena_get();
     m = um_int_malloc(av, nb);
     if (m) {
@@ -204,8 +211,17 @@ void um_tcache_free_slow(chunk *p)
     size_t size = chunksize(p);
     void *mem = chunk_to_mem(p);
     struct tcache *tc;
-    if (size <= TC_MAX_CHUNK && (tc = tc_usable()) != NULL) {
-        size_t i = size >> 4;
+    size_t i = tc_slot_of_chunk(size);
+    if (i >= TC_MED_FIRST && chunk_at(p, size) == peek_top(um_arena_of(p))) {
+        /* a medium chunk on top of the heap goes back, and so do the cached
+         * medium chunks (often just below it), so top can grow and trim */
+        if (um_tc.state == TC_LIVE)
+            for (size_t j = TC_MED_FIRST; j < TC_SLOTS; j++)
+                if (tc_count(&um_tc, j))
+                    tc_flush(&um_tc, j, tc_count(&um_tc, j));
+        i = 0;
+    }
+    if (i && (tc = tc_usable()) != NULL) {
         if (((void **)mem)[1] == (void *)um_tc_key && tc_holds(tc, i, mem))
             um_fatal("free", "double free of", mem, size - SIZE_SZ);
         if (unlikely(!inuse(p)))
@@ -262,7 +278,7 @@ size_t um_tcache_bytes(size_t *count)
             size_t c = (size_t)__atomic_load_n(&tc->limit[i], __ATOMIC_RELAXED) -
                        __atomic_load_n(&tc->room[i], __ATOMIC_RELAXED);
             n += c;
-            bytes += c * (i << 4);
+            bytes += c * tc_slot_size(i);
         }
     um_lock_release(&tc_list_lock);
     if (count)

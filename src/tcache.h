@@ -2,7 +2,11 @@
  * tcache.h — the per-thread cache the inline fast paths in malloc.c use.
  *
  * One LIFO stack of free chunks per chunk size 32..1040, indexed by
- * size >> 4 (2..65). The stacks live in freed memory: word 0 holds the
+ * size >> 4 (2..65), then 56 medium classes up to 128 KiB, eight per
+ * doubling (1152, 1280, ..., 2048, 2304, ...): a medium request is rounded up
+ * to its class (at most 12.5%), so its chunks can be cached and reused
+ * exactly. A medium chunk that borders top is never cached (top must be able
+ * to grow back and trim, as the seeds show). The stacks live in freed memory: word 0 holds the
  * safe-linked next pointer, word 1 the process key (marks "in a tcache", so
  * a second free of the same block is caught). To the arenas a cached chunk is
  * in use. room[i] == 0 means "full, not set up or disabled": every free then takes
@@ -14,7 +18,41 @@
 
 #include "internal.h"
 
-#define TC_SLOTS (TC_NBINS + 2)
+#define TC_MED_PER_DOUBLING 8
+#define TC_NMED (7 * TC_MED_PER_DOUBLING) /* 1 KiB .. 128 KiB */
+#define TC_MED_FIRST (TC_NBINS + 2)          /* slot of the first medium class */
+#define TC_MED_MAX_CHUNK ((size_t)128 * 1024)
+#define TC_SLOTS (TC_MED_FIRST + TC_NMED)
+#define TC_MED_MAX_REQUEST (TC_MED_MAX_CHUNK - SIZE_SZ)
+
+/* Slot of the medium class for chunk size nb (TC_MAX_CHUNK < nb <= 128 KiB). */
+static inline size_t tc_med_index(size_t nb)
+{
+    unsigned e = 63u - (unsigned)__builtin_clzll(nb - 1); /* 2^e < nb <= 2^(e+1) */
+    size_t m = (nb - ((size_t)1 << e) + ((size_t)1 << (e - 3)) - 1) >> (e - 3); /* 1..8 */
+    return TC_MED_FIRST + (e - 10) * TC_MED_PER_DOUBLING + (m - 1);
+}
+
+/* Chunk size held by slot i. */
+static inline size_t tc_slot_size(size_t i)
+{
+    if (i < TC_MED_FIRST)
+        return i << 4;
+    size_t k = i - TC_MED_FIRST, e = 10 + k / TC_MED_PER_DOUBLING;
+    return ((size_t)1 << e) + (k % TC_MED_PER_DOUBLING + 1) * ((size_t)1 << (e - 3));
+}
+
+/* Slot for a chunk of size cs being freed, or 0 if cs is no cached size. */
+static inline size_t tc_slot_of_chunk(size_t cs)
+{
+    if (cs <= TC_MAX_CHUNK)
+        return cs >> 4;
+    if (cs <= TC_MED_MAX_CHUNK) {
+        size_t i = tc_med_index(cs);
+        return tc_slot_size(i) == cs ? i : 0;
+    }
+    return 0;
+}
 
 struct tcache {
     void *head[TC_SLOTS];

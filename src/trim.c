@@ -62,7 +62,7 @@ int um_heap_trim(arena *av, heap *h, size_t pad, int force)
             unlink_chunk(av, top);
         }
         set_head(top, (size_t)((char *)ph + ph->size - (char *)top) | PREV_INUSE | NON_MAIN_ARENA);
-        av->top = top;
+        set_top(av, top);
         av->last_heap = ph;
         av->system_mem -= h->size;
         ph->fence = 0;

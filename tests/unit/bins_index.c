@@ -42,6 +42,19 @@ int main(void)
         U_CHECK(tc_req_index(n) == request2size(n) >> 4, "tc_req_index(%zu)=%zu", n, tc_req_index(n));
     U_CHECK(request2size(TC_MAX_REQUEST) == TC_MAX_CHUNK, "tcache top");
     U_CHECK((TC_MAX_CHUNK >> 4) < TC_SLOTS, "tcache slots");
+    /* medium tcache classes: cover every size up to 128 KiB, waste <= 12.5% */
+    size_t last = TC_MED_FIRST;
+    for (size_t nb = TC_MAX_CHUNK + 16; nb <= TC_MED_MAX_CHUNK; nb += 16) {
+        size_t i = tc_med_index(nb), cs = tc_slot_size(i);
+        U_CHECK(i >= TC_MED_FIRST && i < TC_SLOTS, "slot %zu for %zu", i, nb);
+        U_CHECK(cs >= nb && cs - nb <= nb / 8, "class %zu for %zu", cs, nb);
+        U_CHECK(i == last || i == last + 1, "slots in order at %zu", nb);
+        last = i;
+    }
+    for (size_t i = 2; i < TC_SLOTS; i++)
+        U_CHECK(tc_slot_of_chunk(tc_slot_size(i)) == i, "slot %zu round trip", i);
+    U_CHECK(tc_slot_of_chunk(1300) == 0, "a non-class size is not cached");
+    U_CHECK(tc_slot_size(TC_SLOTS - 1) == TC_MED_MAX_CHUNK, "last class is 128 KiB");
     /* safe-linking round trip */
     void *slot[1];
     void *v = (void *)0x55d0c3a2b2c0;
