@@ -193,7 +193,9 @@ void um_dyn_threshold_update(size_t size)
 chunk *um_mremap_chunk(chunk *p, size_t nb)
 {
     size_t off = p->prev_size, size = chunksize(p);
-    size_t len = page_align(nb + off);
+    /* a mapped chunk has no next chunk whose prev_size it could borrow, so
+     * it needs SIZE_SZ more than nb to give the caller nb - SIZE_SZ bytes */
+    size_t len = page_align(nb + off + SIZE_SZ);
     if (len == off + size)
         return p;
     char *m = (char *)p - off;

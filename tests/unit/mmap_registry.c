@@ -34,6 +34,12 @@ int main(void)
     U_CHECK(g && um_mmap_valid(g) && chunk_usable(g) >= ((size_t)8 << 20) - 16, "grown");
     U_CHECK(((unsigned char *)chunk_to_mem(g))[999] == 0, "content kept");
     c[0] = g;
+    /* every request size around page boundaries keeps its usable bytes */
+    for (size_t b = ((size_t)1 << 20) - 96; b < ((size_t)1 << 20) + 96; b++) {
+        g = um_mremap_chunk(c[0], request2size(b));
+        U_CHECK(g && chunk_usable(g) >= b, "mremap to %zu bytes: usable %zu", b, g ? chunk_usable(g) : 0);
+        c[0] = g;
+    }
     for (int i = 0; i < N; i += 2)
         um_munmap_chunk(c[i], "free");
     U_CHECK(um_mstats.n_mmaps == n0, "all gone");
