@@ -199,6 +199,21 @@ generic:;
     return m;
 }
 
+/* free of a medium chunk whose header passed free()'s checks: cache it
+ * unless it borders top (so top can grow back and trim). Out of line so the
+ * small path keeps its registers. */
+static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
+{
+    size_t i = cs <= TC_MED_MAX_CHUNK ? tc_slot_of_chunk(cs) : 0; /* slot 0 has no room */
+    if (i && um_tc.room[i] != 0 && prev_inuse(chunk_at(p, cs)) &&
+        ((void **)mem)[1] != (void *)um_tc_key &&
+        chunk_at(p, cs) != peek_top(chunk_main_arena(p) ? &um_main_arena : um_heap_of(p)->ar)) {
+        tc_push(&um_tc, i, mem);
+        return;
+    }
+    um_free_generic(mem);
+}
+
 /* free's fast path: the chunk lies in the main arena's range (no A bit) or in
  * an aligned heap (A bit), its header is sane, its next chunk says it is in
  * use, it is not already cached, and its stack has room. */
@@ -221,10 +236,9 @@ PUBLIC void API(free)(void *mem)
     {
         size_t i = size >> 4, cs = i << 4;
         if (unlikely(i - 2 >= TC_NBINS)) {
-            /* medium: not when it borders top, so top can grow back and trim */
-            i = cs <= TC_MED_MAX_CHUNK ? tc_slot_of_chunk(cs) : 0; /* slot 0 has no room */
-            if (chunk_at(p, cs) == peek_top(size & NON_MAIN_ARENA ? um_heap_of(p)->ar : &um_main_arena))
-                i = 0;
+            free_medium(mem, p, cs);
+            DEBUG_CHECK();
+            return;
         }
         if (likely(um_tc.room[i] != 0 && prev_inuse(chunk_at(p, cs)) &&
                    ((void **)mem)[1] != (void *)um_tc_key)) {
