@@ -1,0 +1,78 @@
+/* threads - many threads allocating privately: the scalability test.
+ *
+ *   threads N [--quick|--scale=X]
+ *
+ * A fixed total amount of work is split over N threads.  Each thread keeps a
+ * private working set of 4096 slots and replaces random ones with fresh
+ * blocks (sizes skewed small, up to 4 KiB); nothing is shared between
+ * threads, so an allocator that scales keeps the wall time at T(1)/min(N,
+ * cores): on this 2-core machine, 1 thread = T, 2, 4 and 8 threads = T/2.
+ */
+#include "bench.h"
+#include <pthread.h>
+
+#define WSET 4096
+
+static long ops_per_thread;
+
+typedef struct { int id; long checked; } targ;
+
+static void *worker(void *arg)
+{
+    targ *a = arg;
+    rng_t r;
+    rng_seed(&r, 500 + (uint64_t)a->id);
+    void **slot = calloc(WSET, sizeof *slot);
+    size_t *size = calloc(WSET, sizeof *size);
+    uint64_t *tag = calloc(WSET, sizeof *tag);
+    CHECK(slot && size && tag, "calloc");
+    for (long i = 0; i < ops_per_thread; i++) {
+        unsigned k = (unsigned)rng_below(&r, WSET);
+        if (slot[k]) {
+            CHECK(block_ok(slot[k], size[k], tag[k]), "thread %d: block corrupted", a->id);
+            free(slot[k]);
+            a->checked++;
+        }
+        size[k] = rng_small_size(&r, 7);
+        slot[k] = malloc(size[k]);
+        CHECK_ALLOC(slot[k], size[k]);
+        tag[k] = (uint64_t)i;
+        block_fill(slot[k], size[k], tag[k]);
+    }
+    for (int k = 0; k < WSET; k++) {
+        if (slot[k]) {
+            CHECK(block_ok(slot[k], size[k], tag[k]), "thread %d: block corrupted", a->id);
+            free(slot[k]);
+            a->checked++;
+        }
+    }
+    free(slot);
+    free(size);
+    free(tag);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    argc = bench_init(argc, argv);
+    int n = argc > 1 ? atoi(argv[1]) : 1;
+    if (n < 1 || n > 256) { fprintf(stderr, "usage: threads N\n"); return 2; }
+    long total = bench_scaled(32e6, 40000);
+    ops_per_thread = total / n;
+    pthread_t th[256];
+    targ args[256];
+    for (int i = 0; i < n; i++) {
+        args[i].id = i;
+        args[i].checked = 0;
+        CHECK(pthread_create(&th[i], NULL, worker, &args[i]) == 0, "pthread_create");
+    }
+    long checked = 0;
+    for (int i = 0; i < n; i++) {
+        pthread_join(th[i], NULL);
+        checked += args[i].checked;
+    }
+    CHECK(checked == ops_per_thread * n, "freed %ld of %ld blocks", checked, ops_per_thread * n);
+    printf("threads=%d ops=%ld\n", n, ops_per_thread * n);
+    bench_ok("threads", ops_per_thread * n);
+    return 0;
+}
