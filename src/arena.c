@@ -327,9 +327,34 @@ void *um_int_malloc(arena *av, size_t nb)
             um_consolidate(av);
             continue;
         }
+        if (av->xfer_bytes) { /* parked chunks may coalesce into what we need */
+            um_xfer_drain(av);
+            um_consolidate(av);
+            continue;
+        }
         if (um_grow_top(av, nb) != 0)
             return NULL;
     }
+}
+
+/* Free every chunk parked in av's transfer cache into the bins. */
+void um_xfer_drain(arena *av)
+{
+    for (size_t i = 2; i < XFER_SLOTS; i++) {
+        struct xfer *x = &av->xfer[i];
+        while (x->depth) {
+            x->depth--;
+            void **e = x->head[x->depth];
+            for (unsigned k = x->n[x->depth]; k > 0 && e; k--) {
+                void **next = reveal_ptr(e, e[0]);
+                e[1] = NULL;
+                um_int_free(av, mem_to_chunk(e), i << 4, "free");
+                e = next;
+            }
+        }
+        RELAXED_STORE(x->bytes, 0);
+    }
+    av->xfer_bytes = 0;
 }
 
 /* Free p (size bytes) into av. The caller has checked the pointer belongs to

@@ -109,6 +109,7 @@ void um_consolidate(arena *av);
 void *um_int_memalign(arena *av, size_t align, size_t bytes);
 int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb);
 chunk *um_take_cached(arena *av, size_t nb); /* cheap take for batch refill */
+void um_xfer_drain(arena *av);              /* parked batches back into the bins */
 arena *um_arena_get(void);                  /* this thread's arena, locked */
 void um_arena_release(arena *av);
 arena *um_arena_retry(arena *av, size_t bytes);

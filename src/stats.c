@@ -42,7 +42,7 @@ static void arena_info(arena *av, struct arena_info *ai)
             ai->nfast++;
             ai->fastavail += chunksize(p);
         }
-    ai->avail += ai->fastavail;
+    ai->avail += ai->fastavail + av->xfer_bytes; /* parked batches are free memory */
     for (unsigned i = 1; i < NBINS; i++) {
         chunk *b = bin_at(av, i);
         for (chunk *p = b->bk; p != b; p = p->bk) {

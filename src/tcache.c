@@ -99,9 +99,69 @@ void um_arena_free(chunk *p)
     arena_free_batch(&mem, 1);
 }
 
+/* Free a detached chain of n cached chunks to their arenas one by one. */
+static void free_chain(void **e, size_t n)
+{
+    void *batch[256];
+    while (n > 0 && e) {
+        size_t k = 0;
+        for (; k < n && k < 256 && e; k++) {
+            void **next = reveal_ptr(e, e[0]);
+            e[1] = NULL;
+            batch[k] = e;
+            e = next;
+        }
+        arena_free_batch(batch, k);
+        n -= k;
+    }
+}
+
+/* Park the first n chunks of small slot i in their arena's transfer cache
+ * as one chain. 0 if they belong to several arenas (then nothing changed). */
+static int tc_flush_to_xfer(struct tcache *tc, size_t i, size_t n)
+{
+    void **first = tc->head[i], **last = first;
+    arena *av = um_arena_of(mem_to_chunk(first));
+    size_t bytes = n * tc_slot_size(i);
+    /* a peek without the lock: do not walk the chain when it cannot fit */
+    if (!av || RELAXED_LOAD(av->xfer[i].bytes) + bytes > XFER_MAX_BYTES)
+        return 0;
+    for (size_t k = 1; k < n; k++) {
+        last = reveal_ptr(last, last[0]);
+        if (unlikely(!aligned_ok(last) || !last))
+            um_fatal("free", "corrupted tcache list near", first, 0);
+        if (um_arena_of(mem_to_chunk(last)) != av)
+            return 0;
+    }
+    /* detach first, publish second: once parked, another thread owns it */
+    tc->head[i] = reveal_ptr(last, last[0]);
+    last[0] = protect_ptr(last, NULL);
+    tc->room[i] = (uint16_t)(tc->room[i] + n);
+    um_lock_acquire(&av->lock);
+    struct xfer *x = &av->xfer[i];
+    if (x->depth < XFER_DEPTH && x->bytes + bytes <= XFER_MAX_BYTES) {
+        x->head[x->depth] = first;
+        x->n[x->depth] = (uint16_t)n;
+        x->depth++;
+        RELAXED_STORE(x->bytes, x->bytes + bytes);
+        av->xfer_bytes += bytes;
+        um_lock_release(&av->lock);
+        return 1;
+    }
+    um_lock_release(&av->lock);
+    free_chain(first, n);
+    return 1;
+}
+
 /* Send n chunks of bin i back to the arenas. */
 static void tc_flush(struct tcache *tc, size_t i, size_t n)
 {
+    if (n > tc_count(tc, i))
+        n = tc_count(tc, i);
+    if (i < XFER_SLOTS && n >= 4 && tc_flush_to_xfer(tc, i, n)) {
+        tc->events[i]++;
+        return;
+    }
     void *batch[256];
     while (n > 0) {
         size_t k = 0;
@@ -171,6 +231,24 @@ void *um_tcache_get(size_t i)
     tc_tick(tc);
     size_t nb = tc_slot_size(i);
     arena *av = um_arena_get();
+    if (i < XFER_SLOTS && av->xfer[i].depth) {
+        /* a parked chain: the whole batch in O(1); this stack is empty now */
+        struct xfer *x = &av->xfer[i];
+        x->depth--;
+        void **h = x->head[x->depth];
+        size_t n = x->n[x->depth], bytes = n * nb;
+        RELAXED_STORE(x->bytes, x->bytes - bytes);
+        av->xfer_bytes -= bytes;
+        um_arena_release(av);
+        if (n > tc->room[i]) {
+            tc->limit[i] = (uint16_t)(tc->limit[i] + (n - tc->room[i]));
+            tc->room[i] = (uint16_t)n;
+        }
+        tc->head[i] = h;
+        tc->room[i] = (uint16_t)(tc->room[i] - n);
+        tc->events[i]++;
+        return tc_pop(tc, i);
+    }
     m = um_int_malloc(av, nb);
     if (m) {
         for (unsigned want = tc->limit[i] / 2; want > 0; want--) {

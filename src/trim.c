@@ -102,6 +102,7 @@ void um_trim_after_free(arena *av, size_t freed)
 int um_trim_arena(arena *av, size_t pad)
 {
     int released = 0;
+    um_xfer_drain(av);
     um_consolidate(av);
     for (unsigned i = 1; i < NBINS; i++) {
         chunk *bin = bin_at(av, i);

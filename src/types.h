@@ -115,6 +115,23 @@ typedef struct heap heap;
 enum { HEAP_BRK = 1, HEAP_MMAP = 2, HEAP_ALIGNED = 3 };
 #define HEAP_HDR ((sizeof(struct heap) + ALIGN_MASK) & ~(size_t)ALIGN_MASK)
 
+/*
+ * The transfer cache: chains of free small chunks that thread caches parked
+ * in an arena whole (tcache format: safe-linked, keyed), so that a refill
+ * takes a batch in O(1) instead of chasing cold chunks through a bin one by
+ * one. To the bins these chunks are in use. Bounded per size; drained back
+ * into the bins before the heap grows and by malloc_trim.
+ */
+#define XFER_SLOTS (TC_NBINS + 2) /* the small tcache sizes */
+#define XFER_DEPTH 16
+#define XFER_MAX_BYTES ((size_t)64 * 1024)
+struct xfer {
+    void *head[XFER_DEPTH];
+    uint16_t n[XFER_DEPTH];
+    uint32_t depth;
+    size_t bytes;
+};
+
 struct arena {
     um_lock lock;
     int have_fastchunks;
@@ -130,6 +147,8 @@ struct arena {
     size_t system_mem;         /* bytes obtained from the OS for heaps */
     size_t max_system_mem;
     size_t contended;          /* lock acquisitions that had to wait */
+    size_t xfer_bytes;         /* bytes parked in xfer */
+    struct xfer xfer[XFER_SLOTS];
 };
 typedef struct arena arena;
 
