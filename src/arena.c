@@ -34,6 +34,8 @@ void um_arena_init(arena *av, int index)
     um_lock_init(&av->lock);
 }
 
+/* Spin briefly, then sleep on the futex. errno is preserved: free() must
+ * not change it (POSIX 2024, and glibc's promise). */
 void um_lock_slow(um_lock *l)
 {
     for (int i = 0; i < 64; i++) {
@@ -41,8 +43,10 @@ void um_lock_slow(um_lock *l)
             return;
         __builtin_ia32_pause();
     }
+    int saved = errno;
     while (atomic_exchange_explicit(&l->v, 2, memory_order_acquire) != 0)
         syscall(SYS_futex, &l->v, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+    errno = saved;
 }
 
 /* Merge p (size bytes, just freed) with free neighbours; bin it or grow top.

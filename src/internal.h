@@ -54,8 +54,11 @@ static inline void um_lock_acquire(um_lock *l)
 }
 static inline void um_lock_release(um_lock *l)
 {
-    if (unlikely(atomic_exchange_explicit(&l->v, 0, memory_order_release) == 2))
+    if (unlikely(atomic_exchange_explicit(&l->v, 0, memory_order_release) == 2)) {
+        int saved = errno;
         syscall(SYS_futex, &l->v, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+        errno = saved;
+    }
 }
 static inline void um_lock_init(um_lock *l) { atomic_store_explicit(&l->v, 0, memory_order_relaxed); }
 

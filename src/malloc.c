@@ -150,6 +150,11 @@ static int classify(void *mem, const char *fn)
         uintptr_t end = (uintptr_t)h + RELAXED_LOAD(h->size); /* grows under the arena lock */
         room = end > (uintptr_t)p ? end - (uintptr_t)p : 0;
     }
+    /* the main range spans every main segment, so when brk was blocked and a
+     * segment was mapped far away it also covers mapped chunks: those are
+     * told apart by the registry, which reads no memory */
+    if (main && (size & IS_MMAPPED))
+        return 2;
     if (unlikely((size & IS_MMAPPED) || ((size & NON_MAIN_ARENA) == 0) != main))
         um_fatal(fn, "invalid pointer", mem, 0);
     /* a size that runs out of its heap: an interior or stale pointer, or a

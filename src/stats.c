@@ -236,7 +236,7 @@ static void map_heap(int fd, arena *av, heap *h)
     char *base = (char *)h;
     size_t size = h->size;
     size_t cell = um_pagesize;
-    while (size / cell > 64 * 32)
+    while ((size + cell - 1) / cell > 64 * 32)
         cell *= 2;
     size_t ncells = (size + cell - 1) / cell;
     static unsigned used[64 * 32], freeb[64 * 32], topb[64 * 32];

@@ -47,14 +47,21 @@ void um_tcache_global_init(void)
     tc_exit_key_ok = pthread_key_create(&tc_exit_key, um_tcache_thread_exit) == 0;
 }
 
-static int tc_setup(struct tcache *tc)
+/* Start limits for every bin; the bins must be empty. */
+static void tc_reset_limits(struct tcache *tc)
 {
-    if (RELAXED_LOAD(um_params.tcache_off))
-        return 0;
     for (size_t i = 2; i < TC_SLOTS; i++) {
         uint16_t m = tc_max_limit(i);
         tc->limit[i] = tc->room[i] = TC_START_LIMIT < m ? TC_START_LIMIT : m;
     }
+    tc->disabled = 0;
+}
+
+static int tc_setup(struct tcache *tc)
+{
+    if (RELAXED_LOAD(um_params.tcache_off))
+        return 0;
+    tc_reset_limits(tc);
     tc->state = TC_LIVE;
     um_lock_acquire(&tc_list_lock);
     tc->next = tc_list;
@@ -188,6 +195,7 @@ static void tc_disable(struct tcache *tc)
     tc_flush_all(tc);
     for (size_t i = 2; i < TC_SLOTS; i++)
         tc->limit[i] = tc->room[i] = 0;
+    tc->disabled = 1;
 }
 
 /* Bins that were quiet since the last look give half their chunks back. */
@@ -212,9 +220,12 @@ static struct tcache *tc_usable(void)
             return NULL;
     }
     if (unlikely(RELAXED_LOAD(um_params.tcache_off))) {
-        tc_disable(tc);
+        if (!tc->disabled)
+            tc_disable(tc);
         return NULL;
     }
+    if (unlikely(tc->disabled)) /* M_PERTURB was switched off again */
+        tc_reset_limits(tc);
     return tc;
 }
 
@@ -290,7 +301,10 @@ void um_tcache_free_slow(chunk *p)
     void *mem = chunk_to_mem(p);
     struct tcache *tc;
     size_t i = tc_slot_of_chunk(size);
-    if (i >= TC_MED_FIRST && chunk_at(p, size) == peek_top(um_arena_of(p))) {
+    arena *av = um_arena_of(p);
+    if (unlikely(!av))
+        um_fatal("free", "invalid pointer", mem, 0);
+    if (i >= TC_MED_FIRST && chunk_at(p, size) == peek_top(av)) {
         /* a medium chunk on top of the heap goes back, and so do the cached
          * medium chunks (often just below it), so top can grow and trim */
         if (um_tc.state == TC_LIVE)
@@ -307,8 +321,10 @@ void um_tcache_free_slow(chunk *p)
         tc_tick(tc);
         if (tc->room[i] == 0)
             tc_flush(tc, i, tc_count(tc, i) / 2 + 1);
-        tc_push(tc, i, mem);
-        return;
+        if (tc->room[i] != 0) {
+            tc_push(tc, i, mem);
+            return;
+        }
     }
     um_arena_free(p);
 }
@@ -342,8 +358,14 @@ void um_tcache_flush_all(void)
 /* mallopt changed something the caches depend on. */
 void um_tcache_refresh_settings(void)
 {
-    if (um_tc.state == TC_LIVE && RELAXED_LOAD(um_params.tcache_off))
-        tc_disable(&um_tc);
+    if (um_tc.state != TC_LIVE)
+        return;
+    if (RELAXED_LOAD(um_params.tcache_off)) {
+        if (!um_tc.disabled)
+            tc_disable(&um_tc);
+    } else if (um_tc.disabled) {
+        tc_reset_limits(&um_tc);
+    }
 }
 
 /* Chunks and bytes sitting in all threads' caches (racy reads: stats only). */

@@ -61,6 +61,7 @@ struct tcache {
     uint16_t events[TC_SLOTS]; /* refills + flushes since the last scavenge */
     unsigned slow_calls;       /* slow-path calls since the last scavenge */
     int state;                 /* TC_FRESH, TC_LIVE, TC_DEAD */
+    int disabled;              /* limits zeroed while M_PERTURB is on */
     struct tcache *next, *prev; /* all live caches, for stats */
 };
 enum { TC_FRESH = 0, TC_LIVE = 1, TC_DEAD = 2 };
