@@ -84,8 +84,8 @@ BENCH_UNUSED static int bench_init(int argc, char **argv)
      * the address of malloc is loaded from the GOT, i.e. it is the
      * interposed definition when a library is preloaded. */
     Dl_info info;
-    void *(*volatile m)(size_t) = malloc;
-    if (dladdr((void *)m, &info) && info.dli_fname)
+    union { void *(*fn)(size_t); void *obj; } m = { malloc };
+    if (dladdr(m.obj, &info) && info.dli_fname)
         printf("allocator: %s\n", info.dli_fname);
     else
         printf("allocator: unknown\n");
@@ -140,10 +140,12 @@ static inline uint64_t rng_next(rng_t *r)
     return x * 0x2545F4914F6CDD1Dull;
 }
 
+__extension__ typedef unsigned __int128 bench_u128;
+
 /* uniform in [0, n) */
 static inline uint64_t rng_below(rng_t *r, uint64_t n)
 {
-    return (uint64_t)(((unsigned __int128)rng_next(r) * n) >> 64);
+    return (uint64_t)(((bench_u128)rng_next(r) * n) >> 64);
 }
 
 /* Sizes skewed small, like a compiler's or interpreter's heap: class k has

@@ -686,7 +686,10 @@ def run_cachegrind(w, alloc, scale, timeout):
     res = {"ok": False}
     m = re.search(r"I\s+refs:\s+([\d,]+)", r.stderr)
     if r.returncode != 0 or not m:
-        res["error"] = f"cachegrind exit {r.returncode}: {r.stderr[-500:]}"
+        own = [ln for ln in r.stderr.splitlines()
+               if ln.strip() and not ln.startswith(("==", "--"))]
+        res["error"] = (f"exit {r.returncode} under valgrind: "
+                        + (" / ".join(own)[-300:] or r.stderr[-300:]))
     else:
         res = {"ok": True, "instr": int(m.group(1).replace(",", ""))}
         am = re.search(r"^allocator: (.*)$", r.stdout, re.M)
@@ -828,7 +831,7 @@ def write_markdown(path, data):
     L.append("")
     ws = data["workloads"]
 
-    def table(title, getter, fmt, note=""):
+    def table(title, getter, fmt, note="", fkey="failures"):
         L.append(f"## {title}\n")
         if note:
             L.append(note + "\n")
@@ -839,7 +842,7 @@ def write_markdown(path, data):
         for w in ws:
             vals = {n: getter(w, n) for n in names}
             if all(v is None for v in vals.values()) and not any(
-                    w["results"].get(n, {}).get("failures") for n in names):
+                    w["results"].get(n, {}).get(fkey) for n in names):
                 continue
             any_row = True
             b = vals.get(base)
@@ -847,7 +850,7 @@ def write_markdown(path, data):
             for n in names:
                 v = vals[n]
                 if v is None:
-                    cells.append("FAIL" if w["results"].get(n, {}).get("failures") else "-")
+                    cells.append("FAIL" if w["results"].get(n, {}).get(fkey) else "-")
                 else:
                     cells.append(fmt(v) + ratio_str(v, b))
                     if b:
@@ -866,12 +869,12 @@ def write_markdown(path, data):
           lambda w, n: (w["results"].get(n, {}).get("cachegrind") or {}).get("per_op"),
           lambda v: f"{v:,.1f}" if v < 1e4 else f"{v:,.0f}",
           "Single-threaded workloads, `valgrind --tool=cachegrind --cache-sim=no` at a reduced "
-          "scale (counts repeat exactly, so one run each). pairs-*: the allocator's "
+          "scale, one run each (counts repeat exactly, except where an allocator purges on a timer: jemalloc and mimalloc on the large pairs). pairs-*: the allocator's "
           "instructions per malloc+free pair: the difference between a run and a 1/4-scale "
           "run (so start-up cancels out) divided by the difference in pairs, minus the "
           "benchmark loop's own instructions (those counted in main()); other synthetic workloads: total user-space "
           "instructions / the workload's operation count; real programs: total instructions "
-          "in millions.")
+          "in millions.", fkey="cg_failures")
     # fragmentation
     fr = [w for w in ws if w["name"] == "frag"]
     if fr:
@@ -905,11 +908,12 @@ def write_markdown(path, data):
         L.append(f"| {w['name']} | {w['desc']} | {'; '.join(notes)} |")
     L.append("")
     fails = [(w["name"], n, f) for w in ws for n in names
-             for f in w["results"].get(n, {}).get("failures", [])]
+             for f in (w["results"].get(n, {}).get("failures", [])
+                       + w["results"].get(n, {}).get("cg_failures", []))]
     if fails:
         L.append("## Failures\n")
         for wn, n, f in fails:
-            L.append(f"- {wn} / {n}: {f.get('error')}")
+            L.append(f"- {wn} / {n}: " + str(f.get("error")).replace("\n", " / "))
             if f.get("stderr"):
                 L.append("  ```\n  " + f["stderr"].strip()[-600:].replace("\n", "\n  ")
                          + "\n  ```")
@@ -1172,6 +1176,8 @@ def main():
             sc = (w.quick if args.quick else (w.cg_scale or 0.1))
             if args.scale is not None:
                 sc = min(sc, args.scale)
+            if w.setup_fn:
+                w.setup_fn(w, sc)     # inputs made by setup (sqlite's script) follow the scale
             t_w = time.time()
             line = []
             for a in allocs:
@@ -1197,15 +1203,17 @@ def main():
                     line.append(f"{a.name} {res['per_op']:.1f}"
                                 + (f" [{','.join(res['malloc_in'])}]" if args.quick else ""))
                 else:
-                    cell["failures"].append(res)
+                    res["error"] = "cachegrind: " + str(res.get("error"))
+                    cell.setdefault("cg_failures", []).append(res)
                     line.append(f"{a.name} FAIL")
-                    log(f"  FAIL cachegrind {w.name} / {a.name}: {res.get('error')}")
+                    log(f"  FAIL cachegrind {w.name} / {a.name}: {res.get('error')[-300:]}")
             log(f"  {w.name:14} " + "  ".join(line) + f"   [{time.time() - t_w:.0f} s]")
         # a cachegrind failure turns a passed cell into a failed one
         passed = failed = 0
         for w in active:
             for a in allocs:
-                if results[w.name][a.name]["failures"]:
+                cell = results[w.name][a.name]
+                if cell["failures"] or cell.get("cg_failures"):
                     failed += 1
                 else:
                     passed += 1
@@ -1223,6 +1231,7 @@ def main():
             if okruns and not cell["failures"]:
                 med = {k: median([x[k] for x in okruns]) for k, _, _ in METRICS}
             entry = {"median": med, "runs": okruns, "failures": cell["failures"],
+                     "cg_failures": cell.get("cg_failures", []),
                      "cachegrind": cell.get("cachegrind")}
             if okruns and okruns[0].get("note"):
                 entry["note"] = okruns[0]["note"]

@@ -306,11 +306,10 @@ void um_tcache_free_slow(chunk *p)
         um_fatal("free", "invalid pointer", mem, 0);
     if (i >= TC_MED_FIRST && chunk_at(p, size) == peek_top(av)) {
         /* a medium chunk on top of the heap goes back, and so do the cached
-         * medium chunks (often just below it), so top can grow and trim */
-        if (um_tc.state == TC_LIVE)
-            for (size_t j = TC_MED_FIRST; j < TC_SLOTS; j++)
-                if (tc_count(&um_tc, j))
-                    tc_flush(&um_tc, j, tc_count(&um_tc, j));
+         * chunks of its size (blocks freed in allocation order sit just
+         * below it), so top can grow back and trim */
+        if (um_tc.state == TC_LIVE && tc_count(&um_tc, i))
+            tc_flush(&um_tc, i, tc_count(&um_tc, i));
         i = 0;
     }
     if (i && (tc = tc_usable()) != NULL) {

@@ -2,11 +2,13 @@
 // umalloc_heap_map draws every heap; exercise heap sizes at the edge of its
 // cell rounding (2048 cells of 8 KiB + 4 KiB), and check what it writes.
 #include "../common.h"
-#include <dlfcn.h>
+
+/* weak: resolved by the preloaded library or the static sanitizer build */
+void umalloc_heap_map(int fd) __attribute__((weak));
 
 int main(void)
 {
-    void (*map)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "umalloc_heap_map");
+    void (*map)(int) = umalloc_heap_map;
     if (!map)
         t_skip("umalloc_heap_map not exported");
     CHECK(mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1);
