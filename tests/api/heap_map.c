@@ -3,8 +3,11 @@
 // cell rounding (2048 cells of 8 KiB + 4 KiB), and check what it writes.
 #include "../common.h"
 
-/* weak: resolved by the preloaded library or the static sanitizer build */
-void umalloc_heap_map(int fd) __attribute__((weak));
+#ifdef UMALLOC_PREFIXED
+void umalloc_heap_map(int fd); /* static build: a strong reference pulls it in */
+#else
+void umalloc_heap_map(int fd) __attribute__((weak)); /* the preloaded library */
+#endif
 
 int main(void)
 {
