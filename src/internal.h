@@ -12,6 +12,15 @@
 
 #include "chunk.h"
 
+/* Public entry points: exported, and renamed umalloc_* in the prefixed
+ * (sanitizer) builds so they can sit beside the system malloc. */
+#ifdef UM_PREFIX
+#define API(name) umalloc_##name
+#else
+#define API(name) name
+#endif
+#define PUBLIC __attribute__((visibility("default")))
+
 #pragma GCC visibility push(hidden)
 
 /* ---- globals ---- */

@@ -18,12 +18,6 @@
 #include "tcache.h"
 #include "umalloc.h"
 
-#ifdef UM_PREFIX
-#define API(name) umalloc_##name
-#else
-#define API(name) name
-#endif
-#define PUBLIC __attribute__((visibility("default")))
 
 #if UM_DEBUG
 #define DEBUG_CHECK() um_check_all()

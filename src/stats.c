@@ -8,6 +8,7 @@
  * its lock; output is formatted by print.c, never by stdio (malloc_info alone
  * hands its finished text to the caller's FILE, which its API requires).
  */
+#include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +17,6 @@
 #include "tcache.h"
 #include "umalloc.h"
 
-#ifdef UM_PREFIX
-#define API(name) umalloc_##name
-#else
-#define API(name) name
-#endif
-#define PUBLIC __attribute__((visibility("default")))
 
 size_t um_tcache_bytes(size_t *count);
 
@@ -342,15 +337,38 @@ PUBLIC void umalloc_heap_map(int fd)
     um_lock_release(&map_lock);
 }
 
-/* UMALLOC_STATS=1 / UMALLOC_HEAP_MAP=1: report at exit (tools/umrun uses it). */
+/* UMALLOC_STATS=1 / UMALLOC_HEAP_MAP=1: report at exit (tools/umrun uses
+ * them). stderr is duplicated at load time: many programs (coreutils among
+ * them) close fd 2 in their own exit handlers, before this one runs. */
+static int report_fd = -1;
+
+static int env_on(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v == '1';
+}
+
+__attribute__((constructor)) static void stats_report_setup(void)
+{
+    if (env_on("UMALLOC_STATS") || env_on("UMALLOC_HEAP_MAP"))
+        report_fd = fcntl(2, F_DUPFD_CLOEXEC, 64);
+}
+
 __attribute__((destructor)) static void stats_at_exit(void)
 {
-    if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
+    if (report_fd < 0 || !atomic_load_explicit(&um_initialized, memory_order_acquire))
         return;
-    const char *s = getenv("UMALLOC_STATS");
-    if (s && *s == '1')
+    if (env_on("UMALLOC_STATS")) {
+        int saved = dup(2); /* malloc_stats writes to fd 2 */
+        dup2(report_fd, 2);
         API(malloc_stats)();
-    const char *m = getenv("UMALLOC_HEAP_MAP");
-    if (m && *m == '1')
-        umalloc_heap_map(2);
+        if (saved >= 0) {
+            dup2(saved, 2);
+            close(saved);
+        } else {
+            close(2);
+        }
+    }
+    if (env_on("UMALLOC_HEAP_MAP"))
+        umalloc_heap_map(report_fd);
 }
