@@ -27,8 +27,9 @@ static struct tcache *tc_list;
 #define TC_START_LIMIT 16
 #define TC_SCAVENGE_EVERY 4096
 
-/* Per-bin caps: ~16 KiB a small bin (8..256 chunks), ~128 KiB a medium one
- * (2..32 chunks). */
+/* Per-bin caps: ~16 KiB a small bin (8..256 chunks), ~32 KiB a medium one
+ * (2..32 chunks): enough to keep a hot size off the arena lock, little
+ * enough that a thread's cache stays small next to glibc's. */
 static uint16_t tc_max_limit(size_t i)
 {
     size_t cs = tc_slot_size(i);
@@ -36,7 +37,7 @@ static uint16_t tc_max_limit(size_t i)
         size_t m = 16384 / cs;
         return (uint16_t)(m < 8 ? 8 : m > 256 ? 256 : m);
     }
-    size_t m = 131072 / cs;
+    size_t m = 32768 / cs;
     return (uint16_t)(m < 2 ? 2 : m > 32 ? 32 : m);
 }
 
@@ -165,7 +166,9 @@ static void tc_flush(struct tcache *tc, size_t i, size_t n)
 {
     if (n > tc_count(tc, i))
         n = tc_count(tc, i);
-    if (i < XFER_SLOTS && n >= 4 && tc_flush_to_xfer(tc, i, n)) {
+    /* an exiting thread's chunks go to the bins, where they can coalesce and
+     * be trimmed; parking them would keep them for threads that may not come */
+    if (i < XFER_SLOTS && n >= 4 && tc->state != TC_DEAD && tc_flush_to_xfer(tc, i, n)) {
         tc->events[i]++;
         return;
     }
@@ -333,6 +336,7 @@ void um_tcache_thread_exit(void *arg)
 {
     struct tcache *tc = arg ? arg : &um_tc;
     if (tc->state == TC_LIVE) {
+        tc->state = TC_DEAD; /* flush to the bins, not the transfer cache */
         tc_disable(tc);
         um_lock_acquire(&tc_list_lock);
         if (tc->prev)
