@@ -78,9 +78,10 @@ test:
 bench: all
 	sh bench/install-peers.sh
 	python3 bench/run.py
+	python3 bench/readme_tables.py
 
 bench-quick: all
-	python3 bench/run.py --quick
+	python3 bench/run.py --quick --skip-missing
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
