@@ -50,33 +50,12 @@
 #include <sys/time.h>
 #include <sys/resource.h>
 
-#ifdef __cplusplus
-extern "C" {
+/* the umalloc_* prototypes: the library's own header declares them when
+ * UMALLOC_PREFIXED is defined (the runner passes -DUMALLOC_PREFIXED) */
+#ifndef UMALLOC_PREFIXED
+#define UMALLOC_PREFIXED 1
 #endif
-
-void  *umalloc_malloc(size_t size);
-void   umalloc_free(void *ptr);
-void  *umalloc_calloc(size_t nmemb, size_t size);
-void  *umalloc_realloc(void *ptr, size_t size);
-void  *umalloc_reallocarray(void *ptr, size_t nmemb, size_t size);
-void  *umalloc_memalign(size_t alignment, size_t size);
-int    umalloc_posix_memalign(void **memptr, size_t alignment, size_t size);
-void  *umalloc_aligned_alloc(size_t alignment, size_t size);
-void  *umalloc_valloc(size_t size);
-void  *umalloc_pvalloc(size_t size);
-size_t umalloc_malloc_usable_size(void *ptr);
-void   umalloc_free_sized(void *ptr, size_t size);
-void   umalloc_free_aligned_sized(void *ptr, size_t alignment, size_t size);
-int    umalloc_mallopt(int param, int value);
-struct mallinfo  umalloc_mallinfo(void);
-struct mallinfo2 umalloc_mallinfo2(void);
-void   umalloc_malloc_stats(void);
-int    umalloc_malloc_trim(size_t pad);
-int    umalloc_malloc_info(int options, FILE *fp);
-
-#ifdef __cplusplus
-}
-#endif
+#include "../include/umalloc.h"
 
 #define malloc              umalloc_malloc
 #define free                umalloc_free
