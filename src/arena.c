@@ -392,7 +392,7 @@ void um_int_free(arena *av, chunk *p, size_t size, const char *fn)
         um_fatal(fn, "double free of", mem, size - SIZE_SZ);
     size = free_coalesce(av, p, size, fn);
     if (size >= FASTBIN_CONSOLIDATION_THRESHOLD)
-        um_trim_after_free(av, size);
+        um_trim_after_free(av);
 }
 
 /* An aligned chunk from av: over-allocate, then give back the slack. */
@@ -568,10 +568,9 @@ arena *um_arena_get(void)
 
 void um_arena_release(arena *av) { um_lock_release(&av->lock); }
 
-/* av could not serve bytes: try another arena (unlocked av on entry). */
-arena *um_arena_retry(arena *av, size_t bytes)
+/* av could not serve a request: another arena, locked (av is unlocked). */
+arena *um_arena_retry(arena *av)
 {
-    (void)bytes;
     arena *other = av == &um_main_arena ? arena_create(0) : &um_main_arena;
     if (!other)
         for (arena *a = &um_main_arena; a && !other; a = um_arena_next(a))

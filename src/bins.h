@@ -68,7 +68,7 @@ static inline void unmark_bin(arena *av, unsigned i) { av->binmap[idx2block(i)] 
 /* Take p off its doubly linked bin list, checking the links first. */
 static inline void unlink_chunk(arena *av, chunk *p)
 {
-    (void)av;
+    (void)av; /* kept for symmetry with the other bin operations */
     chunk *fd = p->fd, *bk = p->bk;
     if (unlikely(chunksize(p) != chunk_at(p, chunksize(p))->prev_size))
         um_fatal("malloc", "corrupted size vs. prev_size at", p, 0);

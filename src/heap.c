@@ -121,9 +121,8 @@ void um_heap_close_top(arena *av)
 }
 
 /* Map a new aligned heap holding at least size bytes (header included). */
-heap *um_heap_new(size_t size, arena *av, size_t extra)
+heap *um_heap_new(size_t size, arena *av)
 {
-    (void)extra;
     size = page_align(size < HEAP_MIN_SIZE ? HEAP_MIN_SIZE : size);
     if (size > HEAP_MAX_SIZE)
         return NULL;
@@ -222,9 +221,9 @@ static int grow_other(arena *av, size_t nb)
             av->max_system_mem = av->system_mem;
         return 0;
     }
-    heap *nh = um_heap_new(HEAP_HDR + nb + MINSIZE + um_params.top_pad, av, 0);
+    heap *nh = um_heap_new(HEAP_HDR + nb + MINSIZE + um_params.top_pad, av);
     if (!nh)
-        nh = um_heap_new(HEAP_HDR + nb + MINSIZE, av, 0);
+        nh = um_heap_new(HEAP_HDR + nb + MINSIZE, av);
     if (!nh)
         return -1;
     um_heap_close_top(av);
@@ -245,7 +244,7 @@ int um_grow_top(arena *av, size_t nb)
 arena *um_heap_new_arena(int index)
 {
     size_t off = HEAP_HDR + ((sizeof(arena) + ALIGN_MASK) & ~(size_t)ALIGN_MASK);
-    heap *h = um_heap_new(off + MINSIZE + um_params.top_pad, NULL, 0);
+    heap *h = um_heap_new(off + MINSIZE + um_params.top_pad, NULL);
     if (!h)
         return NULL;
     arena *av = (arena *)((char *)h + HEAP_HDR);

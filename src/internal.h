@@ -89,7 +89,6 @@ void um_write(int fd, const char *s, size_t n);
 void um_printf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 size_t um_snprintf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 _Noreturn void um_fatal(const char *fn, const char *what, const void *addr, size_t size);
-_Noreturn void um_fatal_msg(const char *fn, const char *msg);
 
 /* ---- heap.c ---- */
 heap *um_heap_of(chunk *p);                 /* aligned heap of a non-main chunk */
@@ -107,7 +106,7 @@ static inline int um_heap_owns(const void *p)
 }
 int um_main_owns(chunk *p, size_t size);    /* [p, p+size) lies in a main segment */
 int um_grow_top(arena *av, size_t nb);      /* 0 on success */
-heap *um_heap_new(size_t size, arena *av, size_t extra);
+heap *um_heap_new(size_t size, arena *av);
 void um_heap_close_top(arena *av);
 arena *um_heap_new_arena(int index);
 void um_heap_delete(heap *h);
@@ -124,7 +123,7 @@ chunk *um_take_cached(arena *av, size_t nb); /* cheap take for batch refill */
 void um_xfer_drain(arena *av);              /* parked batches back into the bins */
 arena *um_arena_get(void);                  /* this thread's arena, locked */
 void um_arena_release(arena *av);
-arena *um_arena_retry(arena *av, size_t bytes);
+arena *um_arena_retry(arena *av);
 void um_arena_thread_detach(void);
 void um_fork_prepare(void);
 void um_fork_parent(void);
@@ -144,7 +143,7 @@ void um_mmap_foreach(um_mmap_visit fn, void *ctx);
 int um_systrim(arena *av, size_t pad);
 int um_heap_trim(arena *av, heap *h, size_t pad, int force);
 int um_trim_arena(arena *av, size_t pad);
-void um_trim_after_free(arena *av, size_t freed);
+void um_trim_after_free(arena *av);
 
 /* ---- tcache.c ---- */
 void *um_tcache_get(size_t i);
@@ -163,7 +162,6 @@ int um_mallopt(int param, int value);
 
 /* ---- check.c ---- */
 void um_check_all(void);
-void um_check_chunk_free(arena *av, chunk *p);
 
 /* ---- malloc.c ---- */
 void um_init_slow(void);
@@ -175,8 +173,6 @@ static inline void um_ensure_init(void)
 void *um_malloc_generic(size_t bytes);
 void um_free_generic(void *mem);
 
-/* ---- stats.c ---- */
-void um_stats_at_exit(void);
 
 #pragma GCC visibility pop
 

@@ -71,7 +71,7 @@ static inline int in_main_box(uintptr_t c)
 }
 
 /* Heap or mmap for a chunk of nb bytes, outside the cache. */
-static void *alloc_uncached(size_t nb, size_t bytes)
+static void *alloc_uncached(size_t nb)
 {
     void *m = NULL;
     int tried_mmap = 0;
@@ -84,7 +84,7 @@ static void *alloc_uncached(size_t nb, size_t bytes)
     arena *av = um_arena_get();
     m = um_int_malloc(av, nb);
     um_arena_release(av);
-    if (!m && (av = um_arena_retry(av, bytes))) {
+    if (!m && (av = um_arena_retry(av))) {
         m = um_int_malloc(av, nb);
         um_arena_release(av);
     }
@@ -110,7 +110,7 @@ UM_NOINLINE void *um_malloc_generic(size_t bytes)
             m = um_tcache_get(i);
     }
     if (!m)
-        m = alloc_uncached(nb, bytes);
+        m = alloc_uncached(nb);
     if (unlikely(!m)) {
         errno = ENOMEM;
         return NULL;

@@ -162,9 +162,3 @@ void um_fatal(const char *fn, const char *what, const void *addr, size_t size)
         um_printf(2, "umalloc: %s(): %s %p\n", fn, what, addr);
     abort();
 }
-
-void um_fatal_msg(const char *fn, const char *msg)
-{
-    um_printf(2, "umalloc: %s(): %s\n", fn, msg);
-    abort();
-}

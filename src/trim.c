@@ -83,9 +83,8 @@ int um_heap_trim(arena *av, heap *h, size_t pad, int force)
 }
 
 /* After a large free: consolidate, and trim if top has grown past the bar. */
-void um_trim_after_free(arena *av, size_t freed)
+void um_trim_after_free(arena *av)
 {
-    (void)freed;
     if (av->have_fastchunks)
         um_consolidate(av);
     if (!av->top)
