@@ -204,7 +204,16 @@ generic:;
 static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
 {
     size_t i = cs <= TC_MED_MAX_CHUNK ? tc_slot_of_chunk(cs) : 0; /* slot 0 has no room */
-    if (i && um_tc.room[i] != 0 && prev_inuse(chunk_at(p, cs)) &&
+    /* bound the size by the heap the chunk claims before reading past it: a
+     * wild header may claim up to 128 KiB (classify() reports it properly) */
+    uintptr_t end;
+    if (chunk_main_arena(p))
+        end = atomic_load_explicit(&um_box_lo, memory_order_relaxed) +
+              atomic_load_explicit(&um_box_span, memory_order_relaxed);
+    else
+        end = (uintptr_t)um_heap_of(p) + RELAXED_LOAD(um_heap_of(p)->size);
+    if (i && cs + CHUNK_HDR <= end - (uintptr_t)p && um_tc.room[i] != 0 &&
+        prev_inuse(chunk_at(p, cs)) &&
         ((void **)mem)[1] != (void *)um_tc_key &&
         chunk_at(p, cs) != peek_top(chunk_main_arena(p) ? &um_main_arena : um_heap_of(p)->ar)) {
         tc_push(&um_tc, i, mem);
