@@ -23,9 +23,11 @@ static __thread unsigned tl_contended TLS_IE;
 
 static size_t abit_of(arena *av) { return av == &um_main_arena ? 0 : NON_MAIN_ARENA; }
 
-void um_arena_init(arena *av, int index)
+void um_arena_init(arena *av, int index, struct central *c)
 {
     memset(av, 0, sizeof *av);
+    av->central = c;
+    um_central_init(c);
     for (unsigned i = 1; i < NBINS; i++) {
         chunk *b = bin_at(av, i);
         b->fd = b->bk = b;
@@ -200,21 +202,92 @@ static chunk *take_exact(arena *av, size_t nb)
     return NULL;
 }
 
-/* For batch refills: an exact chunk, or a piece of top, without any search. */
-chunk *um_take_cached(arena *av, size_t nb)
+/* Could the bins (other than nb's exact bins, already tried) hold a chunk of
+ * at least nb? Stale binmap bits only make this say yes too often. */
+static int bins_may_fit(arena *av, size_t nb)
 {
-    chunk *p = take_exact(av, nb);
-    if (p)
-        return p;
-    chunk *top = av->top;
-    if (top && chunksize(top) >= nb + MINSIZE + um_params.top_pad / 4) {
-        size_t size = chunksize(top);
-        set_top(av, chunk_at(top, nb));
-        set_head(av->top, (size - nb) | PREV_INUSE | abit_of(av));
-        set_head(top, nb | PREV_INUSE | abit_of(av));
-        return top;
+    if (av->have_fastchunks || !bin_empty(av, 1))
+        return 1;
+    unsigned idx = bin_index(nb);
+    for (unsigned b = idx2block(idx); b < BINMAPSIZE; b++) {
+        unsigned map = av->binmap[b];
+        if (b == idx2block(idx))
+            map &= ~(idx2bit(idx) - 1);
+        if (map)
+            return 1;
     }
-    return NULL;
+    return 0;
+}
+
+/*
+ * A run of fresh chunks for a thread cache, cut from one piece of free memory
+ * in a single pass, as a slab allocator would: the first chunk (returned) is
+ * the caller's malloc, the other want-1 are chained in address order in cache
+ * format (*chain, *n), so the refill and the pops that follow touch sequential
+ * memory. The piece is top when top has room (no search), else the best fit
+ * of the bins or a grown top, through the seeds' algorithm. A piece that
+ * comes a few bytes larger than asked (a remainder too small to split) gives
+ * the excess to the first chunk. NULL when the arena is out of memory.
+ */
+void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n)
+{
+    size_t abit = abit_of(av), size;
+    *chain = NULL;
+    *n = 0;
+    /* chunks of exactly nb already free (fast or small bin) come first: the
+     * heap's free memory is used before top grows */
+    chunk *p = take_exact(av, nb);
+    if (p) {
+        void *next = NULL;
+        size_t got = 0;
+        chunk *q;
+        while (got + 1 < want && (q = take_exact(av, nb)) != NULL) {
+            void **e = chunk_to_mem(q);
+            e[0] = protect_ptr(e, next);
+            e[1] = (void *)um_tc_key;
+            next = e;
+            got++;
+        }
+        *chain = next;
+        *n = got;
+        return chunk_to_mem(p);
+    }
+    /* free memory elsewhere in the bins is reused one chunk at a time, best
+     * fit, as the seeds' algorithm does (a run would need a larger hole and
+     * grow the heap past the holes it leaves); runs come from top only */
+    chunk *top = av->top;
+    size_t tsize = top ? chunksize(top) : 0;
+    if (want > 1 && !bins_may_fit(av, nb) && tsize >= want * nb + MINSIZE) {
+        p = top;
+        size = want * nb;
+        set_top(av, chunk_at(top, size));
+        set_head(av->top, (tsize - size) | PREV_INUSE | abit);
+        set_head(p, size | PREV_INUSE | abit);
+    } else {
+        void *m = um_int_malloc(av, nb);
+        if (!m)
+            return NULL;
+        p = mem_to_chunk(m);
+        size = chunksize(p);
+        want = 1;
+    }
+    if (want > 1) {
+        /* cut from the end down so each chunk links to the one above it */
+        size_t first = size - (want - 1) * nb;
+        void *next = NULL;
+        for (size_t k = want - 1; k > 0; k--) {
+            chunk *c = chunk_at(p, first + (k - 1) * nb);
+            void **e = chunk_to_mem(c);
+            set_head(c, nb | PREV_INUSE | abit);
+            e[0] = protect_ptr(e, next);
+            e[1] = (void *)um_tc_key;
+            next = e;
+        }
+        set_head_size(p, first);
+        *chain = next;
+        *n = want - 1;
+    }
+    return chunk_to_mem(p);
 }
 
 /* Scan the unsorted bin: return an exact fit or the last remainder's split;
@@ -331,34 +404,16 @@ void *um_int_malloc(arena *av, size_t nb)
             um_consolidate(av);
             continue;
         }
-        if (av->xfer_bytes) { /* parked chunks may coalesce into what we need */
-            um_xfer_drain(av);
+        if (um_arena_central_bytes(av) >= nb && um_arena_central_bytes(av) >= av->system_mem / 4) {
+            /* a quarter of the heap is parked: coalesced, it may well hold
+             * what we need (less is not worth losing the batches for) */
+            um_central_drain(av);
             um_consolidate(av);
             continue;
         }
         if (um_grow_top(av, nb) != 0)
             return NULL;
     }
-}
-
-/* Free every chunk parked in av's transfer cache into the bins. */
-void um_xfer_drain(arena *av)
-{
-    for (size_t i = 2; i < XFER_SLOTS; i++) {
-        struct xfer *x = &av->xfer[i];
-        while (x->depth) {
-            x->depth--;
-            void **e = x->head[x->depth];
-            for (unsigned k = x->n[x->depth]; k > 0 && e; k--) {
-                void **next = reveal_ptr(e, e[0]);
-                e[1] = NULL;
-                um_int_free(av, mem_to_chunk(e), i << 4, "free");
-                e = next;
-            }
-        }
-        RELAXED_STORE(x->bytes, 0);
-    }
-    av->xfer_bytes = 0;
 }
 
 /* Free p (size bytes) into av. The caller has checked the pointer belongs to
@@ -551,14 +606,18 @@ void um_arena_note_contention(arena *av)
         arena_switch(to);
 }
 
+/* This thread's arena (not locked). */
+arena *um_arena_current(void)
+{
+    if (unlikely(!tl_arena))
+        arena_switch(arena_least_loaded());
+    return tl_arena;
+}
+
 /* This thread's arena, locked. */
 arena *um_arena_get(void)
 {
-    arena *av = tl_arena;
-    if (unlikely(!av)) {
-        arena_switch(arena_least_loaded());
-        av = tl_arena;
-    }
+    arena *av = um_arena_current();
     if (likely(um_trylock(&av->lock)))
         return av;
     um_lock_slow(&av->lock);
@@ -596,8 +655,10 @@ void um_fork_prepare(void)
     if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
         return;
     um_lock_acquire(&um_arenas_lock);
-    for (arena *a = &um_main_arena; a; a = um_arena_next(a))
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
         um_lock_acquire(&a->lock);
+        um_central_lock_all(a);
+    }
     um_lock_acquire(&um_mmap_lock);
 }
 
@@ -606,8 +667,10 @@ void um_fork_parent(void)
     if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
         return;
     um_lock_release(&um_mmap_lock);
-    for (arena *a = &um_main_arena; a; a = um_arena_next(a))
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
+        um_central_unlock_all(a, 0);
         um_lock_release(&a->lock);
+    }
     um_lock_release(&um_arenas_lock);
 }
 
@@ -617,6 +680,7 @@ void um_fork_child(void)
         return;
     um_lock_init(&um_mmap_lock);
     for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
+        um_central_unlock_all(a, 1);
         um_lock_init(&a->lock);
         atomic_store_explicit(&a->attached, 0, memory_order_relaxed);
     }

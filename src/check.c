@@ -22,7 +22,7 @@ static size_t first_chunk_off(arena *av, heap *h)
 {
     size_t off = HEAP_HDR;
     if ((char *)av == (char *)h + HEAP_HDR)
-        off += (sizeof(arena) + ALIGN_MASK) & ~(size_t)ALIGN_MASK;
+        off += ARENA_META_SIZE;
     return off;
 }
 
@@ -128,33 +128,6 @@ static void check_bins(arena *av, size_t expect_free)
     }
 }
 
-static void check_xfer(arena *av)
-{
-    size_t total = 0;
-    for (size_t i = 2; i < XFER_SLOTS; i++) {
-        struct xfer *x = &av->xfer[i];
-        size_t bytes = 0;
-        for (uint32_t d = 0; d < x->depth; d++) {
-            size_t n = 0;
-            for (void **e = x->head[d]; e; e = reveal_ptr(e, e[0])) {
-                chunk *p = mem_to_chunk(e);
-                if (!aligned_ok(e) || chunksize(p) != (i << 4) || !inuse(p) || e[1] != (void *)um_tc_key)
-                    FAIL("bad transfer-cache entry", e);
-                if (++n > x->n[d])
-                    FAIL("transfer-cache batch longer than recorded", x->head[d]);
-            }
-            if (n != x->n[d])
-                FAIL("transfer-cache batch shorter than recorded", x->head[d]);
-            bytes += n * (i << 4);
-        }
-        if (bytes != x->bytes)
-            FAIL("transfer-cache byte count wrong in arena", av);
-        total += bytes;
-    }
-    if (total != av->xfer_bytes)
-        FAIL("transfer-cache total wrong in arena", av);
-}
-
 static void check_arena(arena *av)
 {
     um_lock_acquire(&av->lock);
@@ -167,14 +140,14 @@ static void check_arena(arena *av)
     if (sys != av->system_mem)
         FAIL("system_mem disagrees with the heaps of arena", av);
     check_bins(av, nfree);
-    check_xfer(av);
     um_lock_release(&av->lock);
+    um_central_check(av);
 }
 
 static void check_tcache(void)
 {
-    struct tcache *tc = &um_tc;
-    if (tc->state != TC_LIVE)
+    struct tcache *tc = um_tcp;
+    if (um_tc_state != TC_LIVE || tc == &um_tc_empty)
         return;
     for (size_t i = 2; i < TC_SLOTS; i++) {
         size_t n = 0;

@@ -240,15 +240,16 @@ int um_grow_top(arena *av, size_t nb)
     return av == &um_main_arena ? grow_main(av, nb) : grow_other(av, nb);
 }
 
-/* A new arena lives at the start of its first heap, after the heap header. */
+/* A new arena lives at the start of its first heap, after the heap header,
+ * followed by its central cache. */
 arena *um_heap_new_arena(int index)
 {
-    size_t off = HEAP_HDR + ((sizeof(arena) + ALIGN_MASK) & ~(size_t)ALIGN_MASK);
+    size_t off = HEAP_HDR + ARENA_META_SIZE;
     heap *h = um_heap_new(off + MINSIZE + um_params.top_pad, NULL);
     if (!h)
         return NULL;
     arena *av = (arena *)((char *)h + HEAP_HDR);
-    um_arena_init(av, index);
+    um_arena_init(av, index, (struct central *)((char *)av + ARENA_SIZE));
     size_t sz = h->size;
     heap_start(av, h, sz, HEAP_ALIGNED, off);
     return av;

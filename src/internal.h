@@ -31,6 +31,7 @@ extern um_lock um_mmap_lock;    /* mapped-chunk list and counters */
 extern um_lock um_arenas_lock;  /* arena list, arena creation */
 extern size_t um_pagesize;
 extern uintptr_t um_secret;     /* per-process random: keys and magics */
+extern uintptr_t um_tc_key;     /* word 1 of a cached chunk: "in a cache" */
 extern _Atomic int um_initialized;
 extern _Atomic int um_narenas;
 
@@ -113,14 +114,18 @@ void um_heap_delete(heap *h);
 extern _Atomic uintptr_t um_box_lo, um_box_span; /* main-arena memory: [lo, lo+span) */
 
 /* ---- arena.c ---- */
-void um_arena_init(arena *av, int index);
+/* A non-main arena sits after its first heap's header, its central cache
+ * right after it; chunks start after both. */
+#define ARENA_SIZE ((sizeof(arena) + 63) & ~(size_t)63)
+#define ARENA_META_SIZE (ARENA_SIZE + sizeof(struct central))
+void um_arena_init(arena *av, int index, struct central *c);
 void *um_int_malloc(arena *av, size_t nb);
 void um_int_free(arena *av, chunk *p, size_t size, const char *fn);
 void um_consolidate(arena *av);
 void *um_int_memalign(arena *av, size_t align, size_t bytes);
 int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb);
-chunk *um_take_cached(arena *av, size_t nb); /* cheap take for batch refill */
-void um_xfer_drain(arena *av);              /* parked batches back into the bins */
+void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n);
+arena *um_arena_current(void);              /* this thread's arena, not locked */
 arena *um_arena_get(void);                  /* this thread's arena, locked */
 void um_arena_release(arena *av);
 arena *um_arena_retry(arena *av);
@@ -129,6 +134,22 @@ void um_fork_prepare(void);
 void um_fork_parent(void);
 void um_fork_child(void);
 void um_arena_note_contention(arena *av);
+
+/* ---- central.c ---- */
+extern struct central um_main_central;
+uint64_t um_now_ms(void);
+void um_central_init(struct central *c);
+void *um_central_take(arena *av, size_t i, size_t *n, size_t want);
+void um_central_give(arena *av, size_t i, void *head, size_t n);
+void um_central_drain(arena *av);          /* arena lock held */
+void um_central_drain_class(arena *av, size_t i); /* arena lock not held */
+void um_central_decay(arena *av, uint64_t now);
+size_t um_arena_central_bytes(arena *av);
+size_t um_arena_central_count(arena *av);
+size_t um_central_class_bytes(arena *av, size_t i);
+void um_central_lock_all(arena *av);
+void um_central_unlock_all(arena *av, int reset);
+void um_central_check(arena *av);
 
 /* ---- large.c ---- */
 void *um_mmap_chunk(size_t nb, size_t align);
@@ -151,6 +172,7 @@ void um_tcache_global_init(void);
 void um_arena_free(chunk *p);
 void um_tcache_free_slow(chunk *p);
 void um_tcache_flush_all(void);
+void um_tcache_request_flush(void);
 void um_tcache_thread_exit(void *arg);
 void um_tcache_refresh_settings(void);
 size_t um_tcache_bytes(size_t *count);

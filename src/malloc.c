@@ -32,6 +32,7 @@ struct um_params um_params = {
     .top_pad = DEFAULT_TOP_PAD,
     .max_fast = DEFAULT_MXFAST,
     .n_mmaps_max = DEFAULT_MMAP_MAX,
+    .decay_ms = DEFAULT_DECAY_MS,
 };
 struct um_mstats um_mstats;
 um_lock um_mmap_lock, um_arenas_lock;
@@ -54,7 +55,7 @@ void um_init_slow(void)
     init_running = 1;
     um_pagesize = (size_t)getpagesize();
     um_secret = um_os_random();
-    um_arena_init(&um_main_arena, 0);
+    um_arena_init(&um_main_arena, 0, &um_main_central);
     atomic_store_explicit(&um_main_arena.attached, 0, memory_order_relaxed);
     um_options_init();
     um_tcache_global_init();
@@ -181,13 +182,14 @@ PUBLIC void *API(malloc)(size_t bytes)
         i = tc_med_index(request2size(bytes));
     else
         goto generic;
-    void **e = um_tc.head[i];
+    struct tcache *tc = um_tcp;
+    void **e = tc->head[i];
     if (likely(e != NULL)) {
         void *next = reveal_ptr(e, e[0]);
         if (unlikely(!aligned_ok(next)))
             um_fatal("malloc", "corrupted tcache entry at", e, 0);
-        um_tc.head[i] = next;
-        um_tc.room[i]++;
+        tc->head[i] = next;
+        tc->room[i]++;
         e[1] = NULL;
         DEBUG_CHECK();
         return e;
@@ -212,11 +214,12 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
               atomic_load_explicit(&um_box_span, memory_order_relaxed);
     else
         end = (uintptr_t)um_heap_of(p) + RELAXED_LOAD(um_heap_of(p)->size);
-    if (i && cs + CHUNK_HDR <= end - (uintptr_t)p && um_tc.room[i] != 0 &&
+    struct tcache *tc = um_tcp;
+    if (i && cs + CHUNK_HDR <= end - (uintptr_t)p && tc->room[i] != 0 &&
         prev_inuse(chunk_at(p, cs)) &&
         ((void **)mem)[1] != (void *)um_tc_key &&
         chunk_at(p, cs) != peek_top(chunk_main_arena(p) ? &um_main_arena : um_heap_of(p)->ar)) {
-        tc_push(&um_tc, i, mem);
+        tc_push(tc, i, mem);
         return;
     }
     um_free_generic(mem);
@@ -248,9 +251,10 @@ PUBLIC void API(free)(void *mem)
             DEBUG_CHECK();
             return;
         }
-        if (likely(um_tc.room[i] != 0 && prev_inuse(chunk_at(p, cs)) &&
+        struct tcache *tc = um_tcp;
+        if (likely(tc->room[i] != 0 && prev_inuse(chunk_at(p, cs)) &&
                    ((void **)mem)[1] != (void *)um_tc_key)) {
-            tc_push(&um_tc, i, mem);
+            tc_push(tc, i, mem);
             DEBUG_CHECK();
             return;
         }
@@ -268,7 +272,7 @@ PUBLIC void *API(calloc)(size_t n, size_t size)
         return NULL;
     }
     void *m;
-    if (likely(bytes <= TC_MAX_REQUEST) && (m = tc_pop(&um_tc, tc_req_index(bytes)))) {
+    if (likely(bytes <= TC_MAX_REQUEST) && (m = tc_pop(um_tcp, tc_req_index(bytes)))) {
         memset(m, 0, bytes);
         DEBUG_CHECK();
         return m;
@@ -485,6 +489,7 @@ PUBLIC int API(malloc_trim)(size_t pad)
 {
     um_ensure_init();
     um_tcache_flush_all();
+    um_tcache_request_flush();
     int released = 0;
     for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
         um_lock_acquire(&a->lock);

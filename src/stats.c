@@ -37,7 +37,8 @@ static void arena_info(arena *av, struct arena_info *ai)
             ai->nfast++;
             ai->fastavail += chunksize(p);
         }
-    ai->avail += ai->fastavail + av->xfer_bytes; /* parked batches are free memory */
+    ai->avail += ai->fastavail + um_arena_central_bytes(av); /* parked batches are free memory */
+    ai->nblocks += um_arena_central_count(av);
     for (unsigned i = 1; i < NBINS; i++) {
         chunk *b = bin_at(av, i);
         for (chunk *p = b->bk; p != b; p = p->bk) {

@@ -1,22 +1,32 @@
 /*
- * tcache.c — the tcache layer's slow side: set-up, refill, flush, give-back.
+ * tcache.c — the tcache layer's slow side: set-up, refill, flush, budget,
+ * give-back, thread exit.
  *
- * Protocol with the arenas: a miss takes the arena lock once and leaves with
- * the chunk asked for plus up to limit/2 more of the same size (exact bins,
- * fast bins, or carved from top); a free into a full stack sends half of it
- * back to the arenas under one lock per arena met. Limits adapt: each refill
- * raises a bin's limit by half, up to a per-size cap (~16 KiB a bin), so a
- * bin that is hot gets bigger batches and one that is not stays small. Every
- * 4096 slow-path calls, a bin that saw no refill or flush gives half of what
- * it holds back (idle caches do not sit on memory). A thread's cache is
- * flushed at thread exit by a pthread key destructor.
+ * Protocol with the layers below: a miss takes a whole batch from the
+ * central cache of the thread's arena (O(1)), or, when that class is empty,
+ * a run of fresh chunks carved from the arena in one pass; a free into a full
+ * stack hands the newest half of it to the central cache of each chunk's own
+ * arena, as chains (O(1) per arena met). Nothing here walks a bin.
+ *
+ * Sizing: a small slot's limit starts at 4, a medium one's at 0, and a limit
+ * grows by half whenever the slot runs dry or overflows, up to a per-size
+ * cap, while the sum of all limits (in bytes) stays within the thread's
+ * budget (UMALLOC_TCACHE_MAX, default 384 KiB): a slot that wants to grow
+ * takes room from others, round robin, which flush what no longer fits. A
+ * slot's first refill brings only the chunk asked for (no speculative
+ * carving for a size asked once); later ones bring half the limit. Every
+ * 4096 slow calls, slots that saw no refill or flush give half their chunks
+ * back, and a thread asked to flush (by malloc_trim in another thread)
+ * empties its cache on its next slow call.
  */
 #include <pthread.h>
 #include <string.h>
 
 #include "tcache.h"
 
-__thread struct tcache um_tc __attribute__((tls_model("initial-exec")));
+__thread struct tcache *um_tcp __attribute__((tls_model("initial-exec"))) = &um_tc_empty;
+__thread int um_tc_state __attribute__((tls_model("initial-exec")));
+struct tcache um_tc_empty; /* never written: heads NULL, room 0 */
 uintptr_t um_tc_key;
 
 static pthread_key_t tc_exit_key;
@@ -24,21 +34,27 @@ static int tc_exit_key_ok;
 static um_lock tc_list_lock;
 static struct tcache *tc_list;
 
-#define TC_START_LIMIT 16
+#define TC_START_LIMIT 4
 #define TC_SCAVENGE_EVERY 4096
+#define TC_DEFAULT_MAX ((size_t)384 * 1024)
 
-/* Per-bin caps: ~16 KiB a small bin (8..256 chunks), ~32 KiB a medium one
- * (2..32 chunks): enough to keep a hot size off the arena lock, little
- * enough that a thread's cache stays small next to glibc's. */
+/* Per-slot caps: ~16 KiB a small slot (8..512 chunks), ~32 KiB a medium
+ * one (at least 1): the thread budget bounds the sum. */
 static uint16_t tc_max_limit(size_t i)
 {
     size_t cs = tc_slot_size(i);
     if (i < TC_MED_FIRST) {
         size_t m = 16384 / cs;
-        return (uint16_t)(m < 8 ? 8 : m > 256 ? 256 : m);
+        return (uint16_t)(m < 8 ? 8 : m > 512 ? 512 : m);
     }
     size_t m = 32768 / cs;
-    return (uint16_t)(m < 2 ? 2 : m > 32 ? 32 : m);
+    return (uint16_t)(m < 1 ? 1 : m > 32 ? 32 : m);
+}
+
+static size_t tc_budget(void)
+{
+    size_t b = RELAXED_LOAD(um_params.tcache_max);
+    return b ? b : TC_DEFAULT_MAX;
 }
 
 /* Called once, from um_init_slow: the exit hook for every thread's cache. */
@@ -48,22 +64,34 @@ void um_tcache_global_init(void)
     tc_exit_key_ok = pthread_key_create(&tc_exit_key, um_tcache_thread_exit) == 0;
 }
 
-/* Start limits for every bin; the bins must be empty. */
+/* Start limits for every slot; the stacks must be empty. A slot starts
+ * with room for a few chunks of a small size and none of a medium one; use
+ * makes it grow (tc_grow), within the budget. */
 static void tc_reset_limits(struct tcache *tc)
 {
+    tc->limit_bytes = 0;
     for (size_t i = 2; i < TC_SLOTS; i++) {
-        uint16_t m = tc_max_limit(i);
-        tc->limit[i] = tc->room[i] = TC_START_LIMIT < m ? TC_START_LIMIT : m;
+        uint16_t l = i < TC_MED_FIRST ? TC_START_LIMIT : 0;
+        tc->limit[i] = tc->room[i] = l;
+        tc->limit_bytes += l * tc_slot_size(i);
     }
     tc->disabled = 0;
 }
 
-static int tc_setup(struct tcache *tc)
+/* The thread's cache: a chunk of its arena, allocated on first use. */
+static struct tcache *tc_setup(void)
 {
     if (RELAXED_LOAD(um_params.tcache_off))
-        return 0;
+        return NULL;
+    arena *av = um_arena_get();
+    void *m = um_int_malloc(av, request2size(sizeof(struct tcache)));
+    um_arena_release(av);
+    if (!m)
+        return NULL;
+    struct tcache *tc = m;
+    memset(tc, 0, sizeof *tc);
     tc_reset_limits(tc);
-    tc->state = TC_LIVE;
+    tc->active_ms = um_now_ms();
     um_lock_acquire(&tc_list_lock);
     tc->next = tc_list;
     tc->prev = NULL;
@@ -71,9 +99,11 @@ static int tc_setup(struct tcache *tc)
         tc_list->prev = tc;
     tc_list = tc;
     um_lock_release(&tc_list_lock);
+    um_tc_state = TC_LIVE;
+    um_tcp = tc;
     if (tc_exit_key_ok)
         pthread_setspecific(tc_exit_key, tc);
-    return 1;
+    return tc;
 }
 
 /* Free a batch of in-use heap chunks, taking each arena's lock once per run. */
@@ -100,88 +130,60 @@ static void arena_free_batch(void **mem, size_t n)
         um_arena_release(locked);
 }
 
-/* Free one in-use heap chunk to its arena (no tcache). */
+/* Free one in-use heap chunk to its arena (no cache). */
 void um_arena_free(chunk *p)
 {
     void *mem = chunk_to_mem(p);
     arena_free_batch(&mem, 1);
 }
 
-/* Free a detached chain of n cached chunks to their arenas one by one. */
-static void free_chain(void **e, size_t n)
+/* The arena of a cached chunk (its header was checked when it was cached). */
+static arena *cached_arena(void **e)
 {
-    void *batch[256];
-    while (n > 0 && e) {
-        size_t k = 0;
-        for (; k < n && k < 256 && e; k++) {
-            void **next = reveal_ptr(e, e[0]);
-            e[1] = NULL;
-            batch[k] = e;
-            e = next;
-        }
-        arena_free_batch(batch, k);
-        n -= k;
-    }
+    arena *av = um_arena_of(mem_to_chunk(e));
+    if (unlikely(!av))
+        um_fatal("free", "corrupted tcache entry at", e, 0);
+    return av;
 }
 
-/* Park the first n chunks of small slot i in their arena's transfer cache
- * as one chain. 0 if they belong to several arenas (then nothing changed). */
-static int tc_flush_to_xfer(struct tcache *tc, size_t i, size_t n)
-{
-    void **first = tc->head[i], **last = first;
-    arena *av = um_arena_of(mem_to_chunk(first));
-    size_t bytes = n * tc_slot_size(i);
-    /* a peek without the lock: do not walk the chain when it cannot fit */
-    if (!av || RELAXED_LOAD(av->xfer[i].bytes) + bytes > XFER_MAX_BYTES)
-        return 0;
-    for (size_t k = 1; k < n; k++) {
-        last = reveal_ptr(last, last[0]);
-        if (unlikely(!aligned_ok(last) || !last))
-            um_fatal("free", "corrupted tcache list near", first, 0);
-        if (um_arena_of(mem_to_chunk(last)) != av)
-            return 0;
-    }
-    /* detach first, publish second: once parked, another thread owns it */
-    tc->head[i] = reveal_ptr(last, last[0]);
-    last[0] = protect_ptr(last, NULL);
-    tc->room[i] = (uint16_t)(tc->room[i] + n);
-    um_lock_acquire(&av->lock);
-    struct xfer *x = &av->xfer[i];
-    if (x->depth < XFER_DEPTH && x->bytes + bytes <= XFER_MAX_BYTES) {
-        x->head[x->depth] = first;
-        x->n[x->depth] = (uint16_t)n;
-        x->depth++;
-        RELAXED_STORE(x->bytes, x->bytes + bytes);
-        av->xfer_bytes += bytes;
-        um_lock_release(&av->lock);
-        return 1;
-    }
-    um_lock_release(&av->lock);
-    free_chain(first, n);
-    return 1;
-}
-
-/* Send n chunks of bin i back to the arenas. */
+/* Hand the n newest chunks of slot i to the central caches of their arenas:
+ * the chain is cut into runs of one arena (chunks in one 64 MiB region share
+ * their arena, so most steps read nothing but the link) and each run is
+ * parked whole. */
 static void tc_flush(struct tcache *tc, size_t i, size_t n)
 {
-    if (n > tc_count(tc, i))
-        n = tc_count(tc, i);
-    /* an exiting thread's chunks go to the bins, where they can coalesce and
-     * be trimmed; parking them would keep them for threads that may not come */
-    if (i < XFER_SLOTS && n >= 4 && tc->state != TC_DEAD && tc_flush_to_xfer(tc, i, n)) {
-        tc->events[i]++;
+    size_t have = tc_count(tc, i);
+    if (n > have)
+        n = have;
+    if (n == 0)
         return;
-    }
-    void *batch[256];
-    while (n > 0) {
-        size_t k = 0;
-        while (k < n && k < 256 && tc->head[i])
-            batch[k++] = tc_pop(tc, i);
-        if (k == 0)
+    void **run = tc->head[i], **e = run;
+    arena *ra = cached_arena(run);
+    size_t rn = 0;
+    for (size_t k = 0;; k++) {
+        void **next = reveal_ptr(e, e[0]);
+        if (unlikely(!aligned_ok(next) || (!next && k + 1 < n)))
+            um_fatal("free", "corrupted tcache list near", e, 0);
+        rn++;
+        if (k + 1 == n) {
+            e[0] = protect_ptr(e, NULL);
+            tc->head[i] = next;
             break;
-        arena_free_batch(batch, k);
-        n -= k;
+        }
+        if (((uintptr_t)next ^ (uintptr_t)e) >> REGION_SHIFT) {
+            arena *na = cached_arena(next);
+            if (na != ra) {
+                e[0] = protect_ptr(e, NULL);
+                um_central_give(ra, i, run, rn);
+                run = next;
+                ra = na;
+                rn = 0;
+            }
+        }
+        e = next;
     }
+    tc->room[i] = (uint16_t)(tc->room[i] + n);
+    um_central_give(ra, i, run, rn);
     tc->events[i]++;
 }
 
@@ -189,8 +191,7 @@ static void tc_flush(struct tcache *tc, size_t i, size_t n)
 static void tc_flush_all(struct tcache *tc)
 {
     for (size_t i = 2; i < TC_SLOTS; i++)
-        if (tc_count(tc, i))
-            tc_flush(tc, i, tc_count(tc, i));
+        tc_flush(tc, i, tc_count(tc, i));
 }
 
 static void tc_disable(struct tcache *tc)
@@ -198,15 +199,63 @@ static void tc_disable(struct tcache *tc)
     tc_flush_all(tc);
     for (size_t i = 2; i < TC_SLOTS; i++)
         tc->limit[i] = tc->room[i] = 0;
+    tc->limit_bytes = 0;
     tc->disabled = 1;
 }
 
-/* Bins that were quiet since the last look give half their chunks back. */
+/* Lower slot v's limit by d (flushing what no longer fits). */
+static void tc_shrink(struct tcache *tc, size_t v, uint16_t d)
+{
+    if (d > tc->limit[v])
+        d = tc->limit[v];
+    if (tc->room[v] < d)
+        tc_flush(tc, v, (size_t)(d - tc->room[v]));
+    tc->limit[v] = (uint16_t)(tc->limit[v] - d);
+    tc->room[v] = (uint16_t)(tc->room[v] - d);
+    tc->limit_bytes -= (size_t)d * tc_slot_size(v);
+}
+
+/* Over budget: every slot's limit drops by a quarter (flushing what no
+ * longer fits), which leaves a quarter of the budget for growth before the
+ * next pass. Amortised over that growth, the pass is cheap; it also makes
+ * the cold slots pay for the hot ones, as tcmalloc's stealing does. */
+static void tc_rebalance(struct tcache *tc)
+{
+    for (size_t v = 2; v < TC_SLOTS; v++)
+        if (tc->limit[v])
+            tc_shrink(tc, v, (uint16_t)((tc->limit[v] + 3) / 4));
+}
+
+/* Let slot i's limit grow by up to d chunks, within the thread's budget. */
+static void tc_grow(struct tcache *tc, size_t i, size_t d)
+{
+    size_t cs = tc_slot_size(i), budget = tc_budget();
+    uint16_t cap = tc_max_limit(i);
+    if (tc->limit[i] + d > cap)
+        d = cap - tc->limit[i];
+    if (d == 0)
+        return;
+    if (tc->limit_bytes + d * cs > budget)
+        tc_rebalance(tc);
+    if (tc->limit_bytes + d * cs > budget)
+        d = tc->limit_bytes < budget ? (budget - tc->limit_bytes) / cs : 0;
+    tc->limit[i] = (uint16_t)(tc->limit[i] + d);
+    tc->room[i] = (uint16_t)(tc->room[i] + d);
+    tc->limit_bytes += d * cs;
+}
+
+/* Slow-path housekeeping: a flush asked for by another thread, and slots
+ * that were quiet since the last look give half their chunks back. */
 static void tc_tick(struct tcache *tc)
 {
+    if (unlikely(atomic_load_explicit(&tc->flush_req, memory_order_relaxed))) {
+        atomic_store_explicit(&tc->flush_req, 0, memory_order_relaxed);
+        tc_flush_all(tc);
+    }
     if (++tc->slow_calls < TC_SCAVENGE_EVERY)
         return;
     tc->slow_calls = 0;
+    RELAXED_STORE(tc->active_ms, um_now_ms());
     for (size_t i = 2; i < TC_SLOTS; i++) {
         if (tc->events[i] == 0 && tc_count(tc, i) > 1)
             tc_flush(tc, i, tc_count(tc, i) / 2);
@@ -214,12 +263,12 @@ static void tc_tick(struct tcache *tc)
     }
 }
 
-/* Is this thread's cache usable? Sets it up on first use. */
+/* This thread's cache if usable; sets it up on first use. */
 static struct tcache *tc_usable(void)
 {
-    struct tcache *tc = &um_tc;
-    if (unlikely(tc->state != TC_LIVE)) {
-        if (tc->state == TC_DEAD || !tc_setup(tc))
+    struct tcache *tc = um_tcp;
+    if (unlikely(um_tc_state != TC_LIVE)) {
+        if (um_tc_state == TC_DEAD || !(tc = tc_setup()))
             return NULL;
     }
     if (unlikely(RELAXED_LOAD(um_params.tcache_off))) {
@@ -232,8 +281,23 @@ static struct tcache *tc_usable(void)
     return tc;
 }
 
-/* A chunk of slot i from the cache, refilling it from the arena.
- * NULL when the cache is unusable or the arena is out of memory. */
+/* Put a chain of n chunks on slot i's (empty) stack. */
+static void tc_install(struct tcache *tc, size_t i, void *chain, size_t n)
+{
+    if (n > tc->room[i]) { /* a batch from a thread with a larger limit */
+        uint16_t more = (uint16_t)(n - tc->room[i]);
+        tc->limit[i] = (uint16_t)(tc->limit[i] + more);
+        tc->room[i] = (uint16_t)(tc->room[i] + more);
+        tc->limit_bytes += (size_t)more * tc_slot_size(i);
+    }
+    tc->head[i] = chain;
+    tc->room[i] = (uint16_t)(tc->room[i] - n);
+}
+
+/* A chunk of slot i, refilling the cache: a parked batch of the thread's
+ * arena, else a run carved from it. NULL when the cache is unusable, on a
+ * medium size's first miss, or when the arena is out of memory (the caller
+ * then takes the uncached road, with the exact size). */
 void *um_tcache_get(size_t i)
 {
     struct tcache *tc = tc_usable();
@@ -243,48 +307,43 @@ void *um_tcache_get(size_t i)
     if (m)
         return m;
     tc_tick(tc);
-    size_t nb = tc_slot_size(i);
-    arena *av = um_arena_get();
-    if (i < XFER_SLOTS && av->xfer[i].depth) {
-        /* a parked chain: the whole batch in O(1); this stack is empty now */
-        struct xfer *x = &av->xfer[i];
-        x->depth--;
-        void **h = x->head[x->depth];
-        size_t n = x->n[x->depth], bytes = n * nb;
-        RELAXED_STORE(x->bytes, x->bytes - bytes);
-        av->xfer_bytes -= bytes;
-        um_arena_release(av);
-        if (n > tc->room[i]) {
-            tc->limit[i] = (uint16_t)(tc->limit[i] + (n - tc->room[i]));
-            tc->room[i] = (uint16_t)n;
-        }
-        tc->head[i] = h;
-        tc->room[i] = (uint16_t)(tc->room[i] - n);
-        tc->events[i]++;
-        return tc_pop(tc, i);
+    if (i >= TC_MED_FIRST && tc->fills[i] == 0) {
+        /* a medium size asked for the first time gets exactly its size from
+         * the arena, not its class's (the seeds' A=30K, B=40K lie adjacent,
+         * 30K + 16 apart); from the second miss on, the class is cached */
+        tc->fills[i] = 1;
+        return NULL;
     }
-    m = um_int_malloc(av, nb);
-    if (m) {
-        for (unsigned want = tc->limit[i] / 2; want > 0; want--) {
-            chunk *p = um_take_cached(av, nb);
-            if (!p)
-                break;
-            tc_push(tc, i, chunk_to_mem(p));
-        }
-    }
-    um_arena_release(av);
-    uint16_t cap = tc_max_limit(i);
-    if (tc->limit[i] < cap) {
-        unsigned l = tc->limit[i] + tc->limit[i] / 2 + 1;
-        l = l > cap ? cap : l;
-        tc->room[i] = (uint16_t)(tc->room[i] + (l - tc->limit[i]));
-        tc->limit[i] = (uint16_t)l;
-    }
+    /* the first refill of a slot brings only the chunk asked for: a size
+     * asked once costs no more than that (the seeds' A/B example stays
+     * adjacent); later ones bring half the limit. Fresh medium chunks come
+     * one at a time: a run would leave cached chunks between the program's
+     * last block and top, and top could not shrink when that block is freed
+     * (the seeds' trim story) */
+    size_t nb = tc_slot_size(i), n;
+    size_t extra = tc->fills[i] && i < TC_MED_FIRST ? (tc->limit[i] / 2 ? tc->limit[i] / 2 : 1) : 0;
+    if (tc->fills[i] < UINT16_MAX)
+        tc->fills[i]++;
     tc->events[i]++;
+    arena *av = um_arena_current();
+    void *chain = um_central_take(av, i, &n, extra + 1);
+    if (chain) {
+        tc_install(tc, i, chain, n);
+        m = tc_pop(tc, i);
+    } else {
+        av = um_arena_get();
+        m = um_arena_carve(av, nb, extra + 1, &chain, &n);
+        um_arena_release(av);
+        if (!m)
+            return NULL;
+        if (n)
+            tc_install(tc, i, chain, n);
+    }
+    tc_grow(tc, i, tc->limit[i] / 2 + 1);
     return m;
 }
 
-/* Is e on this thread's stack for bin i? (It carries the key: check for real.) */
+/* Is e on this thread's stack for slot i? (It carries the key: check for real.) */
 static int tc_holds(struct tcache *tc, size_t i, void *e)
 {
     size_t n = 0;
@@ -309,10 +368,12 @@ void um_tcache_free_slow(chunk *p)
         um_fatal("free", "invalid pointer", mem, 0);
     if (i >= TC_MED_FIRST && chunk_at(p, size) == peek_top(av)) {
         /* a medium chunk on top of the heap goes back, and so do the cached
-         * chunks of its size (blocks freed in allocation order sit just
-         * below it), so top can grow back and trim */
-        if (um_tc.state == TC_LIVE && tc_count(&um_tc, i))
-            tc_flush(&um_tc, i, tc_count(&um_tc, i));
+         * chunks of its size, in this thread's cache and parked (blocks
+         * freed in allocation order sit just below it), so top can grow back
+         * and trim as the seeds show */
+        if (um_tc_state == TC_LIVE && tc_count(um_tcp, i))
+            tc_flush(um_tcp, i, tc_count(um_tcp, i));
+        um_central_drain_class(av, i);
         i = 0;
     }
     if (i && (tc = tc_usable()) != NULL) {
@@ -322,6 +383,8 @@ void um_tcache_free_slow(chunk *p)
             um_fatal("free", "double free of", mem, size - SIZE_SZ);
         tc_tick(tc);
         if (tc->room[i] == 0)
+            tc_grow(tc, i, tc->limit[i] / 2 + 1);
+        if (tc->room[i] == 0 && tc->limit[i] != 0)
             tc_flush(tc, i, tc_count(tc, i) / 2 + 1);
         if (tc->room[i] != 0) {
             tc_push(tc, i, mem);
@@ -334,10 +397,12 @@ void um_tcache_free_slow(chunk *p)
 /* pthread key destructor: the thread is ending; hand everything back. */
 void um_tcache_thread_exit(void *arg)
 {
-    struct tcache *tc = arg ? arg : &um_tc;
-    if (tc->state == TC_LIVE) {
-        tc->state = TC_DEAD; /* flush to the bins, not the transfer cache */
-        tc_disable(tc);
+    (void)arg;
+    struct tcache *tc = um_tcp;
+    if (um_tc_state == TC_LIVE && tc != &um_tc_empty) {
+        um_tc_state = TC_DEAD;
+        um_tcp = &um_tc_empty; /* later calls (other destructors) bypass it */
+        tc_flush_all(tc);
         um_lock_acquire(&tc_list_lock);
         if (tc->prev)
             tc->prev->next = tc->next;
@@ -346,28 +411,40 @@ void um_tcache_thread_exit(void *arg)
         if (tc->next)
             tc->next->prev = tc->prev;
         um_lock_release(&tc_list_lock);
+        um_arena_free(mem_to_chunk(tc));
     }
-    tc->state = TC_DEAD;
+    um_tc_state = TC_DEAD;
     um_arena_thread_detach();
 }
 
 /* This thread's cache, all of it, back to the arenas (malloc_trim, mallopt). */
 void um_tcache_flush_all(void)
 {
-    if (um_tc.state == TC_LIVE)
-        tc_flush_all(&um_tc);
+    if (um_tc_state == TC_LIVE)
+        tc_flush_all(um_tcp);
+}
+
+/* Ask every other thread to empty its cache at its next slow call. */
+void um_tcache_request_flush(void)
+{
+    um_lock_acquire(&tc_list_lock);
+    for (struct tcache *tc = tc_list; tc; tc = tc->next)
+        if (tc != um_tcp)
+            atomic_store_explicit(&tc->flush_req, 1, memory_order_relaxed);
+    um_lock_release(&tc_list_lock);
 }
 
 /* mallopt changed something the caches depend on. */
 void um_tcache_refresh_settings(void)
 {
-    if (um_tc.state != TC_LIVE)
+    if (um_tc_state != TC_LIVE)
         return;
+    struct tcache *tc = um_tcp;
     if (RELAXED_LOAD(um_params.tcache_off)) {
-        if (!um_tc.disabled)
-            tc_disable(&um_tc);
-    } else if (um_tc.disabled) {
-        tc_reset_limits(&um_tc);
+        if (!tc->disabled)
+            tc_disable(tc);
+    } else if (tc->disabled) {
+        tc_reset_limits(tc);
     }
 }
 
@@ -394,8 +471,8 @@ void um_tcache_reset_after_fork(void)
 {
     um_lock_init(&tc_list_lock);
     tc_list = NULL;
-    if (um_tc.state == TC_LIVE) {
-        um_tc.next = um_tc.prev = NULL;
-        tc_list = &um_tc;
+    if (um_tc_state == TC_LIVE) {
+        um_tcp->next = um_tcp->prev = NULL;
+        tc_list = um_tcp;
     }
 }

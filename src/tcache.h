@@ -18,11 +18,6 @@
 
 #include "internal.h"
 
-#define TC_MED_PER_DOUBLING 8
-#define TC_NMED (7 * TC_MED_PER_DOUBLING) /* 1 KiB .. 128 KiB */
-#define TC_MED_FIRST (TC_NBINS + 2)          /* slot of the first medium class */
-#define TC_MED_MAX_CHUNK ((size_t)128 * 1024)
-#define TC_SLOTS (TC_MED_FIRST + TC_NMED)
 #define TC_MED_MAX_REQUEST (TC_MED_MAX_CHUNK - SIZE_SZ)
 
 /* Slot of the medium class for chunk size nb (TC_MAX_CHUNK < nb <= 128 KiB). */
@@ -59,16 +54,27 @@ struct tcache {
     uint16_t room[TC_SLOTS];   /* free slots: limit - count */
     uint16_t limit[TC_SLOTS];
     uint16_t events[TC_SLOTS]; /* refills + flushes since the last scavenge */
+    uint16_t fills[TC_SLOTS];  /* refills ever (saturating): sizes the next one */
+    size_t limit_bytes;        /* sum of limit * size: kept within the budget */
     unsigned slow_calls;       /* slow-path calls since the last scavenge */
-    int state;                 /* TC_FRESH, TC_LIVE, TC_DEAD */
     int disabled;              /* limits zeroed while M_PERTURB is on */
-    struct tcache *next, *prev; /* all live caches, for stats */
+    _Atomic int flush_req;     /* another thread asks this one to flush */
+    uint64_t active_ms;        /* last slow-path call (coarse clock) */
+    struct tcache *next, *prev; /* all live caches */
 };
 enum { TC_FRESH = 0, TC_LIVE = 1, TC_DEAD = 2 };
 
+/*
+ * The thread's cache is reached through ONE initial-exec TLS pointer (8 bytes
+ * of static TLS, so the library can be dlopen'ed): it starts out pointing at a
+ * shared, always-empty cache whose stacks are NULL and whose room is 0, so a
+ * fresh or finished thread falls through both fast paths with no flag test.
+ * The real cache is a heap chunk allocated on the thread's first slow call.
+ */
 #pragma GCC visibility push(hidden)
-extern __thread struct tcache um_tc __attribute__((tls_model("initial-exec")));
-extern uintptr_t um_tc_key;
+extern __thread struct tcache *um_tcp __attribute__((tls_model("initial-exec")));
+extern __thread int um_tc_state __attribute__((tls_model("initial-exec")));
+extern struct tcache um_tc_empty;
 #pragma GCC visibility pop
 
 /* Bin of a request that fits the cache: chunk size >> 4. */

@@ -101,7 +101,7 @@ void um_trim_after_free(arena *av)
 int um_trim_arena(arena *av, size_t pad)
 {
     int released = 0;
-    um_xfer_drain(av);
+    um_central_drain(av);
     um_consolidate(av);
     for (unsigned i = 1; i < NBINS; i++) {
         chunk *bin = bin_at(av, i);

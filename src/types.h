@@ -68,6 +68,7 @@
 #define DEFAULT_TRIM_THRESHOLD (128u * 1024)
 #define DEFAULT_TOP_PAD (128u * 1024)
 #define DEFAULT_MMAP_MAX 65536
+#define DEFAULT_DECAY_MS 1000 /* cached and free memory idle this long goes back */
 #define HEAP_MIN_SIZE ((size_t)32 * 1024)
 #define HEAP_MAX_SIZE ((size_t)2 * DEFAULT_MMAP_THRESHOLD_MAX) /* 64 MiB */
 #define MMAP_HDR 32u /* struct mmap_rec before a mapped chunk's header */
@@ -115,21 +116,35 @@ typedef struct heap heap;
 enum { HEAP_BRK = 1, HEAP_MMAP = 2, HEAP_ALIGNED = 3 };
 #define HEAP_HDR ((sizeof(struct heap) + ALIGN_MASK) & ~(size_t)ALIGN_MASK)
 
+/* ---- tcache size classes (see tcache.h for the index math) ---- */
+#define TC_MED_PER_DOUBLING 8
+#define TC_NMED (7 * TC_MED_PER_DOUBLING) /* 1 KiB .. 128 KiB */
+#define TC_MED_FIRST (TC_NBINS + 2)       /* slot of the first medium class */
+#define TC_MED_MAX_CHUNK ((size_t)128 * 1024)
+#define TC_SLOTS (TC_MED_FIRST + TC_NMED)
+
 /*
- * The transfer cache: chains of free small chunks that thread caches parked
- * in an arena whole (tcache format: safe-linked, keyed), so that a refill
- * takes a batch in O(1) instead of chasing cold chunks through a bin one by
- * one. To the bins these chunks are in use. Bounded per size; drained back
- * into the bins before the heap grows and by malloc_trim.
+ * The central cache (central.c): per arena and size class, free chunks held
+ * as whole batches between the thread caches and the bins. A batch is a
+ * chain in tcache format (word 0 the safe-linked next chunk, word 1 the
+ * cache key); its first chunk's word 2 packs the count and the next batch.
+ * To the bins these chunks are in use. One lock per class (a leaf lock: taken
+ * after the arena lock, never before it).
  */
-#define XFER_SLOTS (TC_NBINS + 2) /* the small tcache sizes */
-#define XFER_DEPTH 16
-#define XFER_MAX_BYTES ((size_t)64 * 1024)
-struct xfer {
-    void *head[XFER_DEPTH];
-    uint16_t n[XFER_DEPTH];
-    uint32_t depth;
-    size_t bytes;
+struct cclass {
+    um_lock lock;
+    uint32_t nbatch;      /* batches parked */
+    void *batches;        /* newest batch (its first chunk's mem) */
+    size_t bytes;         /* bytes parked */
+    size_t cap;           /* soft capacity: grows when takes find it empty */
+    size_t low;           /* fewest bytes parked since the last decay tick */
+    uint32_t misses;      /* takes that found nothing since the last tick */
+    uint16_t ops;         /* takes + gives since the last window */
+    uint8_t takes, gives; /* in this window (saturating at 1 is enough) */
+    uint64_t tick_ms;     /* time of the last decay tick */
+} __attribute__((aligned(64)));
+struct central {
+    struct cclass cls[TC_SLOTS];
 };
 
 struct arena {
@@ -147,8 +162,7 @@ struct arena {
     size_t system_mem;         /* bytes obtained from the OS for heaps */
     size_t max_system_mem;
     size_t contended;          /* lock acquisitions that had to wait */
-    size_t xfer_bytes;         /* bytes parked in xfer */
-    struct xfer xfer[XFER_SLOTS];
+    struct central *central;   /* batches of free chunks by size class */
 };
 typedef struct arena arena;
 
@@ -171,6 +185,8 @@ struct um_params {
     int perturb;
     int no_dyn_threshold;   /* the user pinned a threshold */
     int tcache_off;         /* tcache bypassed (perturb needs every call) */
+    size_t tcache_max;      /* byte budget of one thread's cache */
+    long decay_ms;          /* idle time before cached memory goes back; -1 never */
 };
 
 /* Process-wide counters for mapped chunks (under um_mmap_lock). */

@@ -1,0 +1,350 @@
+/*
+ * central.c — the central cache: between the thread caches and each arena's
+ * bins, free chunks of one size class held as whole batches.
+ *
+ * A thread cache that overflows gives a chain of chunks here in O(1) (the
+ * chain is kept as it is, with its count written into its first chunk); one
+ * that runs dry takes a whole chain back in O(1). While chunks circulate
+ * between threads this way no bin is touched, nothing coalesces and no
+ * header is rewritten: that is how slab allocators make cross-thread and
+ * bulk traffic cheap, kept inside the ptmalloc model. The bins stay the back
+ * end: a batch that the cache has no room for, and whatever sat unused for a
+ * decay period, is freed into the bins, where it coalesces and can be
+ * trimmed; fresh chunks come from the arena in contiguous runs
+ * (um_arena_carve).
+ *
+ * Capacity follows demand: it starts small, grows whenever a take finds a
+ * class empty (the thread had to go to the arena), and shrinks by what stayed
+ * parked untouched for a whole decay period (the low-water mark).
+ *
+ * Batch format: word 0 of each chunk's mem is the safe-linked next chunk,
+ * word 1 the cache key (um_tc_key: "cached", so a double free is caught);
+ * word 2 of a batch's FIRST chunk packs the chunk count (top 16 bits) with
+ * the safe-linked address of the next batch. Word 2 is the next chunk's
+ * prev_size, which an in-use chunk lends to its user, so even a 32-byte
+ * chunk has it.
+ * Locks: one per class, a leaf below the arena lock (never take the arena
+ * lock while holding a class lock).
+ */
+#include <string.h>
+#include <time.h>
+
+#include "bins.h"
+#include "tcache.h"
+
+#define CC_MIN_CAP ((size_t)64 * 1024)  /* per class, before any demand */
+#define CC_DECAY_CHECK 64               /* ops on a class between clock reads */
+#define CC_RELEASE_STEP ((size_t)4096)  /* chunks freed to the bins per call */
+#define PACK_PTR_MASK (((uint64_t)1 << 48) - 1)
+
+struct central um_main_central;
+
+/* Milliseconds of a cheap monotonic clock (vDSO, no syscall). */
+uint64_t um_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void um_central_init(struct central *c)
+{
+    for (size_t i = 0; i < TC_SLOTS; i++) {
+        struct cclass *k = &c->cls[i];
+        memset(k, 0, sizeof *k);
+        um_lock_init(&k->lock);
+        k->cap = CC_MIN_CAP;
+    }
+}
+
+/* The count and next batch recorded in a batch's first chunk. */
+static inline void batch_set(void **b, void *next, size_t n)
+{
+    b[2] = (void *)(((uint64_t)n << 48) | ((uintptr_t)protect_ptr(&b[2], next) & PACK_PTR_MASK));
+}
+static inline size_t batch_count(void **b) { return (size_t)((uint64_t)b[2] >> 48); }
+static inline void **batch_next(void **b)
+{
+    return reveal_ptr(&b[2], (void *)((uint64_t)b[2] & PACK_PTR_MASK));
+}
+
+/* Free up to n cached chunks of a chain (all of av, size cs) into av's
+ * bins, arena lock held; returns the rest of the chain. */
+static void **free_chain_locked(arena *av, void **e, size_t n, size_t cs)
+{
+    for (; n > 0 && e; n--) {
+        void **next = reveal_ptr(e, e[0]);
+        if (unlikely(!aligned_ok(next)))
+            um_fatal("free", "corrupted cache list near", e, 0);
+        e[1] = NULL;
+        um_int_free(av, mem_to_chunk(e), cs, "free");
+        e = next;
+    }
+    return e;
+}
+
+static void **release_chain(arena *av, void **e, size_t n, size_t cs)
+{
+    um_lock_acquire(&av->lock);
+    e = free_chain_locked(av, e, n, cs);
+    um_lock_release(&av->lock);
+    return e;
+}
+
+/* Detach the oldest batches of class k holding at least want bytes (class
+ * lock held). Returns them as a list linked through word 2. */
+static void **detach_oldest(struct cclass *k, size_t cs, size_t want, size_t *bytes_out)
+{
+    /* the list runs newest to oldest: skip the batches we keep */
+    size_t keep = k->bytes > want ? k->bytes - want : 0, seen = 0;
+    void **prev = NULL, **b = k->batches;
+    while (b && seen + batch_count(b) * cs <= keep) {
+        seen += batch_count(b) * cs;
+        prev = b;
+        b = batch_next(b);
+    }
+    if (!b)
+        return NULL;
+    size_t out = k->bytes - seen;
+    uint32_t nb = 0;
+    for (void **q = b; q; q = batch_next(q))
+        nb++;
+    if (prev)
+        batch_set(prev, NULL, batch_count(prev));
+    else
+        RELAXED_STORE(k->batches, NULL);
+    k->nbatch -= nb;
+    RELAXED_STORE(k->bytes, k->bytes - out);
+    if (k->low > k->bytes)
+        k->low = k->bytes;
+    *bytes_out = out;
+    return b;
+}
+
+/* Free a list of detached batches into av's bins, at most CC_RELEASE_STEP
+ * chunks per lock hold so the arena lock is never held for long. */
+static void release_batches(arena *av, void **b, size_t cs)
+{
+    while (b) {
+        void **next = batch_next(b), **e = b;
+        for (size_t left = batch_count(b); left > 0 && e;) {
+            size_t step = left < CC_RELEASE_STEP ? left : CC_RELEASE_STEP;
+            e = release_chain(av, e, step, cs);
+            left -= step;
+        }
+        b = next;
+    }
+}
+
+/* Every CC_DECAY_CHECK transfers on a class: if threads both took and gave
+ * in that window, what never left the cache (the low-water mark) was not
+ * needed, and half of it goes back to the bins. Once per decay period, the
+ * same with all of it, for a class nobody takes from. (Pure give phases, such
+ * as a data structure being torn down, keep everything: the next build
+ * phase takes it back in O(1).) Returns the batches to release (class lock
+ * held). */
+static void **decay_class(struct cclass *k, size_t cs, uint64_t now, size_t *out)
+{
+    long decay = RELAXED_LOAD(um_params.decay_ms);
+    size_t idle = 0;
+    k->ops = 0;
+    if (decay >= 0 && now - k->tick_ms >= (uint64_t)decay) {
+        idle = k->low;
+        k->tick_ms = now;
+        k->misses = 0;
+    } else if (k->takes && k->gives) {
+        idle = k->low / 2;
+    }
+    k->takes = k->gives = 0;
+    void **b = NULL;
+    if (idle) {
+        k->cap = k->cap > idle + CC_MIN_CAP ? k->cap - idle : CC_MIN_CAP;
+        b = detach_oldest(k, cs, idle, out);
+    }
+    k->low = k->bytes;
+    return b;
+}
+
+/* A batch of class i from av's central cache, or NULL (then *n is 0): the
+ * caller then carves `want` fresh chunks, which will come back here. */
+void *um_central_take(arena *av, size_t i, size_t *n, size_t want)
+{
+    struct cclass *k = &av->central->cls[i];
+    size_t cs = tc_slot_size(i), out = 0;
+    void **rel = NULL;
+    um_lock_acquire(&k->lock);
+    void **b = k->batches;
+    if (b) {
+        k->takes++;
+        *n = batch_count(b);
+        RELAXED_STORE(k->batches, batch_next(b));
+        k->nbatch--;
+        RELAXED_STORE(k->bytes, k->bytes - *n * cs);
+        if (k->low > k->bytes)
+            k->low = k->bytes;
+    } else {
+        *n = 0;
+        /* demand: the thread must carve from the arena; make room for what
+         * the threads will give back */
+        k->misses++;
+        k->cap += want * cs;
+    }
+    if (unlikely(++k->ops >= CC_DECAY_CHECK))
+        rel = decay_class(k, cs, um_now_ms(), &out);
+    um_lock_release(&k->lock);
+    if (rel)
+        release_batches(av, rel, cs);
+    return b;
+}
+
+/* Park a chain of n chunks of class i, all belonging to av, in av's central
+ * cache; when there is no room and no demand, free them into the bins. */
+void um_central_give(arena *av, size_t i, void *head, size_t n)
+{
+    struct cclass *k = &av->central->cls[i];
+    size_t cs = tc_slot_size(i), bytes = n * cs, out = 0;
+    void **rel = NULL, **b = head;
+    int parked = 0;
+    um_lock_acquire(&k->lock);
+    k->gives++;
+    if (k->bytes + bytes <= k->cap) {
+        batch_set(b, k->batches, n);
+        RELAXED_STORE(k->batches, b);
+        k->nbatch++;
+        RELAXED_STORE(k->bytes, k->bytes + bytes);
+        parked = 1;
+    }
+    if (unlikely(++k->ops >= CC_DECAY_CHECK))
+        rel = decay_class(k, cs, um_now_ms(), &out);
+    um_lock_release(&k->lock);
+    if (!parked)
+        release_chain(av, b, n, cs);
+    if (rel)
+        release_batches(av, rel, cs);
+}
+
+/* Class i of av's central cache, all of it, into the bins (arena lock not
+ * held): a chunk about to let top shrink brings its parked neighbours. */
+void um_central_drain_class(arena *av, size_t i)
+{
+    struct cclass *k = &av->central->cls[i];
+    if (!RELAXED_LOAD(k->batches))
+        return;
+    um_lock_acquire(&k->lock);
+    void **b = k->batches;
+    RELAXED_STORE(k->batches, NULL);
+    k->nbatch = 0;
+    RELAXED_STORE(k->bytes, 0);
+    k->low = 0;
+    um_lock_release(&k->lock);
+    release_batches(av, b, tc_slot_size(i));
+}
+
+/* Everything parked in av's central cache, into the bins, with the arena
+ * lock held (the grow path and malloc_trim). */
+void um_central_drain(arena *av)
+{
+    for (size_t i = 2; i < TC_SLOTS; i++) {
+        struct cclass *k = &av->central->cls[i];
+        if (!RELAXED_LOAD(k->batches))
+            continue;
+        um_lock_acquire(&k->lock);
+        void **b = k->batches;
+        RELAXED_STORE(k->batches, NULL);
+        k->nbatch = 0;
+        RELAXED_STORE(k->bytes, 0);
+        k->low = 0;
+        um_lock_release(&k->lock);
+        while (b) {
+            void **next = batch_next(b);
+            free_chain_locked(av, b, batch_count(b), tc_slot_size(i));
+            b = next;
+        }
+    }
+}
+
+/* Decay every class of av now (the purge tick and idle paths call it). */
+void um_central_decay(arena *av, uint64_t now)
+{
+    for (size_t i = 2; i < TC_SLOTS; i++) {
+        struct cclass *k = &av->central->cls[i];
+        if (!RELAXED_LOAD(k->bytes))
+            continue;
+        size_t cs = tc_slot_size(i), out = 0;
+        um_lock_acquire(&k->lock);
+        void **rel = decay_class(k, cs, now, &out);
+        um_lock_release(&k->lock);
+        if (rel)
+            release_batches(av, rel, cs);
+    }
+}
+
+/* Bytes parked in class i of av's central cache (racy peek). */
+size_t um_central_class_bytes(arena *av, size_t i) { return RELAXED_LOAD(av->central->cls[i].bytes); }
+
+/* Chunks parked in av's central cache (racy: for statistics). */
+size_t um_arena_central_count(arena *av)
+{
+    size_t n = 0;
+    for (size_t i = 2; i < TC_SLOTS; i++)
+        n += RELAXED_LOAD(av->central->cls[i].bytes) / tc_slot_size(i);
+    return n;
+}
+
+/* Bytes parked in av's central cache (racy: for statistics). */
+size_t um_arena_central_bytes(arena *av)
+{
+    size_t sum = 0;
+    for (size_t i = 2; i < TC_SLOTS; i++)
+        sum += RELAXED_LOAD(av->central->cls[i].bytes);
+    return sum;
+}
+
+/* Fork: every class lock is taken before fork and released (or reset) after. */
+void um_central_lock_all(arena *av)
+{
+    for (size_t i = 2; i < TC_SLOTS; i++)
+        um_lock_acquire(&av->central->cls[i].lock);
+}
+void um_central_unlock_all(arena *av, int reset)
+{
+    for (size_t i = 2; i < TC_SLOTS; i++) {
+        if (reset)
+            um_lock_init(&av->central->cls[i].lock);
+        else
+            um_lock_release(&av->central->cls[i].lock);
+    }
+}
+
+/* Debug check: every parked chunk is an in-use chunk of av of its class,
+ * marked cached; counts and byte totals agree. */
+void um_central_check(arena *av)
+{
+    for (size_t i = 2; i < TC_SLOTS; i++) {
+        struct cclass *k = &av->central->cls[i];
+        size_t cs = tc_slot_size(i), bytes = 0;
+        uint32_t nb = 0;
+        um_lock_acquire(&k->lock);
+        for (void **b = k->batches; b; b = batch_next(b)) {
+            size_t n = 0;
+            if (++nb > k->nbatch)
+                um_fatal("check", "central cache holds more batches than counted at", b, nb);
+            for (void **e = b; e; e = reveal_ptr(e, e[0])) {
+                chunk *p = mem_to_chunk(e);
+                if (!aligned_ok(e) || chunksize(p) != cs || chunk_is_mmapped(p) || !inuse(p) ||
+                    e[1] != (void *)um_tc_key || um_arena_of(p) != av)
+                    um_fatal("check", "bad central-cache entry", e, cs);
+                if (++n > batch_count(b))
+                    um_fatal("check", "central batch longer than recorded at", b, n);
+            }
+            if (n != batch_count(b) || n == 0)
+                um_fatal("check", "central batch shorter than recorded at", b, n);
+            bytes += n * cs;
+        }
+        if (nb != k->nbatch || bytes != k->bytes)
+            um_fatal("check", "central cache totals wrong in arena", av, bytes);
+        if (k->low > k->bytes)
+            um_fatal("check", "central low-water mark above its bytes in arena", av, k->low);
+        um_lock_release(&k->lock);
+    }
+}
