@@ -20,6 +20,7 @@
 
 static __thread arena *tl_arena TLS_IE;
 static __thread unsigned tl_contended TLS_IE;
+static __thread int tl_exited TLS_IE; /* past the thread-exit hook */
 
 static size_t abit_of(arena *av) { return av == &um_main_arena ? 0 : NON_MAIN_ARENA; }
 
@@ -585,7 +586,7 @@ static arena *arena_create(int holding)
 void um_arena_note_contention(arena *av)
 {
     av->contended++;
-    if (++tl_contended < 4)
+    if (++tl_contended < 4 || tl_exited)
         return;
     tl_contended = 0;
     arena *to = NULL;
@@ -609,8 +610,13 @@ void um_arena_note_contention(arena *av)
 /* This thread's arena (not locked). */
 arena *um_arena_current(void)
 {
-    if (unlikely(!tl_arena))
+    if (unlikely(!tl_arena)) {
+        /* another key destructor allocating after our exit hook: use an
+         * arena without attaching to it, or its count would never drop */
+        if (tl_exited)
+            return arena_least_loaded();
         arena_switch(arena_least_loaded());
+    }
     return tl_arena;
 }
 
@@ -643,6 +649,7 @@ arena *um_arena_retry(arena *av)
 void um_arena_thread_detach(void)
 {
     arena *av = tl_arena;
+    tl_exited = 1;
     if (av) {
         atomic_fetch_sub_explicit(&av->attached, 1, memory_order_relaxed);
         tl_arena = NULL;

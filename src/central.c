@@ -136,26 +136,22 @@ static void release_batches(arena *av, void **b, size_t cs)
     }
 }
 
-/* Every CC_DECAY_CHECK transfers on a class: if threads both took and gave
- * in that window, what never left the cache (the low-water mark) was not
- * needed, and half of it goes back to the bins. Once per decay period, the
- * same with all of it, for a class nobody takes from. (Pure give phases, such
- * as a data structure being torn down, keep everything: the next build
- * phase takes it back in O(1).) Returns the batches to release (class lock
- * held). */
+/* Once per decay period (checked every CC_DECAY_CHECK transfers on the
+ * class, and by um_central_decay): what stayed parked the whole period (the
+ * low-water mark) was not needed, goes back to the bins, and the capacity
+ * shrinks by as much. A shorter, event-based window was tried and dropped:
+ * it released memory between the phases of a program (a data structure
+ * torn down, then rebuilt) and cost more than it saved (bench/trees).
+ * Returns the batches to release (class lock held). */
 static void **decay_class(struct cclass *k, size_t cs, uint64_t now, size_t *out)
 {
     long decay = RELAXED_LOAD(um_params.decay_ms);
-    size_t idle = 0;
     k->ops = 0;
-    if (decay >= 0 && now - k->tick_ms >= (uint64_t)decay) {
-        idle = k->low;
-        k->tick_ms = now;
-        k->misses = 0;
-    } else if (k->takes && k->gives) {
-        idle = k->low / 2;
-    }
-    k->takes = k->gives = 0;
+    if (decay < 0 || now - k->tick_ms < (uint64_t)decay)
+        return NULL;
+    size_t idle = k->low;
+    k->tick_ms = now;
+    k->misses = 0;
     void **b = NULL;
     if (idle) {
         k->cap = k->cap > idle + CC_MIN_CAP ? k->cap - idle : CC_MIN_CAP;
@@ -175,7 +171,6 @@ void *um_central_take(arena *av, size_t i, size_t *n, size_t want)
     um_lock_acquire(&k->lock);
     void **b = k->batches;
     if (b) {
-        k->takes++;
         *n = batch_count(b);
         RELAXED_STORE(k->batches, batch_next(b));
         k->nbatch--;
@@ -206,7 +201,6 @@ void um_central_give(arena *av, size_t i, void *head, size_t n)
     void **rel = NULL, **b = head;
     int parked = 0;
     um_lock_acquire(&k->lock);
-    k->gives++;
     if (k->bytes + bytes <= k->cap) {
         batch_set(b, k->batches, n);
         RELAXED_STORE(k->batches, b);

@@ -139,8 +139,7 @@ struct cclass {
     size_t cap;           /* soft capacity: grows when takes find it empty */
     size_t low;           /* fewest bytes parked since the last decay tick */
     uint32_t misses;      /* takes that found nothing since the last tick */
-    uint16_t ops;         /* takes + gives since the last window */
-    uint8_t takes, gives; /* in this window (saturating at 1 is enough) */
+    uint32_t ops;         /* takes + gives since the last clock read */
     uint64_t tick_ms;     /* time of the last decay tick */
 } __attribute__((aligned(64)));
 struct central {
