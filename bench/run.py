@@ -45,8 +45,9 @@ COLORS = {"umalloc": "#d62728", "glibc": "#7f7f7f", "jemalloc": "#1f77b4",
           "tcmalloc": "#2ca02c", "mimalloc": "#9467bd"}
 EXTRA_COLORS = ["#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 
-C_SOURCES = ["pairs", "heap_random", "trees", "server", "prodcons", "threads",
-             "false_sharing", "realloc", "bigblocks", "frag", "churn"]
+C_SOURCES = ["pairs", "bulk", "heap_random", "trees", "server", "prodcons", "oneway",
+             "xchurn", "prodcons_batch", "threads", "false_sharing", "realloc", "bigblocks",
+             "frag", "churn"]
 REDIS_PORT = 6399
 
 
@@ -462,6 +463,9 @@ def make_workloads():
                             f"malloc/free pairs of {size.upper()}B (fast path)",
                             single=True, cg_scale=0.04, ops_unit="pair", marginal=True))
     ws += [
+        synthetic("bulk", "bulk", ["10000"],
+                  "batches of 10,000 blocks of 16-1024 B, freed in shuffled order",
+                  single=True, cg_scale=0.08, ops_unit="pair", marginal=True),
         synthetic("heap-random", "heap_random", [],
                   "random working set of 200k blocks, sizes skewed small",
                   single=True, cg_scale=0.1),
@@ -470,6 +474,12 @@ def make_workloads():
         synthetic("server", "server", ["4"],
                   "4 threads replace random slots of a shared table (remote frees)"),
         synthetic("prodcons", "prodcons", ["1"], "producer -> consumer thread, windowed frees"),
+        synthetic("oneway", "oneway", ["2", "2"],
+                  "2 threads only allocate (16-512 B), 2 only free what they are handed"),
+        synthetic("xchurn", "xchurn", ["4"],
+                  "4 threads; each frees random blocks of the others, 16 B-16 KiB"),
+        synthetic("prodcons-100k", "prodcons_batch", ["100000"],
+                  "producer hands batches of 100,000 small blocks to a consumer that frees them"),
     ]
     for n in [1, 2, 4, 8]:
         ws.append(synthetic(f"threads-{n}", "threads", [str(n)],
@@ -869,8 +879,8 @@ def write_markdown(path, data):
           lambda w, n: (w["results"].get(n, {}).get("cachegrind") or {}).get("per_op"),
           lambda v: f"{v:,.1f}" if v < 1e4 else f"{v:,.0f}",
           "Single-threaded workloads, `valgrind --tool=cachegrind --cache-sim=no` at a reduced "
-          "scale, one run each (counts repeat exactly, except where an allocator purges on a timer: jemalloc and mimalloc on the large pairs). pairs-*: the allocator's "
-          "instructions per malloc+free pair: the difference between a run and a 1/4-scale "
+          "scale, one run each (counts repeat exactly, except where an allocator purges on a timer: jemalloc and mimalloc on the large pairs). pairs-* and bulk: the "
+          "allocator's instructions per malloc+free pair: the difference between a run and a 1/4-scale "
           "run (so start-up cancels out) divided by the difference in pairs, minus the "
           "benchmark loop's own instructions (those counted in main()); other synthetic workloads: total user-space "
           "instructions / the workload's operation count; real programs: total instructions "
