@@ -171,6 +171,7 @@ void *um_tcache_get(size_t i);
 void um_tcache_global_init(void);
 void um_arena_free(chunk *p);
 void um_tcache_free_slow(chunk *p);
+void um_tcache_free_full(size_t i, void *mem);
 void um_tcache_flush_all(void);
 void um_tcache_request_flush(void);
 void um_tcache_thread_exit(void *arg);

@@ -166,6 +166,18 @@ UM_NOINLINE void um_free_generic(void *mem)
     if (!mem)
         return;
     chunk *p = mem_to_chunk(mem);
+    /* the common miss: a small main-arena chunk whose stack is full. The
+     * inline path's checks, repeated here rather than there (any extra
+     * branch in free() costs every hit), spare it the full classification. */
+    if (in_main_box((uintptr_t)p) && aligned_ok(mem) && um_tc_state == TC_LIVE) {
+        size_t size = hdr_load(p), i = size >> 4;
+        if ((size & (IS_MMAPPED | NON_MAIN_ARENA)) == 0 && i - 2 < TC_NBINS &&
+            um_tcp->room[i] == 0 && prev_inuse(chunk_at(p, i << 4)) &&
+            ((void **)mem)[1] != (void *)um_tc_key) {
+            um_tcache_free_full(i, mem);
+            return;
+        }
+    }
     if (classify(mem, "free") == 2) {
         um_munmap_chunk(p, "free");
         return;
@@ -258,6 +270,7 @@ PUBLIC void API(free)(void *mem)
             DEBUG_CHECK();
             return;
         }
+
     }
 generic:
     um_free_generic(mem);

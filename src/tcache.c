@@ -11,8 +11,8 @@
  * Sizing: a small slot's limit starts at 4, a medium one's at 0, and a limit
  * grows by half whenever the slot runs dry or overflows, up to a per-size
  * cap, while the sum of all limits (in bytes) stays within the thread's
- * budget (UMALLOC_TCACHE_MAX, default 384 KiB): a slot that wants to grow
- * takes room from others, round robin, which flush what no longer fits. A
+ * budget (UMALLOC_TCACHE_MAX; by default 4 MiB shared by the live threads,
+ * 256 KiB..1 MiB each); quiet slots shrink to make room. A
  * slot's first refill brings only the chunk asked for (no speculative
  * carving for a size asked once); later ones bring half the limit. Every
  * 4096 slow calls, slots that saw no refill or flush give half their chunks
@@ -36,31 +36,52 @@ static struct tcache *tc_list;
 
 #define TC_START_LIMIT 4
 #define TC_SCAVENGE_EVERY 4096
-#define TC_DEFAULT_MAX ((size_t)384 * 1024)
+#define TC_TOTAL_MAX ((size_t)4 << 20) /* all threads' caches, by default */
+#define TC_THREAD_MIN ((size_t)256 << 10)
+#define TC_THREAD_MAX ((size_t)1 << 20)
 
 /* Per-slot caps: ~16 KiB a small slot (8..512 chunks), ~32 KiB a medium
- * one (at least 1): the thread budget bounds the sum. */
-static uint16_t tc_max_limit(size_t i)
+ * one (at least 1): the thread budget bounds the sum. A table, filled at
+ * init: the slow paths read it on every refill and overflow. */
+static uint16_t tc_cap[TC_SLOTS];
+
+static void tc_caps_init(void)
 {
-    size_t cs = tc_slot_size(i);
-    if (i < TC_MED_FIRST) {
-        size_t m = 16384 / cs;
-        return (uint16_t)(m < 8 ? 8 : m > 512 ? 512 : m);
+    for (size_t i = 2; i < TC_SLOTS; i++) {
+        size_t cs = tc_slot_size(i), m;
+        if (i < TC_MED_FIRST) {
+            m = 16384 / cs;
+            m = m < 8 ? 8 : m > 512 ? 512 : m;
+        } else {
+            m = 32768 / cs;
+            m = m < 1 ? 1 : m > 32 ? 32 : m;
+        }
+        tc_cap[i] = (uint16_t)m;
     }
-    size_t m = 32768 / cs;
-    return (uint16_t)(m < 1 ? 1 : m > 32 ? 32 : m);
 }
 
+static inline uint16_t tc_max_limit(size_t i) { return tc_cap[i]; }
+
+static _Atomic size_t tc_live; /* caches set up and not yet exited */
+
+/* A thread's byte budget: UMALLOC_TCACHE_MAX when set, else 4 MiB shared by
+ * the live threads, at least 256 KiB and at most 1 MiB each (tcmalloc also
+ * bounds the sum over threads; its per-thread default is larger). */
 static size_t tc_budget(void)
 {
     size_t b = RELAXED_LOAD(um_params.tcache_max);
-    return b ? b : TC_DEFAULT_MAX;
+    if (b)
+        return b;
+    size_t n = atomic_load_explicit(&tc_live, memory_order_relaxed);
+    b = TC_TOTAL_MAX / (n ? n : 1);
+    return b < TC_THREAD_MIN ? TC_THREAD_MIN : b > TC_THREAD_MAX ? TC_THREAD_MAX : b;
 }
 
 /* Called once, from um_init_slow: the exit hook for every thread's cache. */
 void um_tcache_global_init(void)
 {
     um_tc_key = um_os_random();
+    tc_caps_init();
     tc_exit_key_ok = pthread_key_create(&tc_exit_key, um_tcache_thread_exit) == 0;
 }
 
@@ -99,6 +120,7 @@ static struct tcache *tc_setup(void)
         tc_list->prev = tc;
     tc_list = tc;
     um_lock_release(&tc_list_lock);
+    atomic_fetch_add_explicit(&tc_live, 1, memory_order_relaxed);
     um_tc_state = TC_LIVE;
     um_tcp = tc;
     if (tc_exit_key_ok)
@@ -160,6 +182,20 @@ static void tc_flush(struct tcache *tc, size_t i, size_t n)
     void **run = tc->head[i], **e = run;
     arena *ra = cached_arena(run);
     size_t rn = 0;
+    if (atomic_load_explicit(&um_narenas, memory_order_relaxed) == 1) {
+        /* one arena: every chunk is the main arena's, only find the cut */
+        for (size_t k = 1; k < n; k++) {
+            e = reveal_ptr(e, e[0]);
+            if (unlikely(!e || !aligned_ok(e)))
+                um_fatal("free", "corrupted tcache list near", run, 0);
+        }
+        tc->head[i] = reveal_ptr(e, e[0]);
+        e[0] = protect_ptr(e, NULL);
+        tc->room[i] = (uint16_t)(tc->room[i] + n);
+        um_central_give(ra, i, run, n);
+        tc->events[i]++;
+        return;
+    }
     for (size_t k = 0;; k++) {
         void **next = reveal_ptr(e, e[0]);
         if (unlikely(!aligned_ok(next) || (!next && k + 1 < n)))
@@ -215,28 +251,19 @@ static void tc_shrink(struct tcache *tc, size_t v, uint16_t d)
     tc->limit_bytes -= (size_t)d * tc_slot_size(v);
 }
 
-/* Over budget: every slot's limit drops by a quarter (flushing what no
- * longer fits), which leaves a quarter of the budget for growth before the
- * next pass. Amortised over that growth, the pass is cheap; it also makes
- * the cold slots pay for the hot ones, as tcmalloc's stealing does. */
-static void tc_rebalance(struct tcache *tc)
-{
-    for (size_t v = 2; v < TC_SLOTS; v++)
-        if (tc->limit[v])
-            tc_shrink(tc, v, (uint16_t)((tc->limit[v] + 3) / 4));
-}
-
-/* Let slot i's limit grow by up to d chunks, within the thread's budget. */
+/* Let slot i's limit grow by up to d chunks, within the thread's budget.
+ * When the budget is spent the slot stays as it is; room comes back as quiet
+ * slots shrink (tc_tick). (Taking room from other slots on every grow was
+ * tried: with many hot sizes it thrashed, 400+ instructions per pair on
+ * bench/bulk.) */
 static void tc_grow(struct tcache *tc, size_t i, size_t d)
 {
-    size_t cs = tc_slot_size(i), budget = tc_budget();
     uint16_t cap = tc_max_limit(i);
     if (tc->limit[i] + d > cap)
         d = cap - tc->limit[i];
     if (d == 0)
         return;
-    if (tc->limit_bytes + d * cs > budget)
-        tc_rebalance(tc);
+    size_t cs = tc_slot_size(i), budget = tc_budget();
     if (tc->limit_bytes + d * cs > budget)
         d = tc->limit_bytes < budget ? (budget - tc->limit_bytes) / cs : 0;
     tc->limit[i] = (uint16_t)(tc->limit[i] + d);
@@ -255,10 +282,19 @@ static void tc_tick(struct tcache *tc)
     if (++tc->slow_calls < TC_SCAVENGE_EVERY)
         return;
     tc->slow_calls = 0;
-    RELAXED_STORE(tc->active_ms, um_now_ms());
+    uint64_t now = um_now_ms();
+    RELAXED_STORE(tc->active_ms, now);
+    /* classes nobody transfers any more decay only from here (a class's own
+     * transfers read the clock for it otherwise) */
+    um_central_decay(um_arena_current(), now);
     for (size_t i = 2; i < TC_SLOTS; i++) {
-        if (tc->events[i] == 0 && tc_count(tc, i) > 1)
-            tc_flush(tc, i, tc_count(tc, i) / 2);
+        if (tc->events[i] == 0 && tc->limit[i] > 1) {
+            /* quiet: half its chunks go back and its limit shrinks by a
+             * quarter, leaving budget for the slots in use */
+            if (tc_count(tc, i) > 1)
+                tc_flush(tc, i, tc_count(tc, i) / 2);
+            tc_shrink(tc, i, (uint16_t)(tc->limit[i] / 4));
+        }
         tc->events[i] = 0;
     }
 }
@@ -385,13 +421,34 @@ void um_tcache_free_slow(chunk *p)
         if (tc->room[i] == 0)
             tc_grow(tc, i, tc->limit[i] / 2 + 1);
         if (tc->room[i] == 0 && tc->limit[i] != 0)
-            tc_flush(tc, i, tc_count(tc, i) / 2 + 1);
+            tc_flush(tc, i, tc_count(tc, i) - tc_count(tc, i) / 4);
         if (tc->room[i] != 0) {
             tc_push(tc, i, mem);
             return;
         }
     }
     um_arena_free(p);
+}
+
+/* free() of a small chunk that passed the inline checks (ours, in use, not
+ * cached) into a full stack: make room and push, without the generic path's
+ * classification, which those checks already did. */
+void um_tcache_free_full(size_t i, void *mem)
+{
+    struct tcache *tc = tc_usable();
+    if (unlikely(!tc)) { /* no cache (finished, disabled): to the arena */
+        um_arena_free(mem_to_chunk(mem));
+        return;
+    }
+    tc_tick(tc);
+    if (tc->room[i] == 0)
+        tc_grow(tc, i, tc->limit[i] / 2 + 1);
+    if (tc->room[i] == 0 && tc->limit[i] != 0)
+        tc_flush(tc, i, tc_count(tc, i) - tc_count(tc, i) / 4);
+    if (tc->room[i] != 0)
+        tc_push(tc, i, mem);
+    else
+        um_arena_free(mem_to_chunk(mem));
 }
 
 /* pthread key destructor: the thread is ending; hand everything back. */
@@ -402,6 +459,7 @@ void um_tcache_thread_exit(void *arg)
     if (um_tc_state == TC_LIVE && tc != &um_tc_empty) {
         um_tc_state = TC_DEAD;
         um_tcp = &um_tc_empty; /* later calls (other destructors) bypass it */
+        atomic_fetch_sub_explicit(&tc_live, 1, memory_order_relaxed);
         tc_flush_all(tc);
         um_lock_acquire(&tc_list_lock);
         if (tc->prev)
@@ -471,6 +529,7 @@ void um_tcache_reset_after_fork(void)
 {
     um_lock_init(&tc_list_lock);
     tc_list = NULL;
+    atomic_store_explicit(&tc_live, um_tc_state == TC_LIVE, memory_order_relaxed);
     if (um_tc_state == TC_LIVE) {
         um_tcp->next = um_tcp->prev = NULL;
         tc_list = um_tcp;
