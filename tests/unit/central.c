@@ -1,0 +1,687 @@
+/* The central cache (central.c): batches in and out of a class in O(1) with
+ * counts, bytes and order kept; capacity that grows with misses and sends a
+ * give beyond it to the bins; decay of the low-water mark to the bins
+ * (decay_ms 0: every tick; -1: never by time); drain of one class and of all
+ * of them, after which the chunks coalesce and top grows back; chunks of two
+ * arenas flushed by one thread cache, each landing in its own arena's
+ * central cache; fork while batches are parked (the child takes and uses
+ * them, the parent keeps its own).
+ * The exact-accounting parts run on private arenas (um_heap_new_arena: not
+ * in the arena list, so malloc never touches them); the rest on the main
+ * arena and on a second arena a thread moves to, through the public calls.
+ * cflags: -pthread
+ */
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "bins.h"
+#include "tcache.h"
+#include "umalloc.h"
+
+#define PACK_MASK (((uint64_t)1 << 48) - 1)
+
+/* ---- the batch format, read independently of central.c ---- */
+static size_t bcount(void **b) { return (size_t)((uint64_t)b[2] >> 48); }
+static void **bnext(void **b) { return reveal_ptr(&b[2], (void *)((uint64_t)b[2] & PACK_MASK)); }
+static void **enext(void **e) { return reveal_ptr(e, e[0]); }
+
+static struct cclass *cls(arena *av, size_t i) { return &av->central->cls[i]; }
+
+/* A fresh private arena whose top holds a few MiB, so carving never has to
+ * grow the heap (growing could drain the central cache under the test). */
+static arena *private_arena(int index)
+{
+    arena *av = um_heap_new_arena(index);
+    U_CHECK(av != NULL, "private arena %d", index);
+    if (!av)
+        exit(1);
+    um_lock_acquire(&av->lock);
+    void *big = um_int_malloc(av, (size_t)4 << 20);
+    U_CHECK(big != NULL, "grow the private arena");
+    um_int_free(av, mem_to_chunk(big), chunksize(mem_to_chunk(big)), "free");
+    um_lock_release(&av->lock);
+    return av;
+}
+
+/* Free bytes of a private (single-heap) arena: top plus every free chunk of
+ * the heap walk. The walk also checks the boundary tags: sizes, P bits, feet,
+ * no two free chunks adjacent, in-use parked chunks. */
+static size_t arena_free_bytes(arena *av)
+{
+    um_lock_acquire(&av->lock);
+    heap *h = (heap *)((char *)av - HEAP_HDR);
+    U_CHECK(av->last_heap == h && h->prev == NULL, "private arena still has one heap");
+    chunk *p = chunk_at(h, HEAP_HDR + ARENA_META_SIZE);
+    size_t freeb = 0;
+    int prev_free = 0;
+    size_t prev_size = 0;
+    while (p != av->top) {
+        size_t s = chunksize(p);
+        U_CHECK(s >= MINSIZE && (s & ALIGN_MASK) == 0 && (char *)p + s < (char *)h + h->size,
+                "bad size %zu at %p", s, (void *)p);
+        if (s < MINSIZE)
+            break;
+        U_CHECK((!prev_inuse(p)) == prev_free, "P bit at %p", (void *)p);
+        if (prev_free)
+            U_CHECK(p->prev_size == prev_size, "foot at %p", (void *)p);
+        int f = !inuse(p);
+        U_CHECK(!(f && prev_free), "two free chunks adjacent at %p", (void *)p);
+        if (f)
+            freeb += s;
+        prev_free = f;
+        prev_size = s;
+        p = next_chunk(p);
+    }
+    U_CHECK(!prev_free, "free chunk below top");
+    for (unsigned i = 0; i < NFASTBINS; i++)
+        for (chunk *q = av->fastbins[i]; q; q = reveal_ptr((void **)&q->fd, q->fd))
+            freeb += chunksize(q);
+    freeb += chunksize(av->top);
+    um_lock_release(&av->lock);
+    return freeb;
+}
+
+/* n chunks of exactly cs carved from av (in carve order), cache-marked. */
+static void carve(arena *av, size_t cs, size_t n, void **out)
+{
+    size_t got = 0;
+    um_lock_acquire(&av->lock);
+    while (got < n) {
+        void *chain;
+        size_t cn;
+        void *m = um_arena_carve(av, cs, n - got, &chain, &cn);
+        U_CHECK(m != NULL, "carve %zu x %zu", n - got, cs);
+        if (!m)
+            exit(1);
+        out[got++] = m;
+        for (void **e = chain; e; e = enext(e)) {
+            U_CHECK(got < n, "carve returned more than asked");
+            out[got++] = e;
+        }
+        U_CHECK(cn + 1 <= n, "carve count %zu", cn);
+    }
+    um_lock_release(&av->lock);
+    for (size_t k = 0; k < n; k++) {
+        chunk *p = mem_to_chunk(out[k]);
+        U_CHECK(chunksize(p) == cs && inuse(p) && !chunk_is_mmapped(p), "carved chunk %p", out[k]);
+        U_CHECK(um_arena_of(p) == av, "carved chunk %p belongs to its arena", out[k]);
+    }
+}
+
+/* Link mem[0..n) into one chain in cache format; returns its head. */
+static void *link_chain(void **mem, size_t n)
+{
+    void *next = NULL;
+    for (size_t k = n; k-- > 0;) {
+        void **e = mem[k];
+        e[0] = protect_ptr(e, next);
+        e[1] = (void *)um_tc_key;
+        next = e;
+    }
+    return next;
+}
+
+/* The chain at head is exactly mem[0..n), in that order. */
+static void expect_chain(void *head, void **mem, size_t n, const char *what)
+{
+    size_t k = 0;
+    for (void **e = head; e; e = enext(e), k++) {
+        if (k >= n) {
+            U_CHECK(0, "%s: chain longer than %zu", what, n);
+            return;
+        }
+        U_CHECK(e == mem[k], "%s: entry %zu is %p, expected %p", what, k, (void *)e, mem[k]);
+        U_CHECK(e[1] == (void *)um_tc_key, "%s: entry %zu lost its cache key", what, k);
+    }
+    U_CHECK(k == n, "%s: chain has %zu entries, expected %zu", what, k, n);
+}
+
+/* Counts of the given pointers found in class i of av's central cache. */
+static size_t count_parked(arena *av, size_t i, void **ptrs, size_t n)
+{
+    struct cclass *k = cls(av, i);
+    size_t found = 0;
+    um_lock_acquire(&k->lock);
+    for (void **b = k->batches; b; b = bnext(b)) {
+        size_t len = 0;
+        for (void **e = b; e; e = enext(e), len++)
+            for (size_t j = 0; j < n; j++)
+                if (ptrs[j] == e)
+                    found++;
+        U_CHECK(len == bcount(b), "batch length %zu recorded %zu", len, bcount(b));
+    }
+    um_lock_release(&k->lock);
+    return found;
+}
+
+/* Every chunk parked in class i of av, into out[0..max); returns the count. */
+static size_t collect_parked(arena *av, size_t i, void **out, size_t max)
+{
+    struct cclass *k = cls(av, i);
+    size_t n = 0;
+    um_lock_acquire(&k->lock);
+    for (void **b = k->batches; b; b = bnext(b))
+        for (void **e = b; e; e = enext(e))
+            if (n < max)
+                out[n++] = e;
+    um_lock_release(&k->lock);
+    return n;
+}
+
+static uint64_t pat(const void *p, unsigned w) { return ((uintptr_t)p * 0x9E3779B97F4A7C15ull) ^ w; }
+
+/* ---------------------------------------------------------------- */
+/* 1. batches in and out, LIFO, counts and bytes, content untouched */
+static void test_batches(void)
+{
+    arena *av = private_arena(90);
+    const size_t i = 3, cs = tc_slot_size(i); /* 48-byte chunks */
+    U_CHECK(cs == 48, "slot 3 holds 48-byte chunks (%zu)", cs);
+    struct cclass *k = cls(av, i);
+
+    /* one carve from top is a contiguous run: the returned chunk, then the
+     * chain in address order */
+    void *run[8];
+    carve(av, cs, 8, run);
+    for (int j = 1; j < 8; j++)
+        U_CHECK((char *)run[j] == (char *)run[j - 1] + cs, "run contiguous at %d", j);
+
+    static const size_t sizes[3] = {8, 5, 3};
+    void *mem[3][8];
+    void *head[3];
+    memcpy(mem[0], run, sizeof run);
+    carve(av, cs, 5, mem[1]);
+    carve(av, cs, 3, mem[2]);
+    for (int b = 0; b < 3; b++) {
+        for (size_t j = 0; j < sizes[b]; j++) { /* words 3..4 are the user's */
+            uint64_t *w = mem[b][j];
+            w[3] = pat(w, 3);
+            w[4] = pat(w, 4);
+        }
+        head[b] = link_chain(mem[b], sizes[b]);
+    }
+    size_t free0 = arena_free_bytes(av);
+    for (int b = 0; b < 3; b++)
+        um_central_give(av, i, head[b], sizes[b]);
+    U_CHECK(k->nbatch == 3, "3 batches parked (%u)", k->nbatch);
+    U_CHECK(um_central_class_bytes(av, i) == 16 * cs, "bytes %zu", um_central_class_bytes(av, i));
+    U_CHECK(um_arena_central_count(av) == 16, "count %zu", um_arena_central_count(av));
+    U_CHECK(um_arena_central_bytes(av) == 16 * cs, "arena bytes %zu", um_arena_central_bytes(av));
+    U_CHECK(k->batches == head[2] && bcount(k->batches) == 3, "newest batch first");
+    U_CHECK(bnext(k->batches) == head[1] && bcount(head[1]) == 5, "then the older one");
+    U_CHECK(arena_free_bytes(av) == free0, "parking does not free anything");
+    um_central_check(av);
+
+    /* out again, newest first, each whole and in order */
+    for (int b = 2; b >= 0; b--) {
+        size_t n = 99;
+        void *got = um_central_take(av, i, &n, 4);
+        U_CHECK(got == head[b] && n == sizes[b], "take %d: %p n=%zu", b, got, n);
+        expect_chain(got, mem[b], sizes[b], "taken batch");
+        for (size_t j = 0; j < sizes[b]; j++) {
+            uint64_t *w = mem[b][j];
+            U_CHECK(w[3] == pat(w, 3) && w[4] == pat(w, 4), "batch %d entry %zu content changed", b, j);
+            U_CHECK(inuse(mem_to_chunk(w)), "parked chunk stayed in use");
+        }
+        um_central_check(av);
+    }
+    U_CHECK(k->nbatch == 0 && k->batches == NULL && um_central_class_bytes(av, i) == 0, "empty");
+    size_t n = 99, cap0 = k->cap;
+    U_CHECK(um_central_take(av, i, &n, 4) == NULL && n == 0, "empty class gives nothing");
+    U_CHECK(k->cap == cap0 + 4 * cs && k->misses == 1, "a miss raises cap by want*size");
+    um_central_check(av);
+
+    /* hand them all back to the bins the way a flush would (give + drain) */
+    for (int b = 0; b < 3; b++)
+        um_central_give(av, i, head[b], sizes[b]);
+    um_lock_acquire(&av->lock);
+    um_central_drain(av);
+    um_consolidate(av);
+    um_lock_release(&av->lock);
+    U_CHECK(um_arena_central_bytes(av) == 0, "drained");
+    U_CHECK(arena_free_bytes(av) == free0 + 16 * cs, "all 16 chunks free again");
+    um_central_check(av);
+}
+
+/* ---------------------------------------------------------------- */
+/* 2. capacity: a give beyond cap goes to the bins; a miss makes room */
+static void test_capacity(void)
+{
+    arena *av = private_arena(91);
+    const size_t i = 64, cs = tc_slot_size(i); /* 1024: never a fast-bin size */
+    const size_t per = 16, B = per * cs;
+    struct cclass *k = cls(av, i);
+    size_t cap0 = k->cap;
+    U_CHECK(cap0 >= B && cap0 % B == 0, "test assumes cap %zu is a multiple of %zu", cap0, B);
+    size_t nfit = cap0 / B;
+    void *mem[8][16];
+    void *head[8];
+    for (size_t b = 0; b < 8; b++) {
+        carve(av, cs, per, mem[b]);
+        head[b] = link_chain(mem[b], per);
+    }
+    size_t free0 = arena_free_bytes(av);
+    for (size_t b = 0; b < nfit; b++)
+        um_central_give(av, i, head[b], per);
+    U_CHECK(um_central_class_bytes(av, i) == cap0, "filled to cap: %zu", um_central_class_bytes(av, i));
+    U_CHECK(arena_free_bytes(av) == free0, "nothing freed while under cap");
+    /* no room, no demand: into the bins */
+    um_central_give(av, i, head[nfit], per);
+    U_CHECK(um_central_class_bytes(av, i) == cap0, "over-cap give not parked");
+    U_CHECK(arena_free_bytes(av) == free0 + B, "over-cap give freed: %zu vs %zu", arena_free_bytes(av),
+            free0 + B);
+    /* its chunks were freed in address order between parked neighbours:
+     * they coalesced into one free chunk */
+    chunk *c0 = mem_to_chunk(mem[nfit][0]);
+    U_CHECK(!inuse(c0) && chunksize(c0) == B, "over-cap batch is one free chunk of %zu: %zu", B,
+            chunksize(c0));
+    um_central_check(av);
+
+    /* take everything back, then miss: cap grows by want * size */
+    for (size_t b = nfit; b-- > 0;) {
+        size_t n;
+        U_CHECK(um_central_take(av, i, &n, 32) == head[b] && n == per, "take back %zu", b);
+    }
+    size_t n = 1;
+    U_CHECK(um_central_take(av, i, &n, 32) == NULL && n == 0, "miss");
+    U_CHECK(k->cap == cap0 + 32 * cs, "cap %zu after a miss (want 32)", k->cap);
+    /* now nfit + 2 batches fit, the next one does not */
+    carve(av, cs, per, mem[nfit]);
+    head[nfit] = link_chain(mem[nfit], per);
+    size_t fit2 = nfit + 2;
+    U_CHECK(fit2 < 8, "enough batches carved");
+    free0 = arena_free_bytes(av);
+    for (size_t b = 0; b < fit2; b++)
+        um_central_give(av, i, head[b], per);
+    U_CHECK(um_central_class_bytes(av, i) == fit2 * B, "grown cap holds %zu batches: %zu", fit2,
+            um_central_class_bytes(av, i));
+    U_CHECK(arena_free_bytes(av) == free0, "all parked");
+    um_central_give(av, i, head[fit2], per);
+    U_CHECK(um_central_class_bytes(av, i) == fit2 * B && arena_free_bytes(av) == free0 + B,
+            "beyond the grown cap: to the bins");
+    um_central_check(av);
+}
+
+/* ---------------------------------------------------------------- */
+/* 3. decay */
+static void give_batches(arena *av, size_t i, size_t nb, size_t per, void **heads)
+{
+    size_t cs = tc_slot_size(i);
+    void *mem[64];
+    U_CHECK(per <= 64, "per");
+    for (size_t b = 0; b < nb; b++) {
+        carve(av, cs, per, mem);
+        void *h = link_chain(mem, per);
+        if (heads)
+            heads[b] = h;
+        um_central_give(av, i, h, per);
+    }
+}
+
+static void test_decay(void)
+{
+    const size_t i = 16, cs = tc_slot_size(i), per = 8, B = per * cs; /* 256-byte chunks */
+    uint64_t now = um_now_ms();
+
+    /* -1: time never decays; a pure give phase keeps everything */
+    um_params.decay_ms = -1;
+    arena *a1 = private_arena(92);
+    give_batches(a1, i, 6, per, NULL);
+    size_t f1 = arena_free_bytes(a1);
+    for (int r = 0; r < 3; r++)
+        um_central_decay(a1, now + 1000000000ull * (uint64_t)(r + 1));
+    U_CHECK(um_central_class_bytes(a1, i) == 6 * B, "decay_ms -1 kept %zu", um_central_class_bytes(a1, i));
+    U_CHECK(arena_free_bytes(a1) == f1, "nothing freed");
+    /* ... and so do 70 single-chunk gives (past a 64-transfer window) */
+    arena *a1b = private_arena(93);
+    give_batches(a1b, i, 70, 1, NULL);
+    U_CHECK(um_central_class_bytes(a1b, i) == 70 * cs, "pure gives kept: %zu", um_central_class_bytes(a1b, i));
+    um_central_check(a1);
+    um_central_check(a1b);
+
+    /* 0: at each tick the low-water mark (what never left) goes back */
+    um_params.decay_ms = 0;
+    arena *a2 = private_arena(94);
+    void *heads[6];
+    give_batches(a2, i, 6, per, heads);
+    size_t f2 = arena_free_bytes(a2);
+    um_central_decay(a2, now); /* first tick: only sets the mark */
+    U_CHECK(um_central_class_bytes(a2, i) == 6 * B, "first tick releases nothing new: %zu",
+            um_central_class_bytes(a2, i));
+    size_t n;
+    void *t = um_central_take(a2, i, &n, 1);
+    U_CHECK(t == heads[5] && n == per, "take the newest");
+    um_central_give(a2, i, t, n); /* it came back: it was used */
+    um_central_decay(a2, now);
+    U_CHECK(um_central_class_bytes(a2, i) == B, "only the used batch stays: %zu", um_central_class_bytes(a2, i));
+    U_CHECK(cls(a2, i)->batches == heads[5], "the batch that stays is the one used");
+    U_CHECK(arena_free_bytes(a2) == f2 + 5 * B, "five idle batches freed: %zu vs %zu", arena_free_bytes(a2),
+            f2 + 5 * B);
+    um_central_check(a2);
+    um_central_decay(a2, now); /* idle for a whole tick now */
+    U_CHECK(um_central_class_bytes(a2, i) == 0, "then it goes too");
+    U_CHECK(arena_free_bytes(a2) == f2 + 6 * B, "everything freed");
+    um_central_check(a2);
+
+    /* 0, through the transfer count alone (no decay call): a long pure-give
+     * phase returns what sat idle for a window */
+    arena *a3 = private_arena(95);
+    size_t f3 = arena_free_bytes(a3);
+    give_batches(a3, i, 140, 1, NULL);
+    size_t left = um_central_class_bytes(a3, i);
+    U_CHECK(left < 140 * cs && left > 0, "decay on transfers: %zu of %zu parked", left, 140 * cs);
+    U_CHECK(arena_free_bytes(a3) == f3 - left, "the rest is free: %zu vs %zu", arena_free_bytes(a3), f3 - left);
+    um_central_check(a3);
+
+    /* a take/give window with decay off by time: half of the low-water mark */
+    um_params.decay_ms = -1;
+    arena *a4 = private_arena(96);
+    give_batches(a4, i, 8, per, NULL);
+    size_t f4 = arena_free_bytes(a4);
+    for (int r = 0; r < 100; r++) {
+        void *c = um_central_take(a4, i, &n, 1);
+        U_CHECK(c != NULL, "circulating batch %d", r);
+        if (!c)
+            break;
+        um_central_give(a4, i, c, n);
+    }
+    size_t kept = um_central_class_bytes(a4, i);
+    U_CHECK(kept < 8 * B && kept >= B, "mixed windows shrink the idle part: %zu", kept);
+    U_CHECK(arena_free_bytes(a4) == f4 + (8 * B - kept), "shrunk part is free");
+    um_central_check(a4);
+}
+
+/* ---------------------------------------------------------------- */
+/* 4. drain: one class, then all; chunks coalesce and top grows back */
+static void test_drain(void)
+{
+    um_params.decay_ms = -1;
+    arena *av = private_arena(97);
+    const size_t i1 = 64, c1 = tc_slot_size(i1);
+    const size_t i2 = TC_MED_FIRST + 9, c2 = tc_slot_size(i2); /* a medium class */
+    um_lock_acquire(&av->lock);
+    size_t top0 = chunksize(av->top);
+    um_lock_release(&av->lock);
+    void *m1[32], *m2[16];
+    carve(av, c1, 32, m1);
+    carve(av, c2, 16, m2);
+    um_central_give(av, i1, link_chain(m1, 16), 16);
+    um_central_give(av, i1, link_chain(m1 + 16, 16), 16);
+    um_central_give(av, i2, link_chain(m2, 16), 16);
+    U_CHECK(um_arena_central_bytes(av) == 32 * c1 + 16 * c2, "parked %zu", um_arena_central_bytes(av));
+    um_lock_acquire(&av->lock);
+    U_CHECK(chunksize(av->top) == top0 - 32 * c1 - 16 * c2, "top gave the runs");
+    um_lock_release(&av->lock);
+
+    um_central_drain_class(av, i1);
+    U_CHECK(um_central_class_bytes(av, i1) == 0 && um_central_class_bytes(av, i2) == 16 * c2,
+            "drain_class empties only its class");
+    /* class 1's run is one free chunk now (coalesced), below class 2's */
+    chunk *p1 = mem_to_chunk(m1[0]);
+    U_CHECK(!inuse(p1) && chunksize(p1) == 32 * c1, "class 1 coalesced into one chunk: %zu", chunksize(p1));
+    um_central_check(av);
+
+    um_lock_acquire(&av->lock);
+    um_central_drain(av);
+    um_consolidate(av);
+    size_t top1 = chunksize(av->top);
+    chunk *top = av->top;
+    um_lock_release(&av->lock);
+    U_CHECK(um_arena_central_bytes(av) == 0, "drained");
+    U_CHECK(top == p1 && top1 == top0, "everything merged back into top: %zu vs %zu", top1, top0);
+    U_CHECK(arena_free_bytes(av) == top0, "no free chunk left outside top");
+    um_central_check(av);
+
+    /* the main arena, through malloc/free: flushed blocks park, the drain
+     * frees them, the heap check passes and top grows back */
+    const size_t req = 1000, cs = request2size(req), N = 96;
+    size_t ci = tc_slot_of_chunk(cs);
+    void *b[96];
+    umalloc_thread_flush();
+    um_lock_acquire(&um_main_arena.lock);
+    um_central_drain(&um_main_arena);
+    um_consolidate(&um_main_arena);
+    size_t mtop0 = chunksize(um_main_arena.top);
+    um_lock_release(&um_main_arena.lock);
+    for (size_t k = 0; k < N; k++) {
+        b[k] = malloc(req);
+        U_CHECK(b[k] != NULL, "malloc");
+        memset(b[k], 0x33, req);
+    }
+    for (size_t k = 0; k < N; k++)
+        free(b[k]);
+    umalloc_thread_flush();
+    U_CHECK(um_central_class_bytes(&um_main_arena, ci) >= N * cs, "blocks parked: %zu",
+            um_central_class_bytes(&um_main_arena, ci));
+    U_CHECK(count_parked(&um_main_arena, ci, b, N) == N, "all %zu blocks parked in the main central cache", N);
+    umalloc_check();
+    um_lock_acquire(&um_main_arena.lock);
+    size_t mtop1 = chunksize(um_main_arena.top);
+    um_central_drain(&um_main_arena);
+    um_consolidate(&um_main_arena);
+    size_t mtop2 = chunksize(um_main_arena.top);
+    um_lock_release(&um_main_arena.lock);
+    U_CHECK(um_arena_central_bytes(&um_main_arena) == 0, "main drained");
+    U_CHECK(mtop1 < mtop0, "the blocks came (partly) from top: %zu < %zu", mtop1, mtop0);
+    U_CHECK(mtop2 >= mtop0, "top grew back: %zu -> %zu (start %zu)", mtop1, mtop2, mtop0);
+    umalloc_check();
+}
+
+/* ---------------------------------------------------------------- */
+/* 5. mixed arenas: one thread cache flushes chunks of two arenas */
+enum { KMIX = 20 };
+static void *tblk[KMIX];
+static arena *tarena;
+static pthread_barrier_t bar;
+
+static void *other_arena_thread(void *arg)
+{
+    (void)arg;
+    /* four waits on the lock move a thread off its arena (to a new one) */
+    arena *from = um_arena_current();
+    for (int r = 0; r < 4; r++)
+        um_arena_note_contention(from);
+    tarena = um_arena_current();
+    for (int k = 0; k < KMIX; k++) {
+        tblk[k] = malloc(200);
+        if (tblk[k])
+            memset(tblk[k], 0x44, 200);
+    }
+    pthread_barrier_wait(&bar); /* blocks handed over */
+    pthread_barrier_wait(&bar); /* the main thread is done checking */
+    return NULL;
+}
+
+static void test_mixed(void)
+{
+    um_params.decay_ms = -1;
+    const size_t cs = request2size(200), i = tc_slot_of_chunk(cs);
+    pthread_barrier_init(&bar, NULL, 2);
+    pthread_t t;
+    U_CHECK(pthread_create(&t, NULL, other_arena_thread, NULL) == 0, "thread");
+    pthread_barrier_wait(&bar);
+    arena *mine = um_arena_current();
+    U_CHECK(mine == &um_main_arena, "main thread on the main arena");
+    U_CHECK(tarena != NULL && tarena != mine, "the thread moved to a second arena");
+    void *mblk[KMIX];
+    for (int k = 0; k < KMIX; k++) {
+        U_CHECK(tblk[k] != NULL, "thread malloc");
+        U_CHECK(um_arena_of(mem_to_chunk(tblk[k])) == tarena && !chunk_main_arena(mem_to_chunk(tblk[k])),
+                "thread block %d from its arena", k);
+        mblk[k] = malloc(200);
+        memset(mblk[k], 0x55, 200);
+        U_CHECK(chunk_main_arena(mem_to_chunk(mblk[k])), "main block from the main arena");
+    }
+    umalloc_thread_flush();
+    size_t m0 = um_central_class_bytes(mine, i), t0 = um_central_class_bytes(tarena, i);
+    for (int k = 0; k < KMIX; k++) { /* interleaved: runs of one arena each */
+        free(mblk[k]);
+        free(tblk[k]);
+    }
+    umalloc_thread_flush();
+    U_CHECK(um_central_class_bytes(mine, i) == m0 + KMIX * cs, "main central +%d chunks: %zu -> %zu", KMIX, m0,
+            um_central_class_bytes(mine, i));
+    U_CHECK(um_central_class_bytes(tarena, i) == t0 + KMIX * cs, "second central +%d chunks: %zu -> %zu",
+            KMIX, t0, um_central_class_bytes(tarena, i));
+    U_CHECK(count_parked(mine, i, mblk, KMIX) == KMIX, "every main block in the main central cache");
+    U_CHECK(count_parked(mine, i, tblk, KMIX) == 0, "no foreign block in the main central cache");
+    U_CHECK(count_parked(tarena, i, tblk, KMIX) == KMIX, "every thread block in its arena's central cache");
+    U_CHECK(count_parked(tarena, i, mblk, KMIX) == 0, "no main block in the second central cache");
+    um_central_check(mine);
+    um_central_check(tarena);
+    umalloc_check();
+    /* and they come back out: the main thread's refills take its own arena's */
+    for (int k = 0; k < KMIX; k++) {
+        mblk[k] = malloc(200);
+        U_CHECK(mblk[k] && chunk_main_arena(mem_to_chunk(mblk[k])), "refill from the own arena");
+    }
+    for (int k = 0; k < KMIX; k++)
+        free(mblk[k]);
+    pthread_barrier_wait(&bar);
+    pthread_join(t, NULL);
+    pthread_barrier_destroy(&bar);
+    umalloc_check();
+}
+
+/* ---------------------------------------------------------------- */
+/* 6. fork while batches are parked */
+static atomic_int stop_churn;
+
+static void *churn_thread(void *arg)
+{
+    (void)arg;
+    void *p[100];
+    while (!atomic_load(&stop_churn)) {
+        for (int k = 0; k < 100; k++) {
+            p[k] = malloc(k & 1 ? 48 : 1000);
+            if (p[k])
+                memset(p[k], k, 16);
+        }
+        for (int k = 0; k < 100; k++)
+            free(p[k]);
+    }
+    return NULL;
+}
+
+enum { KFORK = 64 };
+
+static int child_work(void **parked, size_t nparked, size_t ci, size_t parked_bytes)
+{
+    alarm(10); /* a lock left held would hang here */
+    int bad = 0;
+    if (um_central_class_bytes(&um_main_arena, ci) != parked_bytes)
+        bad |= 1;
+    um_central_check(&um_main_arena);
+    void *q[KFORK];
+    size_t from_parked = 0;
+    for (int k = 0; k < KFORK; k++) {
+        q[k] = malloc(300);
+        if (!q[k])
+            return 2;
+        for (size_t j = 0; j < nparked; j++)
+            if (parked[j] == q[k])
+                from_parked++;
+        memset(q[k], 0x66, 300);
+    }
+    if (from_parked != KFORK)
+        bad |= 4;
+    for (int k = 0; k < KFORK; k++)
+        for (int j = 0; j < 300; j++)
+            if (((unsigned char *)q[k])[j] != 0x66)
+                bad |= 8;
+    for (int k = 0; k < KFORK; k++)
+        free(q[k]);
+    /* the sizes the other thread was moving when we forked */
+    for (int r = 0; r < 20; r++) {
+        void *p[100];
+        for (int k = 0; k < 100; k++)
+            p[k] = malloc(k & 1 ? 48 : 1000);
+        for (int k = 0; k < 100; k++)
+            free(p[k]);
+    }
+    umalloc_thread_flush();
+    um_lock_acquire(&um_main_arena.lock);
+    um_central_drain(&um_main_arena);
+    um_lock_release(&um_main_arena.lock);
+    umalloc_check();
+    return bad ? 10 + bad : 0;
+}
+
+static void test_fork(void)
+{
+    um_params.decay_ms = -1;
+    const size_t cs = request2size(300), ci = tc_slot_of_chunk(cs);
+    void *b[KFORK];
+    for (int k = 0; k < KFORK; k++)
+        b[k] = malloc(300);
+    for (int k = 0; k < KFORK; k++)
+        free(b[k]);
+    umalloc_thread_flush();
+    size_t parked = um_central_class_bytes(&um_main_arena, ci);
+    U_CHECK(count_parked(&um_main_arena, ci, b, KFORK) == KFORK, "all blocks parked before fork");
+    /* the parked set also holds what refills carved beyond the 64 */
+    static void *set[1024];
+    size_t nset = collect_parked(&um_main_arena, ci, set, 1024);
+    U_CHECK(nset * cs == parked && nset >= KFORK, "parked set %zu chunks, %zu bytes", nset, parked);
+
+    atomic_store(&stop_churn, 0);
+    pthread_t t;
+    U_CHECK(pthread_create(&t, NULL, churn_thread, NULL) == 0, "churn thread");
+    for (int r = 0; r < 3; r++) {
+        usleep(2000);
+        fflush(NULL);
+        pid_t pid = fork();
+        U_CHECK(pid >= 0, "fork");
+        if (pid == 0)
+            _exit(child_work(set, nset, ci, parked));
+        int st = 0;
+        U_CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
+        U_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %d: %s %d", r,
+                WIFEXITED(st) ? "exit status" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            break;
+        /* the parent's batches are untouched by the child */
+        U_CHECK(um_central_class_bytes(&um_main_arena, ci) == parked, "parent still has its batches");
+        U_CHECK(count_parked(&um_main_arena, ci, b, KFORK) == KFORK, "same chunks");
+    }
+    atomic_store(&stop_churn, 1);
+    pthread_join(t, NULL);
+    umalloc_check();
+    /* the parent takes them too */
+    size_t from_parked = 0;
+    void *q[KFORK];
+    for (int k = 0; k < KFORK; k++) {
+        q[k] = malloc(300);
+        for (size_t j = 0; j < nset; j++)
+            if (q[k] == set[j])
+                from_parked++;
+    }
+    U_CHECK(from_parked == KFORK, "parent refilled from its parked batches: %zu", from_parked);
+    for (int k = 0; k < KFORK; k++)
+        free(q[k]);
+    umalloc_check();
+}
+
+int main(void)
+{
+    void *volatile first = malloc(100); /* initialise the library and the main heap */
+    U_CHECK(first != NULL && um_main_arena.top != NULL, "main arena set up");
+    free(first);
+    U_CHECK(mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1, "no automatic trim");
+    long decay0 = um_params.decay_ms;
+    test_batches();
+    test_capacity();
+    test_decay();
+    test_drain();
+    test_mixed();
+    test_fork();
+    um_params.decay_ms = decay0;
+    umalloc_check();
+    return U_DONE();
+}
