@@ -77,7 +77,7 @@ void *um_os_brk_end(void);
 void *um_os_map(size_t len);               /* read/write anonymous; NULL on failure */
 void *um_os_reserve_aligned(size_t len, size_t align); /* PROT_NONE, aligned */
 int um_os_commit(void *p, size_t len);     /* make read/write; 0 ok */
-void um_os_unmap(void *p, size_t len);
+int um_os_unmap(void *p, size_t len);        /* 0 ok; -1 (errno kept): mapping stays */
 void *um_os_remap(void *p, size_t old, size_t len); /* may move; NULL on failure */
 void um_os_decommit(void *p, size_t len);  /* drop pages, keep the range usable */
 void um_os_shrink(void *p, size_t len);    /* drop pages and make PROT_NONE */
@@ -104,13 +104,38 @@ static inline int um_heap_owns(const void *p)
         return 0;
     return (atomic_load_explicit(&um_region_map[r >> 6], memory_order_relaxed) >> (r & 63)) & 1;
 }
-int um_main_owns(chunk *p, size_t size);    /* [p, p+size) lies in a main segment */
 int um_grow_top(arena *av, size_t nb);      /* 0 on success */
 heap *um_heap_new(size_t size, arena *av);
 void um_heap_close_top(arena *av);
 arena *um_heap_new_arena(int index);
 void um_heap_delete(heap *h);
-extern _Atomic uintptr_t um_box_lo, um_box_span; /* main-arena memory: [lo, lo+span) */
+int um_seg_release_top(heap *h, chunk *top, size_t extra); /* 1 if pages went back */
+
+/* ---- owner.c ---- */
+enum { OWN_NONE = 0, OWN_HEAP = 1, OWN_MAPPED = 2 };
+struct um_owner {
+    int kind;          /* OWN_* */
+    arena *ar;         /* OWN_HEAP: the arena */
+    heap *h;           /* OWN_HEAP: the segment or aligned heap */
+    uintptr_t lo, hi;  /* OWN_HEAP: where its chunks lie; OWN_MAPPED: the mapping */
+};
+/* The brk heap's chunk range [lo, lo + span), for free()'s fast path: load
+ * span (acquire) first, then lo. Never covers anything but the brk heap. */
+extern _Atomic uintptr_t um_box_lo, um_box_span;
+/* The main-arena segment of the last lookup: a chunk address c inside it
+ * needs no search (inline, for free's generic path). */
+extern heap *_Atomic um_seg_hint;
+static inline heap *um_owner_seg_hint(const void *c)
+{
+    heap *h = atomic_load_explicit(&um_seg_hint, memory_order_relaxed);
+    return (uintptr_t)c - (uintptr_t)h - HEAP_HDR < RELAXED_LOAD(h->size) - HEAP_HDR ? h : NULL;
+}
+int um_owner_add_segment(heap *h);          /* main arena lock held; -1: no memory */
+void um_owner_seg_resized(heap *h);         /* after a main segment's size changed */
+int um_owner_heap(const void *c, struct um_owner *o); /* OWN_HEAP or OWN_NONE; no lock */
+int um_owner_of(const void *c, struct um_owner *o);   /* also mapped chunks (mmap lock) */
+int um_owner_holds(arena *av, chunk *p, size_t size); /* p..p+size+header in a heap of av */
+const char *um_owner_check(void);           /* check.c: NULL if consistent */
 
 /* ---- arena.c ---- */
 void um_arena_init(arena *av, int index);
@@ -135,6 +160,7 @@ void *um_mmap_chunk(size_t nb, size_t align);
 void um_munmap_chunk(chunk *p, const char *fn);
 chunk *um_mremap_chunk(chunk *p, size_t nb);
 int um_mmap_valid(chunk *p);
+int um_mmap_lookup(chunk *p, uintptr_t *base, size_t *len); /* 1: live mapped chunk */
 void um_dyn_threshold_update(size_t size);
 typedef void (*um_mmap_visit)(chunk *p, size_t maplen, void *ctx);
 void um_mmap_foreach(um_mmap_visit fn, void *ctx);

@@ -63,11 +63,14 @@ void um_init_slow(void)
     pthread_atfork(um_fork_prepare, um_fork_parent, um_fork_child);
 }
 
-/* Is p (a chunk address) inside the main arena's range? One subtraction. */
+/* Is p (a chunk address) inside the brk heap? One subtraction. Only the brk
+ * heap: main-arena chunks in other segments take the generic path, which
+ * asks the segment table (owner.c). span is loaded first: lo was written
+ * once, before span left 0. */
 static inline int in_main_box(uintptr_t c)
 {
-    uintptr_t lo = atomic_load_explicit(&um_box_lo, memory_order_relaxed);
-    return c - lo < atomic_load_explicit(&um_box_span, memory_order_relaxed);
+    uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
+    return c - atomic_load_explicit(&um_box_lo, memory_order_relaxed) < span;
 }
 
 /* Heap or mmap for a chunk of nb bytes, outside the cache. */
@@ -121,43 +124,36 @@ UM_NOINLINE void *um_malloc_generic(size_t bytes)
     return m;
 }
 
-/* Classify a pointer handed to free/realloc without trusting it: returns
- * 1 for a heap chunk, 2 for a mapped chunk; aborts for anything else. The
- * size is bounded by the memory the chunk claims to be in before the next
- * chunk's header is read. */
-static int classify(void *mem, const char *fn)
+/* Classify a pointer handed to free/realloc/malloc_usable_size without
+ * trusting it (owner.c): OWN_HEAP for an in-use heap chunk whose size stays
+ * inside its heap, OWN_MAPPED for anything outside every heap (the mapped
+ * chunk registry decides, reading no memory); aborts for anything else. */
+static inline __attribute__((always_inline)) int classify(void *mem, const char *fn,
+                                                         struct um_owner *o, size_t *csp)
 {
     chunk *p = mem_to_chunk(mem);
     if (unlikely(!aligned_ok(mem)))
         um_fatal(fn, "invalid pointer", mem, 0);
-    int in_heap = um_heap_owns(p);
-    int main = !in_heap && in_main_box((uintptr_t)p);
-    if (!main && !in_heap)
-        return 2;
-    size_t size = hdr_load(p), cs = size & ~(size_t)SIZE_BITS;
-    uintptr_t room;
-    if (main) {
-        room = atomic_load_explicit(&um_box_span, memory_order_relaxed) -
-               ((uintptr_t)p - atomic_load_explicit(&um_box_lo, memory_order_relaxed));
-    } else {
-        heap *h = um_heap_of(p);
-        uintptr_t end = (uintptr_t)h + RELAXED_LOAD(h->size); /* grows under the arena lock */
-        room = end > (uintptr_t)p ? end - (uintptr_t)p : 0;
+    heap *h = um_owner_seg_hint(p);
+    if (h) { /* most frees of segment chunks: no search */
+        o->ar = &um_main_arena;
+        o->hi = (uintptr_t)h + RELAXED_LOAD(h->size);
+    } else if (um_owner_heap(p, o) != OWN_HEAP) {
+        return OWN_MAPPED;
     }
-    /* the main range spans every main segment, so when brk was blocked and a
-     * segment was mapped far away it also covers mapped chunks: those are
-     * told apart by the registry, which reads no memory */
-    if (main && (size & IS_MMAPPED))
-        return 2;
+    size_t size = hdr_load(p), cs = size & ~(size_t)SIZE_BITS;
+    int main = o->ar == &um_main_arena;
     if (unlikely((size & IS_MMAPPED) || ((size & NON_MAIN_ARENA) == 0) != main))
         um_fatal(fn, "invalid pointer", mem, 0);
     /* a size that runs out of its heap: an interior or stale pointer, or a
      * header overwritten by an overflow — we cannot tell which */
-    if (unlikely(cs < MINSIZE || cs > room - CHUNK_HDR || room < CHUNK_HDR))
+    uintptr_t room = o->hi - (uintptr_t)p;
+    if (unlikely(cs < MINSIZE || room < CHUNK_HDR || cs > room - CHUNK_HDR))
         um_fatal(fn, "invalid pointer", mem, 0);
     if (unlikely(!inuse(p)))
         um_fatal(fn, "double free of", mem, cs - SIZE_SZ);
-    return 1;
+    *csp = cs;
+    return OWN_HEAP;
 }
 
 UM_NOINLINE void um_free_generic(void *mem)
@@ -165,8 +161,18 @@ UM_NOINLINE void um_free_generic(void *mem)
     if (!mem)
         return;
     chunk *p = mem_to_chunk(mem);
-    if (classify(mem, "free") == 2) {
+    struct um_owner o;
+    size_t cs;
+    if (classify(mem, "free", &o, &cs) == OWN_MAPPED) {
         um_munmap_chunk(p, "free");
+        return;
+    }
+    /* a checked heap chunk outside the brk range (a mapped segment of the
+     * main arena while brk is blocked): cache it as the inline path would */
+    size_t i = tc_slot_of_chunk(cs);
+    if (i && um_tc.room[i] != 0 && ((void **)mem)[1] != (void *)um_tc_key &&
+        (i < TC_MED_FIRST || chunk_at(p, cs) != peek_top(o.ar))) {
+        tc_push(&um_tc, i, mem);
         return;
     }
     um_tcache_free_slow(p);
@@ -207,11 +213,12 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
     /* bound the size by the heap the chunk claims before reading past it: a
      * wild header may claim up to 128 KiB (classify() reports it properly) */
     uintptr_t end;
-    if (chunk_main_arena(p))
-        end = atomic_load_explicit(&um_box_lo, memory_order_relaxed) +
-              atomic_load_explicit(&um_box_span, memory_order_relaxed);
-    else
+    if (chunk_main_arena(p)) {
+        uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
+        end = atomic_load_explicit(&um_box_lo, memory_order_relaxed) + span;
+    } else {
         end = (uintptr_t)um_heap_of(p) + RELAXED_LOAD(um_heap_of(p)->size);
+    }
     if (i && cs + CHUNK_HDR <= end - (uintptr_t)p && um_tc.room[i] != 0 &&
         prev_inuse(chunk_at(p, cs)) &&
         ((void **)mem)[1] != (void *)um_tc_key &&
@@ -282,22 +289,37 @@ PUBLIC void *API(calloc)(size_t n, size_t size)
     return m;
 }
 
-/* realloc for a heap chunk: in place when the arena allows, else move. */
-static void *realloc_heap(void *mem, size_t bytes)
+/* Is the heap chunk at mem in this thread's cache? A cached block carries
+ * the key in word 1; only then walk the one stack it would be on. (The
+ * same test free's slow path makes; blocks in other threads' caches or in
+ * the transfer cache are the double-free detector's business.) */
+static int cached_here(void *mem, size_t cs)
+{
+    size_t i = tc_slot_of_chunk(cs);
+    if (((void **)mem)[1] != (void *)um_tc_key || i == 0 || um_tc.state != TC_LIVE)
+        return 0;
+    size_t n = 0;
+    for (void **q = um_tc.head[i]; q; q = reveal_ptr(q, q[0])) {
+        if (q == mem)
+            return 1;
+        if (++n > 65535 || !aligned_ok(reveal_ptr(q, q[0])))
+            um_fatal("realloc", "corrupted tcache list near", q, 0);
+    }
+    return 0;
+}
+
+/* realloc for a heap chunk (classified): in place when the arena allows,
+ * else move. */
+static void *realloc_heap(void *mem, size_t bytes, arena *av)
 {
     chunk *p = mem_to_chunk(mem);
     size_t oldsize = chunksize(p), nb = request2size(bytes);
+    if (unlikely(cached_here(mem, oldsize)))
+        um_fatal("realloc", "double free of", mem, oldsize - SIZE_SZ);
     if (nb <= oldsize && oldsize - nb < MINSIZE)
         return mem;
     if (nb < RELAXED_LOAD(um_params.mmap_threshold) || nb <= oldsize) {
-        arena *av = um_arena_of(p);
-        if (unlikely(!av))
-            um_fatal("realloc", "invalid pointer", mem, 0);
         um_lock_acquire(&av->lock);
-        if (unlikely(av == &um_main_arena && !um_main_owns(p, oldsize))) {
-            um_arena_release(av);
-            um_fatal("realloc", "invalid pointer", mem, 0);
-        }
         int done = um_int_realloc_inplace(av, p, oldsize, nb);
         um_arena_release(av);
         if (done)
@@ -311,25 +333,30 @@ static void *realloc_heap(void *mem, size_t bytes)
     return nm;
 }
 
-/* realloc for a mapped chunk: mremap, or move when it no longer pays. */
+/* realloc for a mapped chunk: keep it when the size still fits (a request
+ * for its own usable size never moves it, as glibc >= 2.37), mremap, or
+ * move when a mapping no longer pays. Sizes come from the registry. */
 static void *realloc_mapped(void *mem, size_t bytes)
 {
     chunk *p = mem_to_chunk(mem);
-    size_t nb = request2size(bytes);
-    if (!um_mmap_valid(p))
+    size_t nb = request2size(bytes), len;
+    uintptr_t base;
+    if (!um_mmap_lookup(p, &base, &len))
         um_fatal("realloc", "invalid pointer", mem, 0);
-    if (nb >= RELAXED_LOAD(um_params.mmap_threshold) / 2 || nb + CHUNK_HDR > chunksize(p)) {
+    size_t usable = base + len - (uintptr_t)mem;
+    if (bytes <= usable && usable - bytes < um_pagesize)
+        return mem;
+    if (nb >= RELAXED_LOAD(um_params.mmap_threshold) / 2 || bytes > usable) {
         chunk *np = um_mremap_chunk(p, nb);
         if (np)
             return chunk_to_mem(np);
-        if (chunksize(p) - CHUNK_HDR >= bytes)
+        if (usable >= bytes)
             return mem;
     }
     void *nm = um_malloc_generic(bytes);
     if (!nm)
         return NULL;
-    size_t old = chunksize(p) - CHUNK_HDR;
-    memcpy(nm, mem, old < bytes ? old : bytes);
+    memcpy(nm, mem, usable < bytes ? usable : bytes);
     um_munmap_chunk(p, "realloc");
     return nm;
 }
@@ -342,12 +369,16 @@ PUBLIC void *API(realloc)(void *mem, size_t bytes)
         API(free)(mem);
         return NULL;
     }
+    struct um_owner o;
+    size_t cs;
+    int kind = classify(mem, "realloc", &o, &cs);
     if (unlikely(bytes > MAX_REQUEST)) {
-        classify(mem, "realloc");
+        if (kind == OWN_MAPPED && !um_mmap_valid(mem_to_chunk(mem)))
+            um_fatal("realloc", "invalid pointer", mem, 0);
         errno = ENOMEM;
         return NULL;
     }
-    void *r = classify(mem, "realloc") == 1 ? realloc_heap(mem, bytes) : realloc_mapped(mem, bytes);
+    void *r = kind == OWN_HEAP ? realloc_heap(mem, bytes, o.ar) : realloc_mapped(mem, bytes);
     DEBUG_CHECK();
     return r;
 }
@@ -451,10 +482,13 @@ PUBLIC size_t API(malloc_usable_size)(void *mem)
 {
     if (!mem)
         return 0;
-    chunk *p = mem_to_chunk(mem);
-    if (classify(mem, "malloc_usable_size") == 2 && !um_mmap_valid(p))
+    struct um_owner o;
+    size_t cs;
+    if (classify(mem, "malloc_usable_size", &o, &cs) == OWN_HEAP)
+        return chunk_usable(mem_to_chunk(mem));
+    if (um_owner_of(mem_to_chunk(mem), &o) != OWN_MAPPED)
         um_fatal("malloc_usable_size", "invalid pointer", mem, 0);
-    return chunk_usable(p);
+    return o.hi - (uintptr_t)mem; /* the recorded mapping, not the header */
 }
 
 /* C23: free with the size the caller asked for; a size that cannot belong

@@ -92,7 +92,7 @@ static void arena_free_batch(void **mem, size_t n)
             locked = av;
         }
         size_t size = chunksize(p);
-        if (unlikely(av == &um_main_arena && !um_main_owns(p, size)))
+        if (unlikely(!um_owner_holds(av, p, size)))
             um_fatal("free", "invalid pointer", mem[k], 0);
         um_int_free(av, p, size, "free");
     }
