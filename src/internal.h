@@ -12,6 +12,34 @@
 
 #include "chunk.h"
 
+/* Where umalloc runs: 64-bit Linux on x86-64 or aarch64 (futex, brk, 16-byte
+ * chunks with 8-byte size words, user addresses below 2^47 or 2^48). */
+#if !defined(__linux__)
+#error "umalloc supports Linux only (x86-64, aarch64): this target is not Linux"
+#elif defined(__x86_64__) && !defined(__ILP32__)
+#define UM_VA_BITS 47
+#elif defined(__aarch64__) && !defined(__ILP32__)
+#define UM_VA_BITS 48
+#elif defined(__x86_64__)
+#error "umalloc supports x86-64 and aarch64 Linux: this target is x32 (ILP32 x86-64)"
+#elif defined(__i386__)
+#error "umalloc supports x86-64 and aarch64 Linux: this target is 32-bit x86 (i386)"
+#elif defined(__arm__)
+#error "umalloc supports x86-64 and aarch64 Linux: this target is 32-bit ARM"
+#elif defined(__riscv)
+#error "umalloc supports x86-64 and aarch64 Linux: this target is RISC-V"
+#elif defined(__powerpc__) || defined(__powerpc64__)
+#error "umalloc supports x86-64 and aarch64 Linux: this target is PowerPC"
+#elif defined(__s390__) || defined(__s390x__)
+#error "umalloc supports x86-64 and aarch64 Linux: this target is s390"
+#elif defined(__mips__)
+#error "umalloc supports x86-64 and aarch64 Linux: this target is MIPS"
+#elif defined(__loongarch__)
+#error "umalloc supports x86-64 and aarch64 Linux: this target is LoongArch"
+#else
+#error "umalloc supports x86-64 and aarch64 Linux: this CPU architecture is not one of them"
+#endif
+
 /* Public entry points: exported, and renamed umalloc_* in the prefixed
  * (sanitizer) builds so they can sit beside the system malloc. */
 #ifdef UM_PREFIX
@@ -46,6 +74,16 @@ static inline chunk *peek_top(arena *av) { return __atomic_load_n(&av->top, __AT
 
 /* The arena list only grows; walkers take no lock. */
 static inline arena *um_arena_next(arena *a) { return __atomic_load_n(&a->next, __ATOMIC_ACQUIRE); }
+
+/* One pause in a spin loop: tells the core (and its SMT sibling) we wait. */
+static inline void um_spin_hint(void)
+{
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
 
 /* ---- lock (futex, 3-state) ---- */
 static inline int um_trylock(um_lock *l)
@@ -94,7 +132,7 @@ _Noreturn void um_fatal(const char *fn, const char *what, const void *addr, size
 heap *um_heap_of(chunk *p);                 /* aligned heap of a non-main chunk */
 arena *um_arena_of(chunk *p);
 #define REGION_SHIFT 26 /* log2(HEAP_MAX_SIZE) */
-#define REGION_WORDS ((1ull << (47 - REGION_SHIFT)) / 64)
+#define REGION_WORDS ((1ull << (UM_VA_BITS - REGION_SHIFT)) / 64)
 extern _Atomic uint64_t um_region_map[REGION_WORDS];
 /* p lies in some aligned heap (one bit per 64 MiB region of the address space) */
 static inline int um_heap_owns(const void *p)

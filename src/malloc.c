@@ -428,25 +428,27 @@ static size_t next_pow2(size_t a)
     return a;
 }
 
+/* glibc: an alignment above 2^63 cannot be rounded to a power of two
+ * (EINVAL); any power of two up to 2^63 is valid, and an impossible size
+ * then fails with ENOMEM. */
 PUBLIC void *API(memalign)(size_t align, size_t bytes)
 {
-    if (align > ((size_t)1 << 62)) {
+    if (align > ((size_t)1 << 63)) {
         errno = EINVAL;
         return NULL;
     }
     return aligned_generic(next_pow2(align ? align : 1), bytes);
 }
 
+/* Returns the error and, as glibc does, also sets errno = ENOMEM when out of
+ * memory (programs test either). */
 PUBLIC int API(posix_memalign)(void **out, size_t align, size_t bytes)
 {
     if (align % sizeof(void *) != 0 || (align & (align - 1)) || align == 0)
         return EINVAL;
-    int saved = errno;
     void *m = aligned_generic(align, bytes);
-    if (!m) {
-        errno = saved;
-        return ENOMEM;
-    }
+    if (!m)
+        return ENOMEM; /* errno is ENOMEM */
     *out = m;
     return 0;
 }

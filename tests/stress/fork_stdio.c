@@ -1,0 +1,88 @@
+// variants: release debug
+// cflags: -pthread
+// ldflags: -pthread
+// timeout: 60
+// fork in one thread while other threads run stdio: one reads lines with
+// getline (holding its FILE's lock while it allocates), one calls
+// fflush(NULL) (holding the stdio list lock while it waits for every FILE's
+// lock). glibc's fork takes the list lock after the atfork prepare handlers;
+// a malloc whose prepare handler already holds its locks would then wait for
+// fflush, which waits for getline, which waits for malloc: a deadlock. Each
+// round must finish; the watchdog turns a hang into a failure.
+#include "../common.h"
+#include <pthread.h>
+#include <stdatomic.h>
+
+static atomic_int stop;
+static FILE *src;
+
+static void *reader(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&stop)) {
+        rewind(src);
+        char *line = NULL; /* getline allocates on every line */
+        size_t cap = 0;
+        while (getline(&line, &cap, src) > 0) {
+            free(line);
+            line = NULL;
+            cap = 0;
+        }
+        free(line);
+    }
+    return NULL;
+}
+
+static void *flusher(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&stop)) {
+        fflush(NULL);
+        void *p = malloc(200);
+        free(p);
+    }
+    return NULL;
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "fork_stdio: deadlock (no progress for 30 s)\n";
+    if (write(2, msg, sizeof msg - 1) < 0) {}
+    _exit(3);
+}
+
+int main(void)
+{
+    src = tmpfile();
+    CHECK(src != NULL);
+    for (int i = 0; i < 200; i++)
+        fprintf(src, "line %d of the stdio-under-fork test, long enough to matter %*s\n", i, i % 90, "");
+    fflush(src);
+    signal(SIGALRM, on_alarm);
+    alarm(30);
+    pthread_t r[2], f;
+    for (int i = 0; i < 2; i++)
+        CHECK(pthread_create(&r[i], NULL, reader, NULL) == 0);
+    CHECK(pthread_create(&f, NULL, flusher, NULL) == 0);
+    long rounds = t_scale(400, 60);
+    for (long k = 0; k < rounds; k++) {
+        pid_t pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            void *p = malloc(1000);
+            free(p);
+            _exit(p ? 0 : 1);
+        }
+        int st;
+        CHECK(waitpid(pid, &st, 0) == pid);
+        CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+    }
+    atomic_store(&stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(r[i], NULL);
+    pthread_join(f, NULL);
+    alarm(0);
+    fclose(src);
+    return t_done();
+}
