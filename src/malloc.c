@@ -39,28 +39,38 @@ size_t um_pagesize = 4096;
 uintptr_t um_secret;
 _Atomic int um_initialized;
 _Atomic int um_narenas = 1;
-static _Atomic int init_running;
 
-/* First call: settings, main arena, keys, fork handlers. Runs once; a
- * recursive call from inside (a handler registration that allocates) finds
- * the allocator already usable. */
+/* First call: settings, main arena, keys, fork handlers. Runs once, under
+ * its own lock. A call from inside it (pthread_key_create or pthread_atfork
+ * allocating) comes from the thread that runs it and returns at once: the
+ * main arena is usable from the start, the rest is not needed to allocate.
+ * Other threads wait for the lock. */
+static um_lock init_lock;
+static _Atomic long init_thread; /* thread id running init, else 0 */
+
 void um_init_slow(void)
 {
-    um_lock_acquire(&um_arenas_lock);
-    if (atomic_load_explicit(&um_initialized, memory_order_acquire) || init_running) {
-        um_lock_release(&um_arenas_lock);
+    int saved = errno;
+    long me = syscall(SYS_gettid);
+    errno = saved;
+    if (atomic_load_explicit(&init_thread, memory_order_relaxed) == me)
+        return; /* recursive: this thread is inside the init below */
+    um_lock_acquire(&init_lock);
+    if (atomic_load_explicit(&um_initialized, memory_order_acquire)) {
+        um_lock_release(&init_lock);
         return;
     }
-    init_running = 1;
+    atomic_store_explicit(&init_thread, me, memory_order_relaxed);
     um_pagesize = (size_t)getpagesize();
     um_secret = um_os_random();
     um_arena_init(&um_main_arena, 0);
     atomic_store_explicit(&um_main_arena.attached, 0, memory_order_relaxed);
     um_options_init();
     um_tcache_global_init();
-    atomic_store_explicit(&um_initialized, 1, memory_order_release);
-    um_lock_release(&um_arenas_lock);
     pthread_atfork(um_fork_prepare, um_fork_parent, um_fork_child);
+    atomic_store_explicit(&um_initialized, 1, memory_order_release);
+    atomic_store_explicit(&init_thread, 0, memory_order_relaxed);
+    um_lock_release(&init_lock);
 }
 
 /* Is p (a chunk address) inside the brk heap? One subtraction. Only the brk
@@ -545,3 +555,17 @@ PUBLIC void umalloc_thread_flush(void)
     um_ensure_init();
     um_tcache_flush_all();
 }
+
+/* ---- glibc's internal names ----
+ * Some programs and libraries call __libc_malloc & co. directly (to reach
+ * "the real malloc" under a hook) and hand the result to free(): they must
+ * be this allocator, not glibc's. */
+#ifndef UM_PREFIX
+extern __typeof(malloc) __libc_malloc __attribute__((alias("malloc"), copy(malloc), visibility("default")));
+extern __typeof(free) __libc_free __attribute__((alias("free"), copy(free), visibility("default")));
+extern __typeof(calloc) __libc_calloc __attribute__((alias("calloc"), copy(calloc), visibility("default")));
+extern __typeof(realloc) __libc_realloc __attribute__((alias("realloc"), copy(realloc), visibility("default")));
+extern __typeof(memalign) __libc_memalign __attribute__((alias("memalign"), copy(memalign), visibility("default")));
+extern __typeof(valloc) __libc_valloc __attribute__((alias("valloc"), copy(valloc), visibility("default")));
+extern __typeof(pvalloc) __libc_pvalloc __attribute__((alias("pvalloc"), copy(pvalloc), visibility("default")));
+#endif
