@@ -610,11 +610,13 @@ extern char __libc_single_threaded __attribute__((weak));
 extern void _IO_list_lock(void) __attribute__((weak));
 extern void _IO_list_unlock(void) __attribute__((weak));
 
-static int fork_locked; /* prepare took the locks (parent/child must undo) */
+/* Set by prepare once it holds every lock, cleared by the parent/child
+ * handler of the same fork: only the thread holding um_arenas_lock touches
+ * it (two threads may fork at once; the second waits in prepare). */
+static int fork_locked;
 
 void um_fork_prepare(void)
 {
-    fork_locked = 0;
     if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
         return;
     if (&__libc_single_threaded && __libc_single_threaded)

@@ -2,7 +2,8 @@
 // cflags: -pthread
 // ldflags: -pthread
 // timeout: 60
-// fork in one thread while other threads run stdio: one reads lines with
+// Mirrors glibc's tst-malloc-fork-deadlock.
+// fork in two threads while other threads run stdio: two read lines with
 // getline (holding its FILE's lock while it allocates), one calls
 // fflush(NULL) (holding the stdio list lock while it waits for every FILE's
 // lock). glibc's fork takes the list lock after the atfork prepare handlers;
@@ -44,6 +45,25 @@ static void *flusher(void *arg)
     return NULL;
 }
 
+static void *forker(void *arg)
+{
+    long rounds = (long)arg;
+    for (long k = 0; k < rounds; k++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            abort();
+        if (pid == 0) {
+            void *p = malloc(1000);
+            free(p);
+            _exit(p ? 17 : 1);
+        }
+        int st;
+        if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 17)
+            abort();
+    }
+    return NULL;
+}
+
 static void on_alarm(int sig)
 {
     (void)sig;
@@ -65,19 +85,11 @@ int main(void)
     for (int i = 0; i < 2; i++)
         CHECK(pthread_create(&r[i], NULL, reader, NULL) == 0);
     CHECK(pthread_create(&f, NULL, flusher, NULL) == 0);
-    long rounds = t_scale(400, 60);
-    for (long k = 0; k < rounds; k++) {
-        pid_t pid = fork();
-        CHECK(pid >= 0);
-        if (pid == 0) {
-            void *p = malloc(1000);
-            free(p);
-            _exit(p ? 0 : 1);
-        }
-        int st;
-        CHECK(waitpid(pid, &st, 0) == pid);
-        CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
-    }
+    long rounds = t_scale(200, 30);
+    pthread_t fk;
+    CHECK(pthread_create(&fk, NULL, forker, (void *)rounds) == 0);
+    forker((void *)rounds);
+    pthread_join(fk, NULL);
     atomic_store(&stop, 1);
     for (int i = 0; i < 2; i++)
         pthread_join(r[i], NULL);
