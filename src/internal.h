@@ -5,13 +5,6 @@
 #ifndef UM_INTERNAL_H
 #define UM_INTERNAL_H
 
-#include <errno.h>
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#include "chunk.h"
-
 /* Where umalloc runs: 64-bit Linux on x86-64 or aarch64 (futex, brk, 16-byte
  * chunks with 8-byte size words, user addresses below 2^47 or 2^48). */
 #if !defined(__linux__)
@@ -39,6 +32,14 @@
 #else
 #error "umalloc supports x86-64 and aarch64 Linux: this CPU architecture is not one of them"
 #endif
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "chunk.h"
+
 
 /* Public entry points: exported, and renamed umalloc_* in the prefixed
  * (sanitizer) builds so they can sit beside the system malloc. */

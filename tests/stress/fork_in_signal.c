@@ -57,11 +57,11 @@ int main(void)
             sched_yield();
         }
     }
-    alarm(60);
+    alarm(60); /* re-armed as signals land: a watchdog for progress */
     enum { SLOTS = 1009 };
     static void *obj[SLOTS];
     unsigned seed = 1;
-    long want = t_scale(1000, 100), signals = 0, ops = 0;
+    long want = t_scale(400, 100), signals = 0, ops = 0;
     while (signals < want) {
         int slot = rand_r(&seed) % SLOTS;
         size_t size = (size_t)rand_r(&seed) % 70000;
@@ -71,6 +71,8 @@ int main(void)
         free(obj[slot]);
         obj[slot] = malloc(size);
         CHECKF(obj[slot] != NULL || size == 0, "malloc(%zu)", size);
+        if (got && signals % 20 == 0)
+            alarm(60);
         signals += got;
         ops++;
     }
