@@ -156,7 +156,7 @@ static int grow_main(arena *av, size_t nb)
                 um_os_sbrk(-(intptr_t)incr);
             } else {
                 heap *nh = (heap *)(base + lead);
-                nh->size = incr - lead;
+                RELAXED_STORE(nh->size, incr - lead); /* read by owner.c */
                 nh->kind = HEAP_BRK;
                 if (um_owner_add_segment(nh) == 0) {
                     um_heap_close_top(av);
@@ -181,7 +181,7 @@ static int grow_main(arena *av, size_t nb)
     heap *nh = um_os_map(len);
     if (!nh)
         return -1;
-    nh->size = len;
+    RELAXED_STORE(nh->size, len); /* read by owner.c */
     nh->kind = HEAP_MMAP;
     if (um_owner_add_segment(nh) != 0) {
         um_os_unmap(nh, len);

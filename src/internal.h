@@ -166,7 +166,7 @@ extern _Atomic uintptr_t um_box_lo, um_box_span;
 extern heap *_Atomic um_seg_hint;
 static inline heap *um_owner_seg_hint(const void *c)
 {
-    heap *h = atomic_load_explicit(&um_seg_hint, memory_order_relaxed);
+    heap *h = atomic_load_explicit(&um_seg_hint, memory_order_acquire);
     return (uintptr_t)c - (uintptr_t)h - HEAP_HDR < RELAXED_LOAD(h->size) - HEAP_HDR ? h : NULL;
 }
 int um_owner_add_segment(heap *h);          /* main arena lock held; -1: no memory */

@@ -99,7 +99,7 @@ static heap *seg_find(uintptr_t c)
 {
     /* the segment of the last hit: consecutive frees are usually in one
      * (written only on a miss, so threads share it read-only) */
-    heap *h = atomic_load_explicit(&um_seg_hint, memory_order_relaxed);
+    heap *h = atomic_load_explicit(&um_seg_hint, memory_order_acquire);
     if (c - (uintptr_t)h < RELAXED_LOAD(h->size))
         return h;
     struct seg_table *t = atomic_load_explicit(&seg_tab, memory_order_acquire);
@@ -114,7 +114,7 @@ static heap *seg_find(uintptr_t c)
     h = base[0];
     if (c - (uintptr_t)h >= RELAXED_LOAD(h->size))
         return NULL;
-    atomic_store_explicit(&um_seg_hint, h, memory_order_relaxed);
+    atomic_store_explicit(&um_seg_hint, h, memory_order_release);
     return h;
 }
 
