@@ -44,7 +44,7 @@ void um_lock_slow(um_lock *l)
     for (int i = 0; i < 64; i++) {
         if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0 && um_trylock(l))
             return;
-        __builtin_ia32_pause();
+        um_spin_hint();
     }
     int saved = errno;
     while (atomic_exchange_explicit(&l->v, 2, memory_order_acquire) != 0)
@@ -656,35 +656,68 @@ void um_arena_thread_detach(void)
     }
 }
 
-/* ---- fork: take every lock before, release (parent) or reset (child) after ---- */
+/* ---- fork ----
+ * Multi-threaded: take every lock before fork, release (parent) or reset
+ * (child) after, so the child's heap is consistent. Two rules make that
+ * safe:
+ *  - stdio first. glibc's fork takes the stdio list lock *after* the
+ *    prepare handlers; a thread in fflush(NULL) holds that lock and waits
+ *    for a FILE whose owner (in getline) waits for an arena lock we would
+ *    already hold: a deadlock. So prepare takes the list lock itself first
+ *    (it is recursive: fork's own acquisition nests), and the parent
+ *    handler drops it again; in the child glibc resets it.
+ *  - single-threaded: take nothing, as glibc does, so fork from a signal
+ *    handler that interrupted malloc or free does not wait for a lock its
+ *    own interrupted frame holds. The child of such a fork sees the heap
+ *    as the interrupted call left it (only async-signal-safe calls are
+ *    allowed there, as in glibc). glibc's fork makes the same test
+ *    (__libc_single_threaded), so both agree on which case this is. */
+extern char __libc_single_threaded __attribute__((weak));
+extern void _IO_list_lock(void) __attribute__((weak));
+extern void _IO_list_unlock(void) __attribute__((weak));
+
+/* Set by prepare once it holds every lock, cleared by the parent/child
+ * handler of the same fork: only the thread holding um_arenas_lock touches
+ * it (two threads may fork at once; the second waits in prepare). */
+static int fork_locked;
+
 void um_fork_prepare(void)
 {
     if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
         return;
+    if (&__libc_single_threaded && __libc_single_threaded)
+        return;
+    if (_IO_list_lock && _IO_list_unlock)
+        _IO_list_lock();
     um_lock_acquire(&um_arenas_lock);
     for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
         um_lock_acquire(&a->lock);
         um_central_lock_all(a);
     }
     um_lock_acquire(&um_mmap_lock);
+    fork_locked = 1;
 }
 
 void um_fork_parent(void)
 {
-    if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
+    if (!fork_locked)
         return;
+    fork_locked = 0;
     um_lock_release(&um_mmap_lock);
     for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
         um_central_unlock_all(a, 0);
         um_lock_release(&a->lock);
     }
     um_lock_release(&um_arenas_lock);
+    if (_IO_list_lock && _IO_list_unlock)
+        _IO_list_unlock();
 }
 
 void um_fork_child(void)
 {
-    if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
-        return;
+    if (!fork_locked)
+        return; /* single-threaded: no lock was taken, none is reset */
+    fork_locked = 0;
     um_lock_init(&um_mmap_lock);
     for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
         um_central_unlock_all(a, 1);
@@ -695,4 +728,5 @@ void um_fork_child(void)
     if (tl_arena)
         atomic_store_explicit(&tl_arena->attached, 1, memory_order_relaxed);
     um_tcache_reset_after_fork();
+    /* the stdio list lock: glibc's fork reset it (multi-threaded case) */
 }

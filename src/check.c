@@ -139,6 +139,9 @@ static void check_arena(arena *av)
     }
     if (sys != av->system_mem)
         FAIL("system_mem disagrees with the heaps of arena", av);
+    const char *own = av == &um_main_arena ? um_owner_check() : NULL;
+    if (own)
+        FAIL(own, av);
     check_bins(av, nfree);
     um_lock_release(&av->lock);
     um_central_check(av);

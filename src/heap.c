@@ -42,42 +42,12 @@ arena *um_arena_of(chunk *p)
 
 static size_t page_align(size_t n) { return (n + um_pagesize - 1) & ~(um_pagesize - 1); }
 
-/* [p, p+size) lies inside one of the main arena's segments (before top end). */
-int um_main_owns(chunk *p, size_t size)
-{
-    for (heap *h = um_main_arena.last_heap; h; h = h->prev) {
-        char *lo = (char *)h + HEAP_HDR, *hi = (char *)h + h->size;
-        if ((char *)p >= lo && (char *)p < hi && size <= (size_t)(hi - (char *)p))
-            return 1;
-    }
-    return 0;
-}
-
-/* Main-arena memory lies in [um_box_lo, um_box_lo + um_box_span): free() uses the box to
- * tell a main-arena chunk at a glance. It only ever grows. */
-_Atomic uintptr_t um_box_lo, um_box_span;
-static uintptr_t box_hi;
-
-static void box_extend(void *start, size_t len)
-{
-    uintptr_t lo = (uintptr_t)start, hi = lo + len;
-    uintptr_t cur_lo = atomic_load_explicit(&um_box_lo, memory_order_relaxed);
-    if (cur_lo == 0 || lo < cur_lo)
-        cur_lo = lo;
-    if (hi > box_hi)
-        box_hi = hi;
-    /* span first: a reader never sees a box larger than the memory */
-    if (box_hi - cur_lo > atomic_load_explicit(&um_box_span, memory_order_relaxed))
-        atomic_store_explicit(&um_box_span, box_hi - cur_lo, memory_order_release);
-    atomic_store_explicit(&um_box_lo, cur_lo, memory_order_release);
-}
-
 /* Start a segment/heap at h of the given size and make its space the top. */
 static void heap_start(arena *av, heap *h, size_t size, int kind, size_t first_off)
 {
     h->ar = av;
     h->prev = av->last_heap;
-    h->size = size;
+    RELAXED_STORE(h->size, size); /* lock-free readers: owner.c */
     h->committed = size;
     h->magic = um_secret ^ (uintptr_t)h;
     h->kind = kind;
@@ -90,8 +60,6 @@ static void heap_start(arena *av, heap *h, size_t size, int kind, size_t first_o
     av->system_mem += size;
     if (av->system_mem > av->max_system_mem)
         av->max_system_mem = av->system_mem;
-    if (av == &um_main_arena)
-        box_extend(h, size);
 }
 
 /* Close the old top before moving to a new segment: fence its end off and
@@ -170,8 +138,8 @@ static int grow_main(arena *av, size_t nb)
             incr = um_pagesize;
         if (um_os_sbrk((intptr_t)incr)) {
             set_head(av->top, (old_size + incr) | PREV_INUSE);
-            h->size += incr;
-            box_extend(h, h->size);
+            RELAXED_STORE(h->size, h->size + incr);
+            um_owner_seg_resized(h);
             av->system_mem += incr;
             if (av->system_mem > av->max_system_mem)
                 av->max_system_mem = av->system_mem;
@@ -187,20 +155,38 @@ static int grow_main(arena *av, size_t nb)
             if (base != cur) { /* raced with a foreign sbrk: give up on brk */
                 um_os_sbrk(-(intptr_t)incr);
             } else {
-                um_heap_close_top(av);
                 heap *nh = (heap *)(base + lead);
-                heap_start(av, nh, incr - lead, HEAP_BRK, HEAP_HDR);
-                return 0;
+                RELAXED_STORE(nh->size, incr - lead); /* read by owner.c */
+                nh->kind = HEAP_BRK;
+                if (um_owner_add_segment(nh) == 0) {
+                    um_heap_close_top(av);
+                    heap_start(av, nh, incr - lead, HEAP_BRK, HEAP_HDR);
+                    return 0;
+                }
+                um_os_sbrk(-(intptr_t)incr);
+                return -1;
             }
         }
     }
-    /* brk is blocked: a mapped segment, as glibc does (at least 1 MiB). */
+    /* brk is blocked: a mapped segment, as glibc does (at least 1 MiB), but
+     * growing with the heap (an eighth of it, up to HEAP_MAX_SIZE) so a big
+     * heap has tens of segments, not thousands: pages are touched only
+     * when used, and the segment table stays short. */
     size_t len = page_align(HEAP_HDR + want);
+    size_t step = av->system_mem / 8 < HEAP_MAX_SIZE ? av->system_mem / 8 : HEAP_MAX_SIZE;
+    if (len < step)
+        len = page_align(step);
     if (len < ((size_t)1 << 20))
         len = (size_t)1 << 20;
     heap *nh = um_os_map(len);
     if (!nh)
         return -1;
+    RELAXED_STORE(nh->size, len); /* read by owner.c */
+    nh->kind = HEAP_MMAP;
+    if (um_owner_add_segment(nh) != 0) {
+        um_os_unmap(nh, len);
+        return -1;
+    }
     um_heap_close_top(av);
     heap_start(av, nh, len, HEAP_MMAP, HEAP_HDR);
     return 0;
@@ -253,6 +239,24 @@ arena *um_heap_new_arena(int index)
     size_t sz = h->size;
     heap_start(av, h, sz, HEAP_ALIGNED, off);
     return av;
+}
+
+/* Hand back the free tail [end - extra, end) of top in a mapped main-arena
+ * segment (brk is blocked; the segment itself stays). Every large free
+ * asks; the pages go back only when top changed since the last time, or a
+ * heap freed block by block would madvise the same pages thousands of
+ * times. Returns 1 if pages were released. Main arena lock held. */
+int um_seg_release_top(heap *h, chunk *top, size_t extra)
+{
+    static chunk *last_top;
+    static size_t last_size;
+    size_t size = chunksize(top);
+    if (h->kind != HEAP_MMAP || (top == last_top && size == last_size))
+        return 0;
+    last_top = top;
+    last_size = size;
+    um_os_decommit((char *)top + size - extra, extra);
+    return 1;
 }
 
 /* Unmap an emptied aligned heap (its whole reservation). */

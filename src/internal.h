@@ -5,12 +5,41 @@
 #ifndef UM_INTERNAL_H
 #define UM_INTERNAL_H
 
+/* Where umalloc runs: 64-bit Linux on x86-64 or aarch64 (futex, brk, 16-byte
+ * chunks with 8-byte size words, user addresses below 2^47 or 2^48). */
+#if !defined(__linux__)
+#error "umalloc supports Linux only (x86-64, aarch64): this target is not Linux"
+#elif defined(__x86_64__) && !defined(__ILP32__)
+#define UM_VA_BITS 47
+#elif defined(__aarch64__) && !defined(__ILP32__)
+#define UM_VA_BITS 48
+#elif defined(__x86_64__)
+#error "umalloc supports x86-64 and aarch64 Linux: this target is x32 (ILP32 x86-64)"
+#elif defined(__i386__)
+#error "umalloc supports x86-64 and aarch64 Linux: this target is 32-bit x86 (i386)"
+#elif defined(__arm__)
+#error "umalloc supports x86-64 and aarch64 Linux: this target is 32-bit ARM"
+#elif defined(__riscv)
+#error "umalloc supports x86-64 and aarch64 Linux: this target is RISC-V"
+#elif defined(__powerpc__) || defined(__powerpc64__)
+#error "umalloc supports x86-64 and aarch64 Linux: this target is PowerPC"
+#elif defined(__s390__) || defined(__s390x__)
+#error "umalloc supports x86-64 and aarch64 Linux: this target is s390"
+#elif defined(__mips__)
+#error "umalloc supports x86-64 and aarch64 Linux: this target is MIPS"
+#elif defined(__loongarch__)
+#error "umalloc supports x86-64 and aarch64 Linux: this target is LoongArch"
+#else
+#error "umalloc supports x86-64 and aarch64 Linux: this CPU architecture is not one of them"
+#endif
+
 #include <errno.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "chunk.h"
+
 
 /* Public entry points: exported, and renamed umalloc_* in the prefixed
  * (sanitizer) builds so they can sit beside the system malloc. */
@@ -48,6 +77,16 @@ static inline chunk *peek_top(arena *av) { return __atomic_load_n(&av->top, __AT
 /* The arena list only grows; walkers take no lock. */
 static inline arena *um_arena_next(arena *a) { return __atomic_load_n(&a->next, __ATOMIC_ACQUIRE); }
 
+/* One pause in a spin loop: tells the core (and its SMT sibling) we wait. */
+static inline void um_spin_hint(void)
+{
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
 /* ---- lock (futex, 3-state) ---- */
 static inline int um_trylock(um_lock *l)
 {
@@ -78,7 +117,7 @@ void *um_os_brk_end(void);
 void *um_os_map(size_t len);               /* read/write anonymous; NULL on failure */
 void *um_os_reserve_aligned(size_t len, size_t align); /* PROT_NONE, aligned */
 int um_os_commit(void *p, size_t len);     /* make read/write; 0 ok */
-void um_os_unmap(void *p, size_t len);
+int um_os_unmap(void *p, size_t len);        /* 0 ok; -1 (errno kept): mapping stays */
 void *um_os_remap(void *p, size_t old, size_t len); /* may move; NULL on failure */
 void um_os_decommit(void *p, size_t len);  /* drop pages, keep the range usable */
 void um_os_shrink(void *p, size_t len);    /* drop pages and make PROT_NONE */
@@ -95,7 +134,7 @@ _Noreturn void um_fatal(const char *fn, const char *what, const void *addr, size
 heap *um_heap_of(chunk *p);                 /* aligned heap of a non-main chunk */
 arena *um_arena_of(chunk *p);
 #define REGION_SHIFT 26 /* log2(HEAP_MAX_SIZE) */
-#define REGION_WORDS ((1ull << (47 - REGION_SHIFT)) / 64)
+#define REGION_WORDS ((1ull << (UM_VA_BITS - REGION_SHIFT)) / 64)
 extern _Atomic uint64_t um_region_map[REGION_WORDS];
 /* p lies in some aligned heap (one bit per 64 MiB region of the address space) */
 static inline int um_heap_owns(const void *p)
@@ -105,13 +144,38 @@ static inline int um_heap_owns(const void *p)
         return 0;
     return (atomic_load_explicit(&um_region_map[r >> 6], memory_order_relaxed) >> (r & 63)) & 1;
 }
-int um_main_owns(chunk *p, size_t size);    /* [p, p+size) lies in a main segment */
 int um_grow_top(arena *av, size_t nb);      /* 0 on success */
 heap *um_heap_new(size_t size, arena *av);
 void um_heap_close_top(arena *av);
 arena *um_heap_new_arena(int index);
 void um_heap_delete(heap *h);
-extern _Atomic uintptr_t um_box_lo, um_box_span; /* main-arena memory: [lo, lo+span) */
+int um_seg_release_top(heap *h, chunk *top, size_t extra); /* 1 if pages went back */
+
+/* ---- owner.c ---- */
+enum { OWN_NONE = 0, OWN_HEAP = 1, OWN_MAPPED = 2 };
+struct um_owner {
+    int kind;          /* OWN_* */
+    arena *ar;         /* OWN_HEAP: the arena */
+    heap *h;           /* OWN_HEAP: the segment or aligned heap */
+    uintptr_t lo, hi;  /* OWN_HEAP: where its chunks lie; OWN_MAPPED: the mapping */
+};
+/* The brk heap's chunk range [lo, lo + span), for free()'s fast path: load
+ * span (acquire) first, then lo. Never covers anything but the brk heap. */
+extern _Atomic uintptr_t um_box_lo, um_box_span;
+/* The main-arena segment of the last lookup: a chunk address c inside it
+ * needs no search (inline, for free's generic path). */
+extern heap *_Atomic um_seg_hint;
+static inline heap *um_owner_seg_hint(const void *c)
+{
+    heap *h = atomic_load_explicit(&um_seg_hint, memory_order_acquire);
+    return (uintptr_t)c - (uintptr_t)h - HEAP_HDR < RELAXED_LOAD(h->size) - HEAP_HDR ? h : NULL;
+}
+int um_owner_add_segment(heap *h);          /* main arena lock held; -1: no memory */
+void um_owner_seg_resized(heap *h);         /* after a main segment's size changed */
+int um_owner_heap(const void *c, struct um_owner *o); /* OWN_HEAP or OWN_NONE; no lock */
+int um_owner_of(const void *c, struct um_owner *o);   /* also mapped chunks (mmap lock) */
+int um_owner_holds(arena *av, chunk *p, size_t size); /* p..p+size+header in a heap of av */
+const char *um_owner_check(void);           /* check.c: NULL if consistent */
 
 /* ---- arena.c ---- */
 /* A non-main arena sits after its first heap's header, its central cache
@@ -156,6 +220,7 @@ void *um_mmap_chunk(size_t nb, size_t align);
 void um_munmap_chunk(chunk *p, const char *fn);
 chunk *um_mremap_chunk(chunk *p, size_t nb);
 int um_mmap_valid(chunk *p);
+int um_mmap_lookup(chunk *p, uintptr_t *base, size_t *len); /* 1: live mapped chunk */
 void um_dyn_threshold_update(size_t size);
 typedef void (*um_mmap_visit)(chunk *p, size_t maplen, void *ctx);
 void um_mmap_foreach(um_mmap_visit fn, void *ctx);
@@ -172,6 +237,7 @@ void um_tcache_global_init(void);
 void um_arena_free(chunk *p);
 void um_tcache_free_slow(chunk *p);
 void um_tcache_free_full(size_t i, void *mem);
+int um_tcache_holds(void *mem, size_t cs);
 void um_tcache_flush_all(void);
 void um_tcache_request_flush(void);
 void um_tcache_thread_exit(void *arg);

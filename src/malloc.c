@@ -40,35 +40,48 @@ size_t um_pagesize = 4096;
 uintptr_t um_secret;
 _Atomic int um_initialized;
 _Atomic int um_narenas = 1;
-static _Atomic int init_running;
 
-/* First call: settings, main arena, keys, fork handlers. Runs once; a
- * recursive call from inside (a handler registration that allocates) finds
- * the allocator already usable. */
+/* First call: settings, main arena, keys, fork handlers. Runs once, under
+ * its own lock. A call from inside it (pthread_key_create or pthread_atfork
+ * allocating) comes from the thread that runs it and returns at once: the
+ * main arena is usable from the start, the rest is not needed to allocate.
+ * Other threads wait for the lock. */
+static um_lock init_lock;
+static _Atomic long init_thread; /* thread id running init, else 0 */
+
 void um_init_slow(void)
 {
-    um_lock_acquire(&um_arenas_lock);
-    if (atomic_load_explicit(&um_initialized, memory_order_acquire) || init_running) {
-        um_lock_release(&um_arenas_lock);
+    int saved = errno;
+    long me = syscall(SYS_gettid);
+    errno = saved;
+    if (atomic_load_explicit(&init_thread, memory_order_relaxed) == me)
+        return; /* recursive: this thread is inside the init below */
+    um_lock_acquire(&init_lock);
+    if (atomic_load_explicit(&um_initialized, memory_order_acquire)) {
+        um_lock_release(&init_lock);
         return;
     }
-    init_running = 1;
+    atomic_store_explicit(&init_thread, me, memory_order_relaxed);
     um_pagesize = (size_t)getpagesize();
     um_secret = um_os_random();
     um_arena_init(&um_main_arena, 0, &um_main_central);
     atomic_store_explicit(&um_main_arena.attached, 0, memory_order_relaxed);
     um_options_init();
     um_tcache_global_init();
-    atomic_store_explicit(&um_initialized, 1, memory_order_release);
-    um_lock_release(&um_arenas_lock);
     pthread_atfork(um_fork_prepare, um_fork_parent, um_fork_child);
+    atomic_store_explicit(&um_initialized, 1, memory_order_release);
+    atomic_store_explicit(&init_thread, 0, memory_order_relaxed);
+    um_lock_release(&init_lock);
 }
 
-/* Is p (a chunk address) inside the main arena's range? One subtraction. */
+/* Is p (a chunk address) inside the brk heap? One subtraction. Only the brk
+ * heap: main-arena chunks in other segments take the generic path, which
+ * asks the segment table (owner.c). span is loaded first: lo was written
+ * once, before span left 0. */
 static inline int in_main_box(uintptr_t c)
 {
-    uintptr_t lo = atomic_load_explicit(&um_box_lo, memory_order_relaxed);
-    return c - lo < atomic_load_explicit(&um_box_span, memory_order_relaxed);
+    uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
+    return c - atomic_load_explicit(&um_box_lo, memory_order_relaxed) < span;
 }
 
 /* Heap or mmap for a chunk of nb bytes, outside the cache. */
@@ -122,43 +135,36 @@ UM_NOINLINE void *um_malloc_generic(size_t bytes)
     return m;
 }
 
-/* Classify a pointer handed to free/realloc without trusting it: returns
- * 1 for a heap chunk, 2 for a mapped chunk; aborts for anything else. The
- * size is bounded by the memory the chunk claims to be in before the next
- * chunk's header is read. */
-static int classify(void *mem, const char *fn)
+/* Classify a pointer handed to free/realloc/malloc_usable_size without
+ * trusting it (owner.c): OWN_HEAP for an in-use heap chunk whose size stays
+ * inside its heap, OWN_MAPPED for anything outside every heap (the mapped
+ * chunk registry decides, reading no memory); aborts for anything else. */
+static inline __attribute__((always_inline)) int classify(void *mem, const char *fn,
+                                                         struct um_owner *o, size_t *csp)
 {
     chunk *p = mem_to_chunk(mem);
     if (unlikely(!aligned_ok(mem)))
         um_fatal(fn, "invalid pointer", mem, 0);
-    int in_heap = um_heap_owns(p);
-    int main = !in_heap && in_main_box((uintptr_t)p);
-    if (!main && !in_heap)
-        return 2;
-    size_t size = hdr_load(p), cs = size & ~(size_t)SIZE_BITS;
-    uintptr_t room;
-    if (main) {
-        room = atomic_load_explicit(&um_box_span, memory_order_relaxed) -
-               ((uintptr_t)p - atomic_load_explicit(&um_box_lo, memory_order_relaxed));
-    } else {
-        heap *h = um_heap_of(p);
-        uintptr_t end = (uintptr_t)h + RELAXED_LOAD(h->size); /* grows under the arena lock */
-        room = end > (uintptr_t)p ? end - (uintptr_t)p : 0;
+    heap *h = um_owner_seg_hint(p);
+    if (h) { /* most frees of segment chunks: no search */
+        o->ar = &um_main_arena;
+        o->hi = (uintptr_t)h + RELAXED_LOAD(h->size);
+    } else if (um_owner_heap(p, o) != OWN_HEAP) {
+        return OWN_MAPPED;
     }
-    /* the main range spans every main segment, so when brk was blocked and a
-     * segment was mapped far away it also covers mapped chunks: those are
-     * told apart by the registry, which reads no memory */
-    if (main && (size & IS_MMAPPED))
-        return 2;
+    size_t size = hdr_load(p), cs = size & ~(size_t)SIZE_BITS;
+    int main = o->ar == &um_main_arena;
     if (unlikely((size & IS_MMAPPED) || ((size & NON_MAIN_ARENA) == 0) != main))
         um_fatal(fn, "invalid pointer", mem, 0);
     /* a size that runs out of its heap: an interior or stale pointer, or a
      * header overwritten by an overflow — we cannot tell which */
-    if (unlikely(cs < MINSIZE || cs > room - CHUNK_HDR || room < CHUNK_HDR))
+    uintptr_t room = o->hi - (uintptr_t)p;
+    if (unlikely(cs < MINSIZE || room < CHUNK_HDR || cs > room - CHUNK_HDR))
         um_fatal(fn, "invalid pointer", mem, 0);
     if (unlikely(!inuse(p)))
         um_fatal(fn, "double free of", mem, cs - SIZE_SZ);
-    return 1;
+    *csp = cs;
+    return OWN_HEAP;
 }
 
 UM_NOINLINE void um_free_generic(void *mem)
@@ -178,8 +184,19 @@ UM_NOINLINE void um_free_generic(void *mem)
             return;
         }
     }
-    if (classify(mem, "free") == 2) {
+    struct um_owner o;
+    size_t cs;
+    if (classify(mem, "free", &o, &cs) == OWN_MAPPED) {
         um_munmap_chunk(p, "free");
+        return;
+    }
+    /* a checked heap chunk outside the brk range (a mapped segment of the
+     * main arena while brk is blocked): cache it as the inline path would */
+    size_t i = tc_slot_of_chunk(cs);
+    struct tcache *tc = um_tcp;
+    if (i && tc->room[i] != 0 && ((void **)mem)[1] != (void *)um_tc_key &&
+        (i < TC_MED_FIRST || chunk_at(p, cs) != peek_top(o.ar))) {
+        tc_push(tc, i, mem);
         return;
     }
     um_tcache_free_slow(p);
@@ -221,11 +238,12 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
     /* bound the size by the heap the chunk claims before reading past it: a
      * wild header may claim up to 128 KiB (classify() reports it properly) */
     uintptr_t end;
-    if (chunk_main_arena(p))
-        end = atomic_load_explicit(&um_box_lo, memory_order_relaxed) +
-              atomic_load_explicit(&um_box_span, memory_order_relaxed);
-    else
+    if (chunk_main_arena(p)) {
+        uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
+        end = atomic_load_explicit(&um_box_lo, memory_order_relaxed) + span;
+    } else {
         end = (uintptr_t)um_heap_of(p) + RELAXED_LOAD(um_heap_of(p)->size);
+    }
     struct tcache *tc = um_tcp;
     if (i && cs + CHUNK_HDR <= end - (uintptr_t)p && tc->room[i] != 0 &&
         prev_inuse(chunk_at(p, cs)) &&
@@ -299,22 +317,27 @@ PUBLIC void *API(calloc)(size_t n, size_t size)
     return m;
 }
 
-/* realloc for a heap chunk: in place when the arena allows, else move. */
-static void *realloc_heap(void *mem, size_t bytes)
+/* Is the heap chunk at mem in this thread's cache? A cached block carries
+ * the key in word 1; only then walk the one stack it would be on. (The
+ * same test free's slow path makes; blocks in other threads' caches or in
+ * the transfer cache are the double-free detector's business.) */
+static int cached_here(void *mem, size_t cs)
+{
+    return ((void **)mem)[1] == (void *)um_tc_key && um_tcache_holds(mem, cs);
+}
+
+/* realloc for a heap chunk (classified): in place when the arena allows,
+ * else move. */
+static void *realloc_heap(void *mem, size_t bytes, arena *av)
 {
     chunk *p = mem_to_chunk(mem);
     size_t oldsize = chunksize(p), nb = request2size(bytes);
+    if (unlikely(cached_here(mem, oldsize)))
+        um_fatal("realloc", "double free of", mem, oldsize - SIZE_SZ);
     if (nb <= oldsize && oldsize - nb < MINSIZE)
         return mem;
     if (nb < RELAXED_LOAD(um_params.mmap_threshold) || nb <= oldsize) {
-        arena *av = um_arena_of(p);
-        if (unlikely(!av))
-            um_fatal("realloc", "invalid pointer", mem, 0);
         um_lock_acquire(&av->lock);
-        if (unlikely(av == &um_main_arena && !um_main_owns(p, oldsize))) {
-            um_arena_release(av);
-            um_fatal("realloc", "invalid pointer", mem, 0);
-        }
         int done = um_int_realloc_inplace(av, p, oldsize, nb);
         um_arena_release(av);
         if (done)
@@ -328,25 +351,30 @@ static void *realloc_heap(void *mem, size_t bytes)
     return nm;
 }
 
-/* realloc for a mapped chunk: mremap, or move when it no longer pays. */
+/* realloc for a mapped chunk: keep it when the size still fits (a request
+ * for its own usable size never moves it, as glibc >= 2.37), mremap, or
+ * move when a mapping no longer pays. Sizes come from the registry. */
 static void *realloc_mapped(void *mem, size_t bytes)
 {
     chunk *p = mem_to_chunk(mem);
-    size_t nb = request2size(bytes);
-    if (!um_mmap_valid(p))
+    size_t nb = request2size(bytes), len;
+    uintptr_t base;
+    if (!um_mmap_lookup(p, &base, &len))
         um_fatal("realloc", "invalid pointer", mem, 0);
-    if (nb >= RELAXED_LOAD(um_params.mmap_threshold) / 2 || nb + CHUNK_HDR > chunksize(p)) {
+    size_t usable = base + len - (uintptr_t)mem;
+    if (bytes <= usable && usable - bytes < um_pagesize)
+        return mem;
+    if (nb >= RELAXED_LOAD(um_params.mmap_threshold) / 2 || bytes > usable) {
         chunk *np = um_mremap_chunk(p, nb);
         if (np)
             return chunk_to_mem(np);
-        if (chunksize(p) - CHUNK_HDR >= bytes)
+        if (usable >= bytes)
             return mem;
     }
     void *nm = um_malloc_generic(bytes);
     if (!nm)
         return NULL;
-    size_t old = chunksize(p) - CHUNK_HDR;
-    memcpy(nm, mem, old < bytes ? old : bytes);
+    memcpy(nm, mem, usable < bytes ? usable : bytes);
     um_munmap_chunk(p, "realloc");
     return nm;
 }
@@ -359,12 +387,16 @@ PUBLIC void *API(realloc)(void *mem, size_t bytes)
         API(free)(mem);
         return NULL;
     }
+    struct um_owner o;
+    size_t cs;
+    int kind = classify(mem, "realloc", &o, &cs);
     if (unlikely(bytes > MAX_REQUEST)) {
-        classify(mem, "realloc");
+        if (kind == OWN_MAPPED && !um_mmap_valid(mem_to_chunk(mem)))
+            um_fatal("realloc", "invalid pointer", mem, 0);
         errno = ENOMEM;
         return NULL;
     }
-    void *r = classify(mem, "realloc") == 1 ? realloc_heap(mem, bytes) : realloc_mapped(mem, bytes);
+    void *r = kind == OWN_HEAP ? realloc_heap(mem, bytes, o.ar) : realloc_mapped(mem, bytes);
     DEBUG_CHECK();
     return r;
 }
@@ -414,25 +446,27 @@ static size_t next_pow2(size_t a)
     return a;
 }
 
+/* glibc: an alignment above 2^63 cannot be rounded to a power of two
+ * (EINVAL); any power of two up to 2^63 is valid, and an impossible size
+ * then fails with ENOMEM. */
 PUBLIC void *API(memalign)(size_t align, size_t bytes)
 {
-    if (align > ((size_t)1 << 62)) {
+    if (align > ((size_t)1 << 63)) {
         errno = EINVAL;
         return NULL;
     }
     return aligned_generic(next_pow2(align ? align : 1), bytes);
 }
 
+/* Returns the error and, as glibc does, also sets errno = ENOMEM when out of
+ * memory (programs test either). */
 PUBLIC int API(posix_memalign)(void **out, size_t align, size_t bytes)
 {
     if (align % sizeof(void *) != 0 || (align & (align - 1)) || align == 0)
         return EINVAL;
-    int saved = errno;
     void *m = aligned_generic(align, bytes);
-    if (!m) {
-        errno = saved;
-        return ENOMEM;
-    }
+    if (!m)
+        return ENOMEM; /* errno is ENOMEM */
     *out = m;
     return 0;
 }
@@ -468,10 +502,13 @@ PUBLIC size_t API(malloc_usable_size)(void *mem)
 {
     if (!mem)
         return 0;
-    chunk *p = mem_to_chunk(mem);
-    if (classify(mem, "malloc_usable_size") == 2 && !um_mmap_valid(p))
+    struct um_owner o;
+    size_t cs;
+    if (classify(mem, "malloc_usable_size", &o, &cs) == OWN_HEAP)
+        return chunk_usable(mem_to_chunk(mem));
+    if (um_owner_of(mem_to_chunk(mem), &o) != OWN_MAPPED)
         um_fatal("malloc_usable_size", "invalid pointer", mem, 0);
-    return chunk_usable(p);
+    return o.hi - (uintptr_t)mem; /* the recorded mapping, not the header */
 }
 
 /* C23: free with the size the caller asked for; a size that cannot belong
@@ -527,3 +564,17 @@ PUBLIC void umalloc_thread_flush(void)
     um_ensure_init();
     um_tcache_flush_all();
 }
+
+/* ---- glibc's internal names ----
+ * Some programs and libraries call __libc_malloc & co. directly (to reach
+ * "the real malloc" under a hook) and hand the result to free(): they must
+ * be this allocator, not glibc's. */
+#ifndef UM_PREFIX
+extern __typeof(malloc) __libc_malloc __attribute__((alias("malloc"), copy(malloc), visibility("default")));
+extern __typeof(free) __libc_free __attribute__((alias("free"), copy(free), visibility("default")));
+extern __typeof(calloc) __libc_calloc __attribute__((alias("calloc"), copy(calloc), visibility("default")));
+extern __typeof(realloc) __libc_realloc __attribute__((alias("realloc"), copy(realloc), visibility("default")));
+extern __typeof(memalign) __libc_memalign __attribute__((alias("memalign"), copy(memalign), visibility("default")));
+extern __typeof(valloc) __libc_valloc __attribute__((alias("valloc"), copy(valloc), visibility("default")));
+extern __typeof(pvalloc) __libc_pvalloc __attribute__((alias("pvalloc"), copy(pvalloc), visibility("default")));
+#endif

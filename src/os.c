@@ -1,8 +1,9 @@
 /*
  * os.c — the os layer: the only file that calls brk/sbrk, mmap, munmap,
  * mremap, mprotect and madvise. ENOMEM-style failures return NULL/-1 so
- * callers can fall back; a failure that can only mean a corrupted heap
- * (munmap of our own range failing) is fatal.
+ * callers can fall back. munmap of our own range can fail only for lack of
+ * kernel memory (a partial unmap at vm.max_map_count needs a new mapping):
+ * the mapping then stays, as glibc lets it, and errno is kept.
  */
 #include <sched.h>
 #include <sys/mman.h>
@@ -62,10 +63,12 @@ int um_os_commit(void *p, size_t len)
     return r;
 }
 
-void um_os_unmap(void *p, size_t len)
+int um_os_unmap(void *p, size_t len)
 {
-    if (munmap(p, len) != 0)
-        um_fatal("munmap", "failed to unmap", p, len);
+    int saved = errno;
+    int r = munmap(p, len);
+    errno = saved;
+    return r == 0 ? 0 : -1;
 }
 
 void *um_os_remap(void *p, size_t old, size_t len)

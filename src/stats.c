@@ -10,6 +10,7 @@
  */
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -98,8 +99,13 @@ PUBLIC struct mallinfo API(mallinfo)(void)
     return m;
 }
 
+/* write() is a cancellation point: with a cancel pending the report would
+ * stop after its first line, so cancellation waits until it is out (as in
+ * glibc), and a pending request stays pending. */
 PUBLIC void API(malloc_stats)(void)
 {
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     um_ensure_init();
     size_t sys = 0, used = 0;
     for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
@@ -121,6 +127,7 @@ PUBLIC void API(malloc_stats)(void)
     um_printf(2, "max mmap regions = %10zu\n", ms.max_n_mmaps);
     um_printf(2, "max mmap bytes   = %10zu\n", ms.max_mmapped_mem);
     um_printf(2, "thread caches    = %10zu (%zu chunks)\n", cached, ncached);
+    pthread_setcancelstate(cancel_state, NULL);
 }
 
 /* ---- malloc_info: glibc's XML, built in a scratch mapping ---- */

@@ -144,7 +144,7 @@ static void arena_free_batch(void **mem, size_t n)
             locked = av;
         }
         size_t size = chunksize(p);
-        if (unlikely(av == &um_main_arena && !um_main_owns(p, size)))
+        if (unlikely(!um_owner_holds(av, p, size)))
             um_fatal("free", "invalid pointer", mem[k], 0);
         um_int_free(av, p, size, "free");
     }
@@ -390,6 +390,13 @@ static int tc_holds(struct tcache *tc, size_t i, void *e)
             um_fatal("free", "corrupted tcache list near", q, 0);
     }
     return 0;
+}
+
+/* Is the heap chunk at mem (size cs) on this thread's cache? */
+int um_tcache_holds(void *mem, size_t cs)
+{
+    size_t i = tc_slot_of_chunk(cs);
+    return i && um_tc_state == TC_LIVE && tc_holds(um_tcp, i, mem);
 }
 
 /* Free of a validated in-use heap chunk that missed the inline fast path. */

@@ -32,10 +32,8 @@ int um_systrim(arena *av, size_t pad)
     if (extra == 0)
         return 0;
     char *end = (char *)top + chunksize(top);
-    if (h->kind != HEAP_BRK) {
-        um_os_decommit(end - extra, extra);
-        return 1;
-    }
+    if (h->kind != HEAP_BRK)
+        return um_seg_release_top(h, top, extra);
     if (end != (char *)um_os_brk_end())
         return 0; /* someone else moved the break: leave it */
     if (!um_os_sbrk(-(intptr_t)extra))
@@ -45,7 +43,8 @@ int um_systrim(arena *av, size_t pad)
     if (released == 0)
         return 0;
     set_head(top, (chunksize(top) - released) | PREV_INUSE);
-    h->size -= released;
+    RELAXED_STORE(h->size, h->size - released); /* read without a lock by owner.c */
+    um_owner_seg_resized(h);
     av->system_mem -= released;
     return 1;
 }

@@ -5,7 +5,8 @@
  *
  *   api      malloc.c    public entry points; inline tcache fast paths
  *   tcache   tcache.c    per-thread size-classed stacks, batch refill/flush
- *   large    large.c     mmapped chunks, dynamic mmap threshold, mremap
+ *   large    large.c     mmapped chunks (registry: base + length), mremap
+ *   owner    owner.c     whose is a pointer: segment table, heaps, registry
  *   arena    arena.c     bins + top + lock: the seeds' malloc/free algorithm
  *            heap.c      main-arena segments (brk) and aligned mmap'd heaps
  *   trim     trim.c      giving memory back: brk shrink, heap shrink, madvise

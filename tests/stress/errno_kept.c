@@ -1,6 +1,6 @@
 // cflags: -pthread
 // ldflags: -pthread
-// timeout: 90
+// timeout: 180
 // free() and a successful malloc() never change errno, even when threads
 // contend for arena locks (a futex wait sets EAGAIN/EINTR internally).
 #include <errno.h>
