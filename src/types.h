@@ -9,6 +9,7 @@
  *   arena    arena.c     bins + top + lock: the seeds' malloc/free algorithm
  *            heap.c      main-arena segments (brk) and aligned mmap'd heaps
  *   trim     trim.c      giving memory back: brk shrink, heap shrink, madvise
+ *   purge    purge.c     decay purge: free pages back after a while (purge.h)
  *   bins     bins.h      bin index math, bin lists, binmap
  *   chunk    chunk.h     boundary tags and the checks every path uses
  *   os       os.c        the only file that calls brk/mmap/munmap/mremap/madvise
@@ -132,6 +133,25 @@ struct xfer {
     size_t bytes;
 };
 
+/*
+ * Per-arena state of the decay purge (purge.c; all under the arena lock).
+ * A sweep walks the large bins from bin `bin`, chunk `cursor` (NULL: the
+ * bin's head); unlink_chunk clears the cursor when it takes that chunk.
+ */
+struct um_purge {
+    struct chunk *cursor;
+    unsigned bin;          /* bin of the sweep in progress; 0: no sweep */
+    int countdown;         /* ticks until the next clock read */
+    uint64_t now;          /* ms, last clock read on this arena */
+    uint64_t next_sweep;   /* ms: start a sweep at or after this */
+    uint64_t top_stamp;    /* ms: when top last grew by a free */
+    uintptr_t top_lo, top_hi; /* pages of top known purged, anchored at its end */
+    size_t purged_bytes;   /* bytes handed back with madvise, ever */
+    size_t purge_calls;    /* madvise calls */
+    size_t sweeps;         /* sweeps completed */
+    size_t trimmed_bytes;  /* bytes unmapped or given back with brk by the purge */
+};
+
 struct arena {
     um_lock lock;
     int have_fastchunks;
@@ -149,6 +169,7 @@ struct arena {
     size_t contended;          /* lock acquisitions that had to wait */
     size_t xfer_bytes;         /* bytes parked in xfer */
     struct xfer xfer[XFER_SLOTS];
+    struct um_purge purge;
 };
 typedef struct arena arena;
 
@@ -171,6 +192,8 @@ struct um_params {
     int perturb;
     int no_dyn_threshold;   /* the user pinned a threshold */
     int tcache_off;         /* tcache bypassed (perturb needs every call) */
+    int purge_decay_ms;     /* free pages go back after this; 0 at once, -1 never */
+    int purge_thread;       /* the opt-in purge thread is wanted */
 };
 
 /* Process-wide counters for mapped chunks (under um_mmap_lock). */
