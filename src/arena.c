@@ -55,7 +55,8 @@ void um_lock_slow(um_lock *l)
 static size_t free_coalesce(arena *av, chunk *p, size_t size, const char *fn)
 {
     size_t abit = abit_of(av);
-    struct um_piv kept = {0, 0}; /* purged pages of the merged neighbours */
+    struct um_piv kept = UM_PIV_NONE; /* purged pages and age of the merged neighbours */
+    size_t freed = size;
     chunk *next = chunk_at(p, size);
     size_t nextsize = chunksize(next);
     if (!prev_inuse(p)) {
@@ -78,12 +79,12 @@ static size_t free_coalesce(arena *av, chunk *p, size_t size, const char *fn)
         set_head(p, size | PREV_INUSE | abit);
         set_foot(p, size);
         unsorted_push(av, p, size);
-        um_purge_mark(p, size, kept, av->purge.now);
+        um_purge_mark(p, size, kept, um_purge_merge_stamp(av, &kept, freed, size));
     } else {
         size += nextsize;
         set_head(p, size | PREV_INUSE | abit);
         set_top(av, p);
-        um_purge_top_grew(av);
+        um_purge_top_grew(av, freed, size);
     }
     return size;
 }

@@ -108,7 +108,7 @@ static int purge_chunk(arena *av, chunk *c, uint64_t cutoff, struct budget *b)
         return 1;
     uintptr_t *w = (uintptr_t *)c;
     if (!ptag_valid(c, size)) { /* a chunk some path did not tag: its age starts now */
-        um_purge_mark(c, size, (struct um_piv){0, 0}, av->purge.now);
+        um_purge_mark(c, size, UM_PIV_NONE, av->purge.now);
         return 1;
     }
     if (w[PTAG_WORD + 1] > cutoff)

@@ -17,10 +17,13 @@
 #define PTAG_WORD 6                          /* first tag word in a chunk */
 #define PTAG_END ((PTAG_WORD + 4) * SIZE_SZ) /* 80: header + links + tag */
 
-/* Pages of a free chunk known to be purged: [lo, hi), empty when lo == hi. */
+/* Pages of a free chunk known to be purged: [lo, hi), empty when lo == hi;
+ * while merging, also the oldest freed-at time of the merged parts. */
 struct um_piv {
     uintptr_t lo, hi;
+    uint64_t oldest;
 };
+#define UM_PIV_NONE ((struct um_piv){0, 0, UINT64_MAX})
 
 extern uintptr_t um_purge_key;
 
@@ -42,6 +45,8 @@ static inline void um_purge_keep(struct um_piv *k, const chunk *c, size_t size)
     if (!ptag_valid(c, size))
         return;
     const uintptr_t *w = (const uintptr_t *)c;
+    if (w[PTAG_WORD + 1] < k->oldest)
+        k->oldest = w[PTAG_WORD + 1];
     if (w[PTAG_WORD + 3] - w[PTAG_WORD + 2] > k->hi - k->lo) {
         k->lo = w[PTAG_WORD + 2];
         k->hi = w[PTAG_WORD + 3];
@@ -72,15 +77,28 @@ static inline void um_purge_mark(chunk *p, size_t size, struct um_piv k, uint64_
 /* The stamp and purged pages of victim (size bytes) before it is split. */
 static inline uint64_t um_purge_read(arena *av, const chunk *victim, size_t size, struct um_piv *k)
 {
-    k->lo = k->hi = 0;
+    *k = UM_PIV_NONE;
     if (!ptag_valid(victim, size))
         return av->purge.now;
     um_purge_keep(k, victim, size);
     return ((const uintptr_t *)victim)[PTAG_WORD + 1];
 }
 
-/* Free memory just merged into top: its decay starts now. */
-static inline void um_purge_top_grew(arena *av) { av->purge.top_stamp = av->purge.now; }
+/* The freed-at time of a merge of `freed` fresh bytes into a chunk of `size`
+ * in all: a small fresh part keeps the age of the old free parts, so a block
+ * that is split off and freed back again and again does not keep a large
+ * free chunk young for ever (its pages may then go a little early). */
+static inline uint64_t um_purge_merge_stamp(arena *av, const struct um_piv *k, size_t freed, size_t size)
+{
+    return k->oldest != UINT64_MAX && freed <= size / 4 ? k->oldest : av->purge.now;
+}
+
+/* Free memory (freed bytes of it fresh) just merged into top, now size. */
+static inline void um_purge_top_grew(arena *av, size_t freed, size_t size)
+{
+    if (freed > size / 4)
+        av->purge.top_stamp = av->purge.now;
+}
 
 /* unlink_chunk is taking p off its bin: the sweep must not resume at p. */
 static inline void um_purge_unlinked(arena *av, const chunk *p)

@@ -7,6 +7,11 @@
 #ifndef PURGE_UTIL_H
 #define PURGE_UTIL_H
 
+#include <errno.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
 #ifndef UMALLOC_PREFIXED
 #include "../include/umalloc.h"
 #pragma weak umalloc_purge
