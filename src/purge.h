@@ -85,12 +85,12 @@ static inline uint64_t um_purge_read(arena *av, const chunk *victim, size_t size
 }
 
 /* The freed-at time of a merge of `freed` fresh bytes into a chunk of `size`
- * in all: a small fresh part keeps the age of the old free parts, so a block
- * that is split off and freed back again and again does not keep a large
- * free chunk young for ever (its pages may then go a little early). */
+ * in all: a fresh part no larger than the old free parts takes their age, so
+ * a block that is split off and freed back again and again does not keep a
+ * free chunk young for ever (its own pages may then go a little early). */
 static inline uint64_t um_purge_merge_stamp(arena *av, const struct um_piv *k, size_t freed, size_t size)
 {
-    return k->oldest != UINT64_MAX && freed <= size / 4 ? k->oldest : av->purge.now;
+    return k->oldest != UINT64_MAX && freed <= size / 2 ? k->oldest : av->purge.now;
 }
 
 /* Free memory (freed bytes of it fresh) just merged into top, now size. */
