@@ -48,7 +48,9 @@
 uintptr_t um_purge_key;
 
 static size_t mem_limit;             /* bytes; 0 = none */
-static _Atomic int pressure;         /* RSS within 10% of mem_limit */
+static _Atomic int pressure;         /* RSS was within 10% of mem_limit lately */
+static _Atomic uint64_t pressure_until; /* ms: ... and stays so until then */
+#define PRESSURE_HOLD_MS 1000        /* once near the limit, purge all for this long */
 static _Atomic uint64_t global_next; /* ms: next look at RSS and idle arenas */
 static _Atomic uint64_t idle_next;   /* ms: next look at idle arenas */
 
@@ -353,6 +355,20 @@ static size_t rss_now(void)
 }
 
 size_t um_purge_memory_limit(void) { return mem_limit; }
+
+/* RSS within 10% of the limit: pressure on, and it stays on for a while, so
+ * that everything free goes back, not just enough to dip under the line. */
+static int note_rss(size_t rss, uint64_t now)
+{
+    int hot = rss >= mem_limit - mem_limit / 10;
+    if (hot)
+        atomic_store_explicit(&pressure_until, now + PRESSURE_HOLD_MS, memory_order_relaxed);
+    else if (now >= atomic_load_explicit(&pressure_until, memory_order_relaxed))
+        atomic_store_explicit(&pressure, 0, memory_order_relaxed);
+    if (hot)
+        atomic_store_explicit(&pressure, 1, memory_order_relaxed);
+    return atomic_load_explicit(&pressure, memory_order_relaxed);
+}
 int um_purge_pressure(void) { return atomic_load_explicit(&pressure, memory_order_relaxed); }
 
 /* ---- the drive ---- */
@@ -385,8 +401,7 @@ static void purge_global(arena *av, uint64_t now, long decay)
         return;
     if (mem_limit) {
         size_t rss = rss_now();
-        int hot = rss >= mem_limit - mem_limit / 10;
-        atomic_store_explicit(&pressure, hot, memory_order_relaxed);
+        int hot = note_rss(rss, now);
         if (hot) {
             decay = 0;
             if (av->purge.bin == 0)
@@ -561,10 +576,8 @@ static void *purge_thread_main(void *arg)
         if (atomic_load_explicit(&thread_gen, memory_order_acquire) != gen)
             break;
         uint64_t now = clock_ms();
-        if (mem_limit) {
-            size_t rss = rss_now();
-            atomic_store_explicit(&pressure, rss >= mem_limit - mem_limit / 10, memory_order_relaxed);
-        }
+        if (mem_limit)
+            note_rss(rss_now(), now);
         decay = effective_decay();
         if (decay < 0)
             continue;
