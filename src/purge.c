@@ -16,8 +16,10 @@
  * anchored at its end (av->purge.top_lo/hi), valid while that end stays.
  *
  * Driving it. um_purge_tick() runs on the arena slow paths (um_int_malloc,
- * um_int_free of chunks outside the fast bins) with the lock held: one coarse
- * clock read (vDSO) and a compare. Every decay/4 a sweep starts: sort the
+ * um_int_free of chunks outside the fast bins) with the lock held: every 8th
+ * call one coarse clock read (vDSO, ~5 ns here) and a compare; so a freed-at
+ * time may be a few calls stale, which only ever makes a chunk look older
+ * when calls are rare. Every decay/4 a sweep starts: sort the
  * unsorted bin, walk the large bins that can hold a page from a cursor, then
  * top (a non-main heap shrinks, the brk heap moves its break down); each tick
  * does one step of at most STEP_VISITS chunks and STEP_BYTES of madvise. Once
@@ -415,8 +417,9 @@ static void purge_global(arena *av, uint64_t now, long decay)
     }
 }
 
-void um_purge_tick(arena *av)
+void um_purge_tick_slow(arena *av)
 {
+    av->purge.countdown = PURGE_TICK_EVERY;
     if (unlikely(!atomic_load_explicit(&um_initialized, memory_order_relaxed)))
         return; /* a unit test driving a private arena */
     uint64_t now = clock_ms();
@@ -435,6 +438,8 @@ void um_purge_tick(arena *av)
     struct budget b = {STEP_BYTES, STEP_VISITS, 0};
     if (purge_step(av, cutoff_of(now, decay), um_params.top_pad, &b))
         av->purge.next_sweep = now + sweep_interval(decay);
+    else
+        av->purge.countdown = 1; /* a sweep is under way: a step every call */
 }
 
 int um_purge_arena_all(arena *av, size_t pad)

@@ -117,9 +117,17 @@ struct um_purge_stats {
     size_t dirty_now;     /* whole free pages not purged yet */
 };
 
-/* Call from any arena slow path with av locked: reads the coarse clock,
- * and when a sweep is due runs one bounded step of it. */
-void um_purge_tick(arena *av);
+#define PURGE_TICK_EVERY 8 /* arena calls per clock read while no sweep runs */
+void um_purge_tick_slow(arena *av);
+
+/* Call from any arena slow path with av locked: every few calls reads the
+ * coarse clock, and when a sweep is due runs one bounded step of it (every
+ * call while a sweep is under way). A decrement and a branch otherwise. */
+static inline void um_purge_tick(arena *av)
+{
+    if (unlikely(--av->purge.countdown <= 0))
+        um_purge_tick_slow(av);
+}
 /* Purge every free page of av now, whatever its age (malloc_trim,
  * umalloc_purge); top keeps pad bytes. av locked; 1 if anything went back. */
 int um_purge_arena_all(arena *av, size_t pad);
