@@ -55,23 +55,21 @@ void um_lock_slow(um_lock *l)
 static size_t free_coalesce(arena *av, chunk *p, size_t size, const char *fn)
 {
     size_t abit = abit_of(av);
-    struct um_piv kept = UM_PIV_NONE; /* purged pages and age of the merged neighbours */
-    size_t freed = size;
+    size_t freed = size, ps = 0, ns = 0; /* for the purge: the parts merged */
     chunk *next = chunk_at(p, size);
     size_t nextsize = chunksize(next);
     if (!prev_inuse(p)) {
-        size_t ps = p->prev_size;
+        ps = p->prev_size;
         p = (chunk *)((char *)p - ps);
         if (unlikely(chunksize(p) != ps))
             um_fatal(fn, "corrupted size vs. prev_size at", p, 0);
         unlink_chunk(av, p);
-        um_purge_keep(&kept, p, ps);
         size += ps;
     }
     if (next != av->top) {
         if (!inuse(next)) {
             unlink_chunk(av, next);
-            um_purge_keep(&kept, next, nextsize);
+            ns = nextsize;
             size += nextsize;
         } else {
             clear_inuse_at(next, 0);
@@ -79,7 +77,8 @@ static size_t free_coalesce(arena *av, chunk *p, size_t size, const char *fn)
         set_head(p, size | PREV_INUSE | abit);
         set_foot(p, size);
         unsorted_push(av, p, size);
-        um_purge_mark(p, size, kept, um_purge_merge_stamp(av, &kept, freed, size));
+        if (size >= um_pagesize)
+            um_purge_note_free(av, p, size, freed, ps, next, ns);
     } else {
         size += nextsize;
         set_head(p, size | PREV_INUSE | abit);
@@ -117,15 +116,18 @@ static void *split_victim(arena *av, chunk *victim, size_t size, size_t nb, int 
         set_inuse_at(victim, size);
     } else {
         chunk *rem = chunk_at(victim, nb);
-        struct um_piv kept;
-        uint64_t freed_at = um_purge_read(av, victim, size, &kept); /* before rem's links land on it */
+        struct um_piv kept = UM_PIV_NONE;
+        uint64_t freed_at = 0;
+        if (rsize >= um_pagesize) /* before rem's links land on the victim's tag */
+            freed_at = um_purge_read(av, victim, size, &kept);
         unsorted_push(av, rem, rsize);
         if (remember)
             av->last_remainder = rem;
         set_head(victim, nb | PREV_INUSE | abit);
         set_head(rem, rsize | PREV_INUSE | abit);
         set_foot(rem, rsize);
-        um_purge_mark(rem, rsize, kept, freed_at);
+        if (rsize >= um_pagesize)
+            um_purge_mark(rem, rsize, kept, freed_at);
     }
     return chunk_to_mem(victim);
 }

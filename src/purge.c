@@ -60,7 +60,9 @@ struct budget {
     size_t bytes;
     unsigned visits;
     int released;
+    int sort_all; /* sort the whole unsorted bin (else a few chunks a sweep) */
 };
+#define SORT_PER_SWEEP 64 /* malloc sorts the rest as it scans */
 
 /* Coarse monotonic milliseconds: a vDSO read, resolution a few ms. */
 static uint64_t clock_ms(void)
@@ -183,9 +185,13 @@ static int purge_step(arena *av, uint64_t cutoff, size_t pad, struct budget *b)
         ps->cursor = NULL;
     }
     if (ps->bin == 1) {
-        b->visits -= um_arena_sort_unsorted(av, b->visits);
-        if (!bin_empty(av, 1))
-            return 0;
+        if (!b->sort_all) {
+            b->visits -= um_arena_sort_unsorted(av, b->visits < SORT_PER_SWEEP ? b->visits : SORT_PER_SWEEP);
+        } else {
+            b->visits -= um_arena_sort_unsorted(av, b->visits);
+            if (!bin_empty(av, 1))
+                return 0;
+        }
         ps->bin = first_purge_bin();
         ps->cursor = NULL;
     }
@@ -385,7 +391,7 @@ static void purge_idle_arenas(arena *self, uint64_t now, long decay)
         if (a->purge.now + (uint64_t)decay <= now && (a->xfer_bytes || a->purge.bin || a->purge.next_sweep <= now)) {
             um_xfer_drain(a);
             um_consolidate(a);
-            struct budget b = {4 * STEP_BYTES, 4 * STEP_VISITS, 0};
+            struct budget b = {4 * STEP_BYTES, 4 * STEP_VISITS, 0, 1};
             if (purge_step(a, cutoff_of(now, decay), um_params.top_pad, &b))
                 a->purge.next_sweep = now + sweep_interval(decay);
         }
@@ -435,7 +441,7 @@ void um_purge_tick_slow(arena *av)
         av->purge.next_sweep = now + 1000; /* look at the settings again later */
         return;
     }
-    struct budget b = {STEP_BYTES, STEP_VISITS, 0};
+    struct budget b = {STEP_BYTES, STEP_VISITS, 0, 0};
     if (purge_step(av, cutoff_of(now, decay), um_params.top_pad, &b))
         av->purge.next_sweep = now + sweep_interval(decay);
     else
@@ -444,7 +450,7 @@ void um_purge_tick_slow(arena *av)
 
 int um_purge_arena_all(arena *av, size_t pad)
 {
-    struct budget b = {(size_t)-1 & ~(size_t)(um_pagesize - 1), ~0u, 0};
+    struct budget b = {(size_t)-1 & ~(size_t)(um_pagesize - 1), ~0u, 0, 1};
     uint64_t now = clock_ms();
     av->purge.now = now;
     av->purge.top_stamp = 0;
@@ -558,7 +564,7 @@ static void purge_arena_sweep(arena *a, uint64_t now, long decay)
             um_xfer_drain(a); /* nobody used it for the decay time */
             um_consolidate(a);
         }
-        struct budget b = {STEP_BYTES, STEP_VISITS, 0};
+        struct budget b = {STEP_BYTES, STEP_VISITS, 0, 1};
         int done = purge_step(a, cutoff_of(now, decay), um_params.top_pad, &b);
         if (done)
             a->purge.next_sweep = now + sweep_interval(decay);

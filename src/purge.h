@@ -93,6 +93,20 @@ static inline uint64_t um_purge_merge_stamp(arena *av, const struct um_piv *k, s
     return k->oldest != UINT64_MAX && freed <= size / 2 ? k->oldest : av->purge.now;
 }
 
+/* free_coalesce made p (size bytes) of `freed` fresh bytes, the free chunk
+ * below (ps bytes, at p: its tag words are still in place) when ps != 0, and
+ * the free chunk next (ns bytes) when ns != 0: tag it. */
+static inline void um_purge_note_free(arena *av, chunk *p, size_t size, size_t freed, size_t ps,
+                                      const chunk *next, size_t ns)
+{
+    struct um_piv kept = UM_PIV_NONE;
+    if (ps)
+        um_purge_keep(&kept, p, ps);
+    if (ns)
+        um_purge_keep(&kept, next, ns);
+    um_purge_mark(p, size, kept, um_purge_merge_stamp(av, &kept, freed, size));
+}
+
 /* Free memory (freed bytes of it fresh) just merged into top, now size. */
 static inline void um_purge_top_grew(arena *av, size_t freed, size_t size)
 {
