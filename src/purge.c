@@ -146,7 +146,15 @@ static int purge_chunk(arena *av, chunk *c, uint64_t cutoff, struct budget *b)
 static int purge_top(arena *av, uint64_t cutoff, size_t pad, struct budget *b)
 {
     chunk *top = av->top;
-    if (!top || av->purge.top_stamp > cutoff)
+    if (!top)
+        return 1;
+    uintptr_t end = (uintptr_t)top + chunksize(top);
+    if (end != av->purge.top_end) { /* the heap grew (or shrank) since: young */
+        av->purge.top_end = end;
+        if (av->purge.top_stamp < av->purge.now)
+            av->purge.top_stamp = av->purge.now;
+    }
+    if (av->purge.top_stamp > cutoff)
         return 1;
     size_t before = av->system_mem;
     if (av == &um_main_arena) {
@@ -157,6 +165,7 @@ static int purge_top(arena *av, uint64_t cutoff, size_t pad, struct budget *b)
     }
     av->purge.trimmed_bytes += before - av->system_mem;
     top = av->top;
+    av->purge.top_end = (uintptr_t)top + chunksize(top);
     size_t tsize = chunksize(top);
     if (tsize <= PTAG_END + pad)
         return 1;

@@ -146,6 +146,7 @@ struct um_purge {
     uint64_t next_sweep;   /* ms: start a sweep at or after this */
     uint64_t top_stamp;    /* ms: when top last grew by a free */
     uintptr_t top_lo, top_hi; /* pages of top known purged, anchored at its end */
+    uintptr_t top_end;     /* top's end at the last sweep (moved: top is young) */
     size_t purged_bytes;   /* bytes handed back with madvise, ever */
     size_t purge_calls;    /* madvise calls */
     size_t sweeps;         /* sweeps completed */
