@@ -55,6 +55,8 @@ static _Atomic uint64_t pressure_until; /* ms: ... and stays so until then */
 #define PRESSURE_HOLD_MS 1000        /* once near the limit, purge all for this long */
 static _Atomic uint64_t global_next; /* ms: next look at RSS and idle arenas */
 static _Atomic uint64_t idle_next;   /* ms: next look at idle arenas */
+static _Atomic int idle_pending;     /* an idle arena's sweep is not finished */
+#define IDLE_STEP_MS 4               /* ... then a step of it this often */
 
 struct budget {
     size_t bytes;
@@ -392,8 +394,9 @@ int um_purge_pressure(void) { return atomic_load_explicit(&pressure, memory_orde
 
 /* An arena nobody used for the decay time: drain its parked chunks and run
  * its sweep a few steps (we hold another arena's lock: only trylock). */
-static void purge_idle_arenas(arena *self, uint64_t now, long decay)
+static int purge_idle_arenas(arena *self, uint64_t now, long decay)
 {
+    int pending = 0;
     for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
         if (a == self || !um_trylock(&a->lock))
             continue;
@@ -403,9 +406,12 @@ static void purge_idle_arenas(arena *self, uint64_t now, long decay)
             struct budget b = {4 * STEP_BYTES, 4 * STEP_VISITS, 0, 1};
             if (purge_step(a, cutoff_of(now, decay), um_params.top_pad, &b))
                 a->purge.next_sweep = now + sweep_interval(decay);
+            else
+                pending = 1;
         }
         um_lock_release(&a->lock);
     }
+    return pending;
 }
 
 /* Process-wide work, at most every few ms: RSS against the limit, idle arenas. */
@@ -413,6 +419,9 @@ static void purge_global(arena *av, uint64_t now, long decay)
 {
     uint64_t next = atomic_load_explicit(&global_next, memory_order_relaxed);
     uint64_t step = mem_limit ? PRESSURE_EVERY_MS : (decay > 0 ? (uint64_t)decay / 4 : 4);
+    int pending = atomic_load_explicit(&idle_pending, memory_order_relaxed);
+    if (pending && step > IDLE_STEP_MS)
+        step = IDLE_STEP_MS; /* an idle arena's sweep is under way: keep at it */
     if (now < next || !atomic_compare_exchange_strong_explicit(&global_next, &next, now + step,
                                                                 memory_order_relaxed, memory_order_relaxed))
         return;
@@ -426,9 +435,10 @@ static void purge_global(arena *av, uint64_t now, long decay)
         }
     }
     uint64_t inext = atomic_load_explicit(&idle_next, memory_order_relaxed);
-    if (decay >= 0 && now >= inext) {
-        atomic_store_explicit(&idle_next, now + (decay > 100 ? (uint64_t)decay : 100), memory_order_relaxed);
-        purge_idle_arenas(av, now, decay);
+    if (decay >= 0 && (now >= inext || pending)) {
+        if (!pending)
+            atomic_store_explicit(&idle_next, now + (decay > 200 ? (uint64_t)decay / 4 : 50), memory_order_relaxed);
+        atomic_store_explicit(&idle_pending, purge_idle_arenas(av, now, decay), memory_order_relaxed);
     }
 }
 

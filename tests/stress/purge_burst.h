@@ -6,7 +6,9 @@
  * set to 4 MiB, so they live in the heap), touching every byte; then each
  * frees 19 of every 20 blocks (runs between survivors: whole pages come free
  * inside the heap while the top stays pinned) and flushes its thread cache.
- * RSS is sampled from /proc/self/statm for 4 s afterwards.
+ * RSS is sampled from /proc/self/statm for 4 s afterwards. In the traffic
+ * mode only thread 0 keeps calling: memory of an arena that thread 1 leaves
+ * quiet must go back too (purged from thread 0's calls as an idle arena).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -70,7 +72,7 @@ static void *worker_main(void *arg)
         }
     umalloc_thread_flush(); /* the cache would hold the small and medium ones */
     pthread_barrier_wait(&bar); /* freed */
-    if (mode == MODE_TRAFFIC) {
+    if (mode == MODE_TRAFFIC && w->id == 0) { /* thread 1 goes quiet */
         while (!atomic_load(&stop)) {
             char *a = malloc(16 + t_below(&r, 500));
             char *b = malloc(200 * 1024); /* an arena call each time: the purge runs */
