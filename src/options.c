@@ -147,6 +147,7 @@ int um_mallopt(int param, int value)
     case M_TRIM_THRESHOLD:
         um_params.trim_threshold = (size_t)(long)value;
         um_params.no_dyn_threshold = 1;
+        purge_changed = 1; /* -1 also switches the purge off */
         break;
     case M_TOP_PAD:
         um_params.top_pad = (size_t)(long)value;

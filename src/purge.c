@@ -449,6 +449,9 @@ void um_purge_tick_slow(arena *av)
         return; /* a unit test driving a private arena */
     uint64_t now = clock_ms();
     av->purge.now = now;
+    /* 6..9 calls to the next read: a loop with an even number of arena
+     * calls per round must not always be seen at the same point of it */
+    av->purge.countdown = PURGE_TICK_EVERY - 2 + (int)((now >> 2) & 3); /* coarse: 4 ms steps */
     if (now >= atomic_load_explicit(&global_next, memory_order_relaxed))
         purge_global(av, now, effective_decay());
     if (likely(av->purge.bin == 0 && now < av->purge.next_sweep))
