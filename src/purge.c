@@ -10,21 +10,25 @@
  *
  * What is known. Every free chunk of at least a page carries a tag (purge.h):
  * freed-at time and the one interval of its pages already purged. Merges keep
- * the larger purged interval of the parts, the remainder of a split keeps its
- * part of the victim's interval and its age, so a page is purged once and a
- * fault on a reused purged page is expected. Top has one purged interval
+ * the larger purged interval of the parts (and their age, when the fresh part
+ * is no larger than they are, so split-and-refree churn cannot keep a chunk
+ * young for ever); the remainder of a split keeps its part of the victim's
+ * interval and its age. So a page is purged once (bar the smaller interval
+ * lost in a merge) and a fault on a reused purged page is expected. Top has one purged interval
  * anchored at its end (av->purge.top_lo/hi), valid while that end stays.
  *
  * Driving it. um_purge_tick() runs on the arena slow paths (um_int_malloc,
- * um_int_free of chunks outside the fast bins) with the lock held: every 8th
- * call one coarse clock read (vDSO, ~5 ns here) and a compare; so a freed-at
- * time may be a few calls stale, which only ever makes a chunk look older
- * when calls are rare. Every decay/4 a sweep starts: sort the
- * unsorted bin, walk the large bins that can hold a page from a cursor, then
- * top (a non-main heap shrinks, the brk heap moves its break down); each tick
- * does one step of at most STEP_VISITS chunks and STEP_BYTES of madvise. Once
- * per decay time a tick also looks at the other arenas: one with no malloc or
- * free for the decay time gets its parked chunks drained and purged.
+ * um_int_free of chunks outside the fast bins) with the lock held: every 6th
+ * to 9th call (jittered) one coarse clock read (vDSO, ~5 ns here) and a
+ * compare; so a freed-at time may be a few calls stale, which only ever makes
+ * a chunk look older when calls are rare. Every decay/4 a sweep starts: sort
+ * up to 64 unsorted chunks (malloc sorts the rest), walk the large bins that
+ * can hold a page from a cursor (unlink_chunk clears it), then top (a non-main
+ * heap shrinks, the brk heap moves its break down, the rest is purged); each
+ * call then does one step of at most STEP_VISITS chunks and STEP_BYTES of
+ * madvise until the sweep is done. Every decay/4 a tick also looks at the
+ * other arenas (trylock only): one with no malloc or free for the decay time
+ * gets its parked chunks drained and is swept, a step every few ms.
  * Opt-in: a purge thread (UMALLOC_PURGE_THREAD=1 / M_UMALLOC_PURGE_THREAD) for
  * processes that stop calling malloc, and umalloc_purge() to do it all now.
  * Memory limit: cgroup v2 memory.max of our own cgroup (v1 memory.limit_in_bytes
@@ -45,7 +49,6 @@
 #define STEP_VISITS 128              /* chunk headers read per step */
 #define PRESSURE_EVERY_MS 5          /* RSS read at most this often */
 #define PRESSURE_SWEEP_MS 5
-#define PHASE_TOP NBINS              /* purge.bin value: the sweep is at top */
 
 uintptr_t um_purge_key;
 
