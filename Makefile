@@ -9,7 +9,7 @@
 
 CC      := gcc
 PREFIX  ?= /usr/local
-SRCS    := os.c print.c heap.c owner.c arena.c central.c large.c trim.c tcache.c options.c stats.c check.c malloc.c
+SRCS    := os.c print.c heap.c owner.c arena.c central.c large.c trim.c purge.c tcache.c options.c stats.c check.c malloc.c
 WARN    := -Wall -Wextra -Werror -Wmissing-prototypes -Wshadow -Wno-unused-function
 BASE    := -std=c11 -D_GNU_SOURCE -fPIC -g -fvisibility=hidden -ftls-model=initial-exec \
            -fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free \

@@ -28,6 +28,23 @@ void umalloc_check(void);
 /* Give this thread's cached free chunks back to the arenas. */
 void umalloc_thread_flush(void);
 
+/* Free pages go back to the kernel (MADV_DONTNEED) once they have stayed
+ * free for the purge decay time, driven by malloc/free calls. mallopt
+ * parameters (also UMALLOC_PURGE_DECAY_MS, UMALLOC_PURGE_THREAD=1):
+ *   M_UMALLOC_PURGE_DECAY   milliseconds (default 1000); 0 at once, -1 never
+ *   M_UMALLOC_PURGE_THREAD  1: a background thread also purges every decay
+ *                           period (for processes that stop calling malloc)
+ * M_TRIM_THRESHOLD = -1 turns the automatic purge off as well.
+ * UMALLOC_MEMORY_LIMIT (bytes, K/M/G suffixes; default: the cgroup's
+ * memory.max): with RSS within 10% of it, free pages go back at once. */
+#define M_UMALLOC_PURGE_DECAY (-1101)
+#define M_UMALLOC_PURGE_THREAD (-1102)
+
+/* Hand every free page of every arena back now, whatever its age (this
+ * thread's cache is flushed first; top keeps nothing). 1 if anything was
+ * released. */
+int umalloc_purge(void);
+
 /* C23 sized deallocation (glibc 2.36's headers do not declare them yet). */
 void free_sized(void *ptr, size_t size);
 void free_aligned_sized(void *ptr, size_t alignment, size_t size);

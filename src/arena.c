@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bins.h"
+#include "purge.h"
 
 #define TLS_IE __attribute__((tls_model("initial-exec")))
 
@@ -57,10 +58,11 @@ void um_lock_slow(um_lock *l)
 static size_t free_coalesce(arena *av, chunk *p, size_t size, const char *fn)
 {
     size_t abit = abit_of(av);
+    size_t freed = size, ps = 0, ns = 0; /* for the purge: the parts merged */
     chunk *next = chunk_at(p, size);
     size_t nextsize = chunksize(next);
     if (!prev_inuse(p)) {
-        size_t ps = p->prev_size;
+        ps = p->prev_size;
         p = (chunk *)((char *)p - ps);
         if (unlikely(chunksize(p) != ps))
             um_fatal(fn, "corrupted size vs. prev_size at", p, 0);
@@ -70,6 +72,7 @@ static size_t free_coalesce(arena *av, chunk *p, size_t size, const char *fn)
     if (next != av->top) {
         if (!inuse(next)) {
             unlink_chunk(av, next);
+            ns = nextsize;
             size += nextsize;
         } else {
             clear_inuse_at(next, 0);
@@ -77,10 +80,13 @@ static size_t free_coalesce(arena *av, chunk *p, size_t size, const char *fn)
         set_head(p, size | PREV_INUSE | abit);
         set_foot(p, size);
         unsorted_push(av, p, size);
+        if (size >= um_pagesize)
+            um_purge_note_free(av, p, size, freed, ps, next, ns);
     } else {
         size += nextsize;
         set_head(p, size | PREV_INUSE | abit);
         set_top(av, p);
+        um_purge_top_grew(av, freed, size);
     }
     return size;
 }
@@ -113,12 +119,18 @@ static void *split_victim(arena *av, chunk *victim, size_t size, size_t nb, int 
         set_inuse_at(victim, size);
     } else {
         chunk *rem = chunk_at(victim, nb);
+        struct um_piv kept = UM_PIV_NONE;
+        uint64_t freed_at = 0;
+        if (rsize >= um_pagesize) /* before rem's links land on the victim's tag */
+            freed_at = um_purge_read(av, victim, size, &kept);
         unsorted_push(av, rem, rsize);
         if (remember)
             av->last_remainder = rem;
         set_head(victim, nb | PREV_INUSE | abit);
         set_head(rem, rsize | PREV_INUSE | abit);
         set_foot(rem, rsize);
+        if (rsize >= um_pagesize)
+            um_purge_mark(rem, rsize, kept, freed_at);
     }
     return chunk_to_mem(victim);
 }
@@ -330,6 +342,25 @@ static void *scan_unsorted(arena *av, size_t nb)
     return NULL;
 }
 
+/* Sort up to max chunks off the unsorted bin into their bins (the purge's
+ * sweep only walks sorted bins). Returns how many were sorted. */
+unsigned um_arena_sort_unsorted(arena *av, unsigned max)
+{
+    chunk *unsorted = unsorted_chunks(av);
+    unsigned n = 0;
+    chunk *victim;
+    while (n < max && (victim = unsorted->bk) != unsorted) {
+        chunk *bck = victim->bk;
+        if (unlikely(bck->fd != victim))
+            um_fatal("malloc", "corrupted unsorted double-linked list at", victim, 0);
+        unsorted->bk = bck;
+        bck->fd = unsorted;
+        bin_chunk(av, victim, chunksize(victim));
+        n++;
+    }
+    return n;
+}
+
 /* Best fit within nb's own large bin (sorted, largest first). */
 static void *large_best_fit(arena *av, size_t nb)
 {
@@ -377,6 +408,7 @@ static void *binmap_search(arena *av, size_t nb, unsigned idx)
 
 void *um_int_malloc(arena *av, size_t nb)
 {
+    um_purge_tick(av);
     chunk *p = take_exact(av, nb);
     if (p)
         return chunk_to_mem(p);
@@ -446,6 +478,7 @@ void um_int_free(arena *av, chunk *p, size_t size, const char *fn)
         um_fatal(fn, "double free of", mem, 0);
     if (unlikely(!prev_inuse(next)))
         um_fatal(fn, "double free of", mem, size - SIZE_SZ);
+    um_purge_tick(av);
     size = free_coalesce(av, p, size, fn);
     if (size >= FASTBIN_CONSOLIDATION_THRESHOLD)
         um_trim_after_free(av);
@@ -728,5 +761,6 @@ void um_fork_child(void)
     if (tl_arena)
         atomic_store_explicit(&tl_arena->attached, 1, memory_order_relaxed);
     um_tcache_reset_after_fork();
+    um_purge_fork_child();
     /* the stdio list lock: glibc's fork reset it (multi-threaded case) */
 }

@@ -68,7 +68,6 @@ static inline void unmark_bin(arena *av, unsigned i) { av->binmap[idx2block(i)] 
 /* Take p off its doubly linked bin list, checking the links first. */
 static inline void unlink_chunk(arena *av, chunk *p)
 {
-    (void)av; /* kept for symmetry with the other bin operations */
     chunk *fd = p->fd, *bk = p->bk;
     if (unlikely(chunksize(p) != chunk_at(p, chunksize(p))->prev_size))
         um_fatal("malloc", "corrupted size vs. prev_size at", p, 0);
@@ -76,6 +75,8 @@ static inline void unlink_chunk(arena *av, chunk *p)
         um_fatal("malloc", "corrupted double-linked list at", p, 0);
     fd->bk = bk;
     bk->fd = fd;
+    if (unlikely(av->purge.cursor == p)) /* the purge's sweep must not resume at p */
+        av->purge.cursor = NULL;
     if (!in_smallbin_range(chunksize(p)) && p->fd_nextsize != NULL) {
         if (unlikely(p->fd_nextsize->bk_nextsize != p || p->bk_nextsize->fd_nextsize != p))
             um_fatal("malloc", "corrupted double-linked list (not small) at", p, 0);

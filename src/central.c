@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "bins.h"
+#include "purge.h"
 #include "tcache.h"
 
 #define CC_MIN_CAP ((size_t)64 * 1024)  /* per class, before any demand */
@@ -145,7 +146,7 @@ static void release_batches(arena *av, void **b, size_t cs)
  * Returns the batches to release (class lock held). */
 static void **decay_class(struct cclass *k, size_t cs, uint64_t now, size_t *out)
 {
-    long decay = RELAXED_LOAD(um_params.decay_ms);
+    long decay = um_purge_decay();
     k->ops = 0;
     if (decay < 0 || now - k->tick_ms < (uint64_t)decay)
         return NULL;

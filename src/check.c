@@ -10,10 +10,16 @@
  *     bin's sizes (large bins sorted, skip list consistent), the binmap
  *     covers every non-empty bin, and bins hold exactly the free chunks found
  *     by the walk; fast bin chunks are in use and of their bin's size;
- *   - system_mem equals the sum of the heaps' sizes.
+ *   - system_mem equals the sum of the heaps' sizes;
+ *   - purge state: every binned chunk of a page or more carries a valid tag
+ *     whose purged pages lie inside its own interior and whose age is not in
+ *     the future; the sweep's cursor is a chunk of the bin the sweep is at;
+ *     top's purged interval is ordered; the bytes known purged now are no
+ *     more than the bytes ever purged.
  * And this thread's cache: every entry is an in-use heap chunk of its size.
  */
 #include "bins.h"
+#include "purge.h"
 #include "tcache.h"
 
 #define FAIL(what, addr) um_fatal("check", what, (const void *)(addr), 0)
@@ -84,9 +90,52 @@ static size_t check_heap(arena *av, heap *h, size_t *sys)
     return nfree;
 }
 
+/* A binned free chunk's purge tag (chunks of a page or more); returns the
+ * bytes it says are purged. */
+static size_t check_ptag(arena *av, chunk *p, size_t s)
+{
+    if (s < um_pagesize)
+        return 0;
+    if (!ptag_valid(p, s))
+        FAIL("free chunk without a purge tag at", p);
+    const uintptr_t *w = (const uintptr_t *)p;
+    uintptr_t lo = w[PTAG_WORD + 2], hi = w[PTAG_WORD + 3];
+    uintptr_t ilo = ((uintptr_t)p + PTAG_END + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1);
+    uintptr_t ihi = ((uintptr_t)p + s) & ~(uintptr_t)(um_pagesize - 1);
+    if (lo != hi && (lo > hi || lo < ilo || hi > ihi || ((lo | hi) & (um_pagesize - 1))))
+        FAIL("purged pages outside their free chunk at", p);
+    if (lo == hi && lo != 0)
+        FAIL("empty purged interval not cleared at", p);
+    if (w[PTAG_WORD + 1] > av->purge.now)
+        FAIL("free chunk stamped in the future at", p);
+    return hi - lo;
+}
+
+static void check_purge(arena *av, int cursor_seen, size_t purged_now)
+{
+    struct um_purge *ps = &av->purge;
+    unsigned first = largebin_index(um_pagesize);
+    if (ps->bin != 0 && ps->bin != 1 && (ps->bin < first || ps->bin > NBINS))
+        FAIL("purge sweep at an impossible bin in arena", av);
+    if (ps->cursor && !cursor_seen)
+        FAIL("purge cursor is not a chunk of the swept bin", ps->cursor);
+    if (ps->top_lo > ps->top_hi)
+        FAIL("top's purged interval reversed in arena", av);
+    chunk *top = av->top;
+    if (top) {
+        uintptr_t lo = ((uintptr_t)top + PTAG_END + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1);
+        uintptr_t hi = ((uintptr_t)top + chunksize(top)) & ~(uintptr_t)(um_pagesize - 1);
+        if (ps->top_hi == hi && lo < hi && ps->top_lo < hi)
+            purged_now += hi - (ps->top_lo > lo ? ps->top_lo : lo);
+    }
+    if (purged_now > ps->purged_bytes)
+        FAIL("more bytes purged now than ever purged in arena", av);
+}
+
 static void check_bins(arena *av, size_t expect_free)
 {
-    size_t binned = 0;
+    size_t binned = 0, purged_now = 0;
+    int cursor_seen = 0;
     for (unsigned i = 1; i < NBINS; i++) {
         chunk *b = bin_at(av, i);
         size_t prev = (size_t)-1;
@@ -111,10 +160,14 @@ static void check_bins(arena *av, size_t expect_free)
             }
             if (++binned > expect_free)
                 FAIL("bins hold more chunks than the heap has free", p);
+            purged_now += check_ptag(av, p, s);
+            if (p == av->purge.cursor && i == av->purge.bin)
+                cursor_seen = 1;
         }
     }
     if (binned != expect_free)
         FAIL("free chunk missing from every bin in arena", av);
+    check_purge(av, cursor_seen, purged_now);
     for (unsigned i = 0; i < NFASTBINS; i++) {
         size_t n = 0;
         for (chunk *p = av->fastbins[i]; p; p = reveal_ptr((void **)&p->fd, p->fd)) {

@@ -120,6 +120,7 @@ int um_os_commit(void *p, size_t len);     /* make read/write; 0 ok */
 int um_os_unmap(void *p, size_t len);        /* 0 ok; -1 (errno kept): mapping stays */
 void *um_os_remap(void *p, size_t old, size_t len); /* may move; NULL on failure */
 void um_os_decommit(void *p, size_t len);  /* drop pages, keep the range usable */
+long um_os_read_file(const char *path, char *buf, size_t cap); /* bytes read, -1 on error */
 void um_os_shrink(void *p, size_t len);    /* drop pages and make PROT_NONE */
 size_t um_os_ncpus(void);
 uintptr_t um_os_random(void);
@@ -190,6 +191,7 @@ void *um_int_memalign(arena *av, size_t align, size_t bytes);
 int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb);
 void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n);
 arena *um_arena_current(void);              /* this thread's arena, not locked */
+unsigned um_arena_sort_unsorted(arena *av, unsigned max); /* unsorted bin into bins */
 arena *um_arena_get(void);                  /* this thread's arena, locked */
 void um_arena_release(arena *av);
 arena *um_arena_retry(arena *av);

@@ -32,7 +32,6 @@ struct um_params um_params = {
     .top_pad = DEFAULT_TOP_PAD,
     .max_fast = DEFAULT_MXFAST,
     .n_mmaps_max = DEFAULT_MMAP_MAX,
-    .decay_ms = DEFAULT_DECAY_MS,
 };
 struct um_mstats um_mstats;
 um_lock um_mmap_lock, um_arenas_lock;

@@ -7,7 +7,9 @@
 #include <malloc.h>
 #include <stdlib.h>
 
+#include "purge.h"
 #include "tcache.h"
+#include "umalloc.h"
 
 /* A whole decimal or 0x-hex number, optionally negative (glibc reads
  * "-1" as the largest size: "never"); 0 when it does not parse. */
@@ -116,6 +118,7 @@ static void parse_tunables(const char *s)
 
 void um_options_init(void)
 {
+    um_purge_init();
     parse_tunables(getenv("GLIBC_TUNABLES"));
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (!names[i].env)
@@ -132,7 +135,7 @@ int um_mallopt(int param, int value)
     arena *av = &um_main_arena;
     um_lock_acquire(&av->lock);
     um_consolidate(av);
-    int ok = 1;
+    int ok = 1, purge_changed = 0;
     switch (param) {
     case M_MXFAST:
         if (value < 0 || value > (int)MAX_FAST_SIZE)
@@ -144,6 +147,7 @@ int um_mallopt(int param, int value)
     case M_TRIM_THRESHOLD:
         um_params.trim_threshold = (size_t)(long)value;
         um_params.no_dyn_threshold = 1;
+        purge_changed = 1; /* -1 also switches the purge off */
         break;
     case M_TOP_PAD:
         um_params.top_pad = (size_t)(long)value;
@@ -173,6 +177,17 @@ int um_mallopt(int param, int value)
         else
             ok = 0;
         break;
+    case M_UMALLOC_PURGE_DECAY:
+        if (value < -1)
+            ok = 0;
+        else
+            RELAXED_STORE(um_params.purge_decay_ms, value);
+        purge_changed = 1;
+        break;
+    case M_UMALLOC_PURGE_THREAD:
+        RELAXED_STORE(um_params.purge_thread, value != 0);
+        purge_changed = 1;
+        break;
     case M_ARENA_MAX:
         if (value > 0)
             um_params.arena_max = value;
@@ -184,5 +199,7 @@ int um_mallopt(int param, int value)
     }
     um_lock_release(&av->lock);
     um_tcache_refresh_settings();
+    if (purge_changed)
+        um_purge_sync();
     return ok;
 }

@@ -5,6 +5,7 @@
  * kernel memory (a partial unmap at vm.max_map_count needs a new mapping):
  * the mapping then stays, as glibc lets it, and errno is kept.
  */
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/mman.h>
 
@@ -85,6 +86,28 @@ void um_os_decommit(void *p, size_t len)
     int saved = errno;
     madvise(p, len, MADV_DONTNEED);
     errno = saved;
+}
+
+/* Read up to cap bytes of a small file (/proc, /sys) without stdio. */
+long um_os_read_file(const char *path, char *buf, size_t cap)
+{
+    int saved = errno;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    long total = -1;
+    if (fd >= 0) {
+        total = 0;
+        while ((size_t)total < cap) {
+            ssize_t n = read(fd, buf + total, cap - (size_t)total);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            total += n;
+        }
+        close(fd);
+    }
+    errno = saved;
+    return total;
 }
 
 /* Hand the pages back and make the range inaccessible (heap shrink). */

@@ -5,10 +5,13 @@
  *  - heap trim: an aligned heap whose top is free shrinks in place, and a
  *    heap that became entirely free is unmapped;
  *  - malloc_trim: also returns the whole pages inside free chunks anywhere
- *    in the heap (madvise), which the break alone can never reach.
+ *    in the heap (madvise), which the break alone can never reach; it runs
+ *    the decay purge's sweep (purge.c) with no decay, which also calls the
+ *    two above for top once top has stayed free for the decay time.
  * All run with the arena lock held.
  */
 #include "bins.h"
+#include "purge.h"
 
 static size_t page_down(size_t n) { return n & ~(um_pagesize - 1); }
 
@@ -96,29 +99,12 @@ void um_trim_after_free(arena *av)
     }
 }
 
-/* Return the whole pages inside every free chunk of av, then trim the top. */
+/* Return the whole pages inside every free chunk of av, then trim the top
+ * to pad: the purge's own sweep without the decay, so what it purges is
+ * recorded (purge.c) and not purged again. */
 int um_trim_arena(arena *av, size_t pad)
 {
-    int released = 0;
     um_central_drain(av);
     um_consolidate(av);
-    for (unsigned i = 1; i < NBINS; i++) {
-        chunk *bin = bin_at(av, i);
-        for (chunk *p = bin->bk; p != bin; p = p->bk) {
-            size_t size = chunksize(p);
-            if (size <= um_pagesize)
-                continue;
-            uintptr_t lo = ((uintptr_t)p + sizeof(chunk) + um_pagesize - 1) & ~(um_pagesize - 1);
-            uintptr_t hi = ((uintptr_t)p + size) & ~(um_pagesize - 1);
-            if (hi > lo) {
-                um_os_decommit((void *)lo, hi - lo);
-                released = 1;
-            }
-        }
-    }
-    if (av == &um_main_arena)
-        released |= um_systrim(av, pad);
-    else
-        released |= um_heap_trim(av, av->last_heap, pad, 1);
-    return released;
+    return um_purge_arena_all(av, pad);
 }

@@ -10,6 +10,7 @@
  *   arena    arena.c     bins + top + lock: the seeds' malloc/free algorithm
  *            heap.c      main-arena segments (brk) and aligned mmap'd heaps
  *   trim     trim.c      giving memory back: brk shrink, heap shrink, madvise
+ *   purge    purge.c     decay purge: free pages back after a while (purge.h)
  *   bins     bins.h      bin index math, bin lists, binmap
  *   chunk    chunk.h     boundary tags and the checks every path uses
  *   os       os.c        the only file that calls brk/mmap/munmap/mremap/madvise
@@ -69,7 +70,6 @@
 #define DEFAULT_TRIM_THRESHOLD (128u * 1024)
 #define DEFAULT_TOP_PAD (128u * 1024)
 #define DEFAULT_MMAP_MAX 65536
-#define DEFAULT_DECAY_MS 1000 /* cached and free memory idle this long goes back */
 #define HEAP_MIN_SIZE ((size_t)32 * 1024)
 #define HEAP_MAX_SIZE ((size_t)2 * DEFAULT_MMAP_THRESHOLD_MAX) /* 64 MiB */
 #define MMAP_HDR 32u /* struct mmap_rec before a mapped chunk's header */
@@ -147,6 +147,26 @@ struct central {
     struct cclass cls[TC_SLOTS];
 };
 
+/*
+ * Per-arena state of the decay purge (purge.c; all under the arena lock).
+ * A sweep walks the large bins from bin `bin`, chunk `cursor` (NULL: the
+ * bin's head); unlink_chunk clears the cursor when it takes that chunk.
+ */
+struct um_purge {
+    struct chunk *cursor;
+    unsigned bin;          /* bin of the sweep in progress; 0: no sweep */
+    int countdown;         /* ticks until the next clock read */
+    uint64_t now;          /* ms, last clock read on this arena */
+    uint64_t next_sweep;   /* ms: start a sweep at or after this */
+    uint64_t top_stamp;    /* ms: when top last grew by a free */
+    uintptr_t top_lo, top_hi; /* pages of top known purged, anchored at its end */
+    uintptr_t top_end;     /* top's end at the last sweep (moved: top is young) */
+    size_t purged_bytes;   /* bytes handed back with madvise, ever */
+    size_t purge_calls;    /* madvise calls */
+    size_t sweeps;         /* sweeps completed */
+    size_t trimmed_bytes;  /* bytes unmapped or given back with brk by the purge */
+};
+
 struct arena {
     um_lock lock;
     int have_fastchunks;
@@ -163,6 +183,7 @@ struct arena {
     size_t max_system_mem;
     size_t contended;          /* lock acquisitions that had to wait */
     struct central *central;   /* batches of free chunks by size class */
+    struct um_purge purge;
 };
 typedef struct arena arena;
 
@@ -185,8 +206,10 @@ struct um_params {
     int perturb;
     int no_dyn_threshold;   /* the user pinned a threshold */
     int tcache_off;         /* tcache bypassed (perturb needs every call) */
-    size_t tcache_max;      /* byte budget of one thread's cache */
-    long decay_ms;          /* idle time before cached memory goes back; -1 never */
+    size_t tcache_max;      /* byte budget of one thread's cache; 0 = default */
+    int purge_decay_ms;     /* free pages and idle cached chunks go back after
+                             * this; 0 at once, -1 never */
+    int purge_thread;       /* the opt-in purge thread is wanted */
 };
 
 /* Process-wide counters for mapped chunks (under um_mmap_lock). */

@@ -330,7 +330,7 @@ static void test_decay(void)
     uint64_t now = um_now_ms();
 
     /* -1: time never decays; a pure give phase keeps everything */
-    um_params.decay_ms = -1;
+    um_params.purge_decay_ms = -1;
     arena *a1 = private_arena(92);
     give_batches(a1, i, 6, per, NULL);
     size_t f1 = arena_free_bytes(a1);
@@ -346,7 +346,7 @@ static void test_decay(void)
     um_central_check(a1b);
 
     /* 0: at each tick the low-water mark (what never left) goes back */
-    um_params.decay_ms = 0;
+    um_params.purge_decay_ms = 0;
     arena *a2 = private_arena(94);
     void *heads[6];
     give_batches(a2, i, 6, per, heads);
@@ -381,7 +381,7 @@ static void test_decay(void)
 
     /* decay off by time: circulating batches are all kept (no event-based
      * window releases anything: phases of a program keep their batches) */
-    um_params.decay_ms = -1;
+    um_params.purge_decay_ms = -1;
     arena *a4 = private_arena(96);
     give_batches(a4, i, 8, per, NULL);
     size_t f4 = arena_free_bytes(a4);
@@ -402,7 +402,7 @@ static void test_decay(void)
 /* 4. drain: one class, then all; chunks coalesce and top grows back */
 static void test_drain(void)
 {
-    um_params.decay_ms = -1;
+    um_params.purge_decay_ms = -1;
     arena *av = private_arena(97);
     const size_t i1 = 64, c1 = tc_slot_size(i1);
     const size_t i2 = TC_MED_FIRST + 9, c2 = tc_slot_size(i2); /* a medium class */
@@ -501,7 +501,7 @@ static void *other_arena_thread(void *arg)
 
 static void test_mixed(void)
 {
-    um_params.decay_ms = -1;
+    um_params.purge_decay_ms = -1;
     const size_t cs = request2size(200), i = tc_slot_of_chunk(cs);
     pthread_barrier_init(&bar, NULL, 2);
     pthread_t t;
@@ -616,7 +616,7 @@ static int child_work(void **parked, size_t nparked, size_t ci, size_t parked_by
 
 static void test_fork(void)
 {
-    um_params.decay_ms = -1;
+    um_params.purge_decay_ms = -1;
     const size_t cs = request2size(300), ci = tc_slot_of_chunk(cs);
     void *b[KFORK];
     for (int k = 0; k < KFORK; k++)
@@ -675,14 +675,14 @@ int main(void)
     U_CHECK(first != NULL && um_main_arena.top != NULL, "main arena set up");
     free(first);
     U_CHECK(mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1, "no automatic trim");
-    long decay0 = um_params.decay_ms;
+    long decay0 = um_params.purge_decay_ms;
     test_batches();
     test_capacity();
     test_decay();
     test_drain();
     test_mixed();
     test_fork();
-    um_params.decay_ms = decay0;
+    um_params.purge_decay_ms = decay0;
     umalloc_check();
     return U_DONE();
 }

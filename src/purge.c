@@ -1,0 +1,689 @@
+/*
+ * purge.c — the purge layer: free pages that stay free go back to the kernel.
+ *
+ * Decay. A whole page inside a free chunk (in the bins, or in top above
+ * M_TOP_PAD) that has stayed free for the decay time (default 1 s; mallopt
+ * M_UMALLOC_PURGE_DECAY, UMALLOC_PURGE_DECAY_MS; 0 at once, -1 never) is
+ * handed back with MADV_DONTNEED, so RSS drops where users and OOM killers
+ * look. M_TRIM_THRESHOLD = -1 switches the automatic purge off (the seed's
+ * "no page faults" setting); malloc_trim and umalloc_purge still purge.
+ *
+ * What is known. Every free chunk of at least a page carries a tag (purge.h):
+ * freed-at time and the one interval of its pages already purged. Merges keep
+ * the larger purged interval of the parts (and their age, when the fresh part
+ * is no larger than they are, so split-and-refree churn cannot keep a chunk
+ * young for ever); the remainder of a split keeps its part of the victim's
+ * interval and its age. So a page is purged once (bar the smaller interval
+ * lost in a merge) and a fault on a reused purged page is expected. Top has one purged interval
+ * anchored at its end (av->purge.top_lo/hi), valid while that end stays.
+ *
+ * Driving it. um_purge_tick() runs on the arena slow paths (um_int_malloc,
+ * um_int_free of chunks outside the fast bins) with the lock held: every 6th
+ * to 9th call (jittered) one coarse clock read (vDSO, ~5 ns here) and a
+ * compare; so a freed-at time may be a few calls stale, which only ever makes
+ * a chunk look older when calls are rare. Every decay/4 a sweep starts: sort
+ * up to 64 unsorted chunks (malloc sorts the rest), walk the large bins that
+ * can hold a page from a cursor (unlink_chunk clears it), then top (a non-main
+ * heap shrinks, the brk heap moves its break down, the rest is purged); each
+ * call then does one step of at most STEP_VISITS chunks and STEP_BYTES of
+ * madvise until the sweep is done. Every decay/4 a tick also looks at the
+ * other arenas (trylock only): one with no malloc or free for the decay time
+ * gets its parked chunks drained and is swept, a step every few ms.
+ * Opt-in: a purge thread (UMALLOC_PURGE_THREAD=1 / M_UMALLOC_PURGE_THREAD) for
+ * processes that stop calling malloc, and umalloc_purge() to do it all now.
+ * Memory limit: cgroup v2 memory.max of our own cgroup (v1 memory.limit_in_bytes
+ * as a fallback) or UMALLOC_MEMORY_LIMIT; with RSS within 10% of it the decay
+ * is zero and sweeps run every few ms.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "bins.h"
+#include "purge.h"
+#include "umalloc.h"
+
+#define DEFAULT_DECAY_MS 1000
+#define STEP_BYTES ((size_t)2 << 20) /* madvise per step */
+#define STEP_VISITS 128              /* chunk headers read per step */
+#define PRESSURE_EVERY_MS 5          /* RSS read at most this often */
+#define PRESSURE_SWEEP_MS 5
+
+uintptr_t um_purge_key;
+
+static size_t mem_limit;             /* bytes; 0 = none */
+static _Atomic int pressure;         /* RSS was within 10% of mem_limit lately */
+static _Atomic uint64_t pressure_until; /* ms: ... and stays so until then */
+#define PRESSURE_HOLD_MS 1000        /* once near the limit, purge all for this long */
+static _Atomic uint64_t global_next; /* ms: next look at RSS and idle arenas */
+static _Atomic uint64_t idle_next;   /* ms: next look at idle arenas */
+static _Atomic int idle_pending;     /* an idle arena's sweep is not finished */
+#define IDLE_STEP_MS 4               /* ... then a step of it this often */
+
+struct budget {
+    size_t bytes;
+    unsigned visits;
+    int released;
+    int sort_all; /* sort the whole unsorted bin (else a few chunks a sweep) */
+};
+#define SORT_PER_SWEEP 64 /* malloc sorts the rest as it scans */
+
+/* Coarse monotonic milliseconds: a vDSO read, resolution a few ms. */
+static uint64_t clock_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uintptr_t page_up(uintptr_t a) { return (a + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1); }
+static uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(um_pagesize - 1); }
+
+/* The decay in force: -1 off, 0 at once (also under memory pressure). The
+ * central caches use it too. */
+long um_purge_decay(void)
+{
+    if (RELAXED_LOAD(um_params.trim_threshold) == (size_t)-1)
+        return -1;
+    if (atomic_load_explicit(&pressure, memory_order_relaxed))
+        return 0;
+    return RELAXED_LOAD(um_params.purge_decay_ms);
+}
+
+static uint64_t sweep_interval(long decay)
+{
+    if (atomic_load_explicit(&pressure, memory_order_relaxed))
+        return PRESSURE_SWEEP_MS;
+    return decay / 4 > 4 ? (uint64_t)decay / 4 : 4;
+}
+
+/* madvise [lo, hi) and count it. */
+static void purge_range(arena *av, uintptr_t lo, uintptr_t hi, struct budget *b)
+{
+    size_t n = hi - lo;
+    um_os_decommit((void *)lo, n);
+    av->purge.purged_bytes += n;
+    av->purge.purge_calls++;
+    b->bytes = b->bytes > n ? b->bytes - n : 0;
+    b->released = 1;
+}
+
+/* Purge the unpurged whole pages of free chunk c if it is old enough, within
+ * the budget. The purged interval only grows (down to the first page, then up
+ * to the last), so it stays one interval. 1 when done with c. */
+static int purge_chunk(arena *av, chunk *c, uint64_t cutoff, struct budget *b)
+{
+    size_t size = chunksize(c);
+    if (size < um_pagesize)
+        return 1;
+    uintptr_t *w = (uintptr_t *)c;
+    if (!ptag_valid(c, size)) { /* a chunk some path did not tag: its age starts now */
+        um_purge_mark(c, size, UM_PIV_NONE, av->purge.now);
+        return 1;
+    }
+    if (w[PTAG_WORD + 1] > cutoff)
+        return 1;
+    uintptr_t lo = page_up((uintptr_t)c + PTAG_END), hi = page_down((uintptr_t)c + size);
+    if (lo >= hi)
+        return 1;
+    uintptr_t ilo = w[PTAG_WORD + 2], ihi = w[PTAG_WORD + 3];
+    if (ilo == ihi)
+        ilo = ihi = hi;
+    if (ilo > lo && b->bytes) {
+        size_t n = ilo - lo < b->bytes ? ilo - lo : b->bytes;
+        purge_range(av, ilo - n, ilo, b);
+        ilo -= n;
+    }
+    if (ilo == lo && ihi < hi && b->bytes) {
+        size_t n = hi - ihi < b->bytes ? hi - ihi : b->bytes;
+        purge_range(av, ihi, ihi + n, b);
+        ihi += n;
+    }
+    w[PTAG_WORD + 2] = ilo;
+    w[PTAG_WORD + 3] = ihi;
+    return ilo == lo && ihi == hi;
+}
+
+/* Top: give back what lies above pad, once top has not grown by a free since
+ * cutoff. The break moves down or a non-main heap shrinks where possible; the
+ * rest is purged from the end downwards. 1 when done. */
+static int purge_top(arena *av, uint64_t cutoff, size_t pad, struct budget *b)
+{
+    chunk *top = av->top;
+    if (!top)
+        return 1;
+    uintptr_t end = (uintptr_t)top + chunksize(top);
+    if (end != av->purge.top_end) { /* the heap grew (or shrank) since: young */
+        av->purge.top_end = end;
+        if (av->purge.top_stamp < av->purge.now)
+            av->purge.top_stamp = av->purge.now;
+    }
+    if (av->purge.top_stamp > cutoff)
+        return 1;
+    size_t before = av->system_mem;
+    if (av == &um_main_arena) {
+        if (av->last_heap && av->last_heap->kind == HEAP_BRK && um_systrim(av, pad))
+            b->released = 1;
+    } else if (av->last_heap && um_heap_trim(av, av->last_heap, pad, 1)) {
+        b->released = 1;
+    }
+    av->purge.trimmed_bytes += before - av->system_mem;
+    top = av->top;
+    av->purge.top_end = (uintptr_t)top + chunksize(top);
+    size_t tsize = chunksize(top);
+    if (tsize <= PTAG_END + pad)
+        return 1;
+    uintptr_t lo = page_up((uintptr_t)top + PTAG_END + pad), hi = page_down((uintptr_t)top + tsize);
+    if (lo >= hi)
+        return 1;
+    if (av->purge.top_hi != hi || av->purge.top_lo > hi)
+        av->purge.top_lo = av->purge.top_hi = hi; /* top's end moved: start again */
+    uintptr_t plo = av->purge.top_lo;
+    if (plo > lo && b->bytes) {
+        size_t n = plo - lo < b->bytes ? plo - lo : b->bytes;
+        purge_range(av, plo - n, plo, b);
+        av->purge.top_lo = plo - n;
+    }
+    return av->purge.top_lo <= lo;
+}
+
+static unsigned first_purge_bin(void) { return largebin_index(um_pagesize); }
+
+/* One bounded step of av's sweep; 1 when the sweep is complete. */
+static int purge_step(arena *av, uint64_t cutoff, size_t pad, struct budget *b)
+{
+    struct um_purge *ps = &av->purge;
+    if (ps->bin == 0) {
+        ps->bin = 1;
+        ps->cursor = NULL;
+    }
+    if (ps->bin == 1) {
+        if (!b->sort_all) {
+            b->visits -= um_arena_sort_unsorted(av, b->visits < SORT_PER_SWEEP ? b->visits : SORT_PER_SWEEP);
+        } else {
+            b->visits -= um_arena_sort_unsorted(av, b->visits);
+            if (!bin_empty(av, 1))
+                return 0;
+        }
+        ps->bin = first_purge_bin();
+        ps->cursor = NULL;
+    }
+    while (ps->bin < NBINS) {
+        chunk *head = bin_at(av, ps->bin);
+        chunk *c = ps->cursor ? ps->cursor : head->fd;
+        if (c == head) {
+            ps->bin++;
+            ps->cursor = NULL;
+            continue;
+        }
+        if (b->visits == 0 || b->bytes == 0) {
+            ps->cursor = c;
+            return 0;
+        }
+        b->visits--;
+        if (!purge_chunk(av, c, cutoff, b)) {
+            ps->cursor = c;
+            return 0;
+        }
+        ps->cursor = c->fd == head ? NULL : c->fd;
+        if (!ps->cursor)
+            ps->bin++;
+    }
+    if (!purge_top(av, cutoff, pad, b))
+        return 0;
+    ps->bin = 0;
+    ps->cursor = NULL;
+    ps->sweeps++;
+    return 1;
+}
+
+static uint64_t cutoff_of(uint64_t now, long decay)
+{
+    return now > (uint64_t)decay ? now - (uint64_t)decay : 0;
+}
+
+/* ---- memory limit ---- */
+
+/* "123", "64K", "512M", "2G" (binary units); 0 when it does not parse. */
+static size_t parse_size(const char *s)
+{
+    if (!s)
+        return 0;
+    size_t v = 0;
+    int digits = 0;
+    for (; *s >= '0' && *s <= '9'; s++, digits++) {
+        if (v > ((size_t)-1 - 9) / 10)
+            return 0;
+        v = v * 10 + (size_t)(*s - '0');
+    }
+    if (!digits)
+        return 0;
+    unsigned shift = 0;
+    switch (*s) {
+    case 'k': case 'K': shift = 10; s++; break;
+    case 'm': case 'M': shift = 20; s++; break;
+    case 'g': case 'G': shift = 30; s++; break;
+    case 't': case 'T': shift = 40; s++; break;
+    default: break;
+    }
+    if (*s == 'B' || *s == 'b' || (shift && (*s == 'i' || *s == 'I') && (s[1] == 'B' || s[1] == 'b')))
+        s += (*s == 'i' || *s == 'I') ? 2 : 1;
+    if (*s != '\0' && *s != '\n')
+        return 0;
+    if (shift && v > ((size_t)-1 >> shift))
+        return 0;
+    return v << shift;
+}
+
+static size_t str_len(const char *s)
+{
+    size_t n = 0;
+    while (s[n])
+        n++;
+    return n;
+}
+
+/* Append src to dst (cap bytes); 0 if it does not fit. */
+static int str_cat(char *dst, size_t cap, const char *src, size_t n)
+{
+    size_t d = str_len(dst);
+    if (d + n + 1 > cap)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        dst[d + i] = src[i];
+    dst[d + n] = '\0';
+    return 1;
+}
+
+/* The limit file under root/path and each of its parents: the smallest. */
+static size_t limit_along(const char *root, const char *path, size_t plen, const char *file)
+{
+    size_t best = 0;
+    char buf[64];
+    for (;;) {
+        char name[512] = "";
+        if (!str_cat(name, sizeof name, root, str_len(root)) || !str_cat(name, sizeof name, path, plen) ||
+            !str_cat(name, sizeof name, "/", 1) || !str_cat(name, sizeof name, file, str_len(file)))
+            return best;
+        long n = um_os_read_file(name, buf, sizeof buf - 1);
+        if (n > 0) {
+            buf[n] = '\0';
+            size_t v = parse_size(buf); /* "max" and v1's huge "unlimited" give 0 / huge */
+            if (v > 0 && v < ((size_t)1 << 60) && (best == 0 || v < best))
+                best = v;
+        }
+        while (plen > 0 && path[plen - 1] != '/')
+            plen--;
+        if (plen == 0)
+            return best;
+        plen--; /* drop the slash: the parent */
+    }
+}
+
+/* Our cgroup's memory limit: v2 ("0::/path"), else v1's memory controller. */
+static size_t cgroup_limit(void)
+{
+    static char buf[4096];
+    long n = um_os_read_file("/proc/self/cgroup", buf, sizeof buf - 1);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    size_t v2 = 0, v1 = 0;
+    for (char *line = buf; *line;) {
+        char *end = line;
+        while (*end && *end != '\n')
+            end++;
+        /* hierarchy-id:controllers:path */
+        char *c1 = line;
+        while (c1 < end && *c1 != ':')
+            c1++;
+        char *c2 = c1 < end ? c1 + 1 : end;
+        while (c2 < end && *c2 != ':')
+            c2++;
+        if (c2 < end) {
+            const char *ctl = c1 + 1, *path = c2 + 1;
+            size_t clen = (size_t)(c2 - ctl), plen = (size_t)(end - path);
+            while (plen > 0 && path[plen - 1] == '/')
+                plen--;
+            if (clen == 0 && c1 - line == 1 && line[0] == '0')
+                v2 = limit_along("/sys/fs/cgroup", path, plen, "memory.max");
+            else if (clen == 6 && ctl[0] == 'm' && ctl[1] == 'e' && ctl[2] == 'm' && ctl[3] == 'o' &&
+                     ctl[4] == 'r' && ctl[5] == 'y')
+                v1 = limit_along("/sys/fs/cgroup/memory", path, plen, "memory.limit_in_bytes");
+        }
+        line = *end ? end + 1 : end;
+    }
+    return v2 ? v2 : v1;
+}
+
+/* Resident bytes, from the second field of /proc/self/statm. */
+static size_t rss_now(void)
+{
+    char buf[128];
+    long n = um_os_read_file("/proc/self/statm", buf, sizeof buf - 1);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    const char *s = buf;
+    while (*s && *s != ' ')
+        s++;
+    while (*s == ' ')
+        s++;
+    size_t pages = 0;
+    for (; *s >= '0' && *s <= '9'; s++)
+        pages = pages * 10 + (size_t)(*s - '0');
+    return pages * um_pagesize;
+}
+
+size_t um_purge_memory_limit(void) { return mem_limit; }
+
+/* RSS within 10% of the limit: pressure on, and it stays on for a while, so
+ * that everything free goes back, not just enough to dip under the line. */
+static int note_rss(size_t rss, uint64_t now)
+{
+    int hot = rss >= mem_limit - mem_limit / 10;
+    if (hot)
+        atomic_store_explicit(&pressure_until, now + PRESSURE_HOLD_MS, memory_order_relaxed);
+    else if (now >= atomic_load_explicit(&pressure_until, memory_order_relaxed))
+        atomic_store_explicit(&pressure, 0, memory_order_relaxed);
+    if (hot)
+        atomic_store_explicit(&pressure, 1, memory_order_relaxed);
+    return atomic_load_explicit(&pressure, memory_order_relaxed);
+}
+int um_purge_pressure(void) { return atomic_load_explicit(&pressure, memory_order_relaxed); }
+
+/* ---- the drive ---- */
+
+/* An arena nobody used for the decay time: drain its parked chunks and run
+ * its sweep a few steps (we hold another arena's lock: only trylock). */
+static int purge_idle_arenas(arena *self, uint64_t now, long decay)
+{
+    int pending = 0;
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
+        if (a == self || !um_trylock(&a->lock))
+            continue;
+        if (a->purge.now + (uint64_t)decay <= now && (um_arena_central_bytes(a) || a->purge.bin || a->purge.next_sweep <= now)) {
+            um_central_drain(a);
+            um_consolidate(a);
+            struct budget b = {4 * STEP_BYTES, 4 * STEP_VISITS, 0, 1};
+            if (purge_step(a, cutoff_of(now, decay), um_params.top_pad, &b))
+                a->purge.next_sweep = now + sweep_interval(decay);
+            else
+                pending = 1;
+        }
+        um_lock_release(&a->lock);
+    }
+    return pending;
+}
+
+/* Process-wide work, at most every few ms: RSS against the limit, idle arenas. */
+static void purge_global(arena *av, uint64_t now, long decay)
+{
+    uint64_t next = atomic_load_explicit(&global_next, memory_order_relaxed);
+    uint64_t step = mem_limit ? PRESSURE_EVERY_MS : (decay > 0 ? (uint64_t)decay / 4 : 4);
+    int pending = atomic_load_explicit(&idle_pending, memory_order_relaxed);
+    if (pending && step > IDLE_STEP_MS)
+        step = IDLE_STEP_MS; /* an idle arena's sweep is under way: keep at it */
+    if (now < next || !atomic_compare_exchange_strong_explicit(&global_next, &next, now + step,
+                                                                memory_order_relaxed, memory_order_relaxed))
+        return;
+    if (mem_limit) {
+        size_t rss = rss_now();
+        int hot = note_rss(rss, now);
+        if (hot) {
+            decay = 0;
+            if (av->purge.bin == 0)
+                av->purge.next_sweep = now;
+        }
+    }
+    uint64_t inext = atomic_load_explicit(&idle_next, memory_order_relaxed);
+    if (decay >= 0 && (now >= inext || pending)) {
+        if (!pending)
+            atomic_store_explicit(&idle_next, now + (decay > 200 ? (uint64_t)decay / 4 : 50), memory_order_relaxed);
+        atomic_store_explicit(&idle_pending, purge_idle_arenas(av, now, decay), memory_order_relaxed);
+    }
+}
+
+void um_purge_tick_slow(arena *av)
+{
+    av->purge.countdown = PURGE_TICK_EVERY;
+    if (unlikely(!atomic_load_explicit(&um_initialized, memory_order_relaxed)))
+        return; /* a unit test driving a private arena */
+    uint64_t now = clock_ms();
+    av->purge.now = now;
+    /* 6..9 calls to the next read: a loop with an even number of arena
+     * calls per round must not always be seen at the same point of it */
+    av->purge.countdown = PURGE_TICK_EVERY - 2 + (int)((now >> 2) & 3); /* coarse: 4 ms steps */
+    if (now >= atomic_load_explicit(&global_next, memory_order_relaxed))
+        purge_global(av, now, um_purge_decay());
+    if (likely(av->purge.bin == 0 && now < av->purge.next_sweep))
+        return;
+    long decay = um_purge_decay();
+    if (decay < 0) {
+        av->purge.bin = 0;
+        av->purge.cursor = NULL;
+        av->purge.next_sweep = now + 1000; /* look at the settings again later */
+        return;
+    }
+    struct budget b = {STEP_BYTES, STEP_VISITS, 0, 0};
+    if (purge_step(av, cutoff_of(now, decay), um_params.top_pad, &b))
+        av->purge.next_sweep = now + sweep_interval(decay);
+    else
+        av->purge.countdown = 1; /* a sweep is under way: a step every call */
+}
+
+int um_purge_arena_all(arena *av, size_t pad)
+{
+    struct budget b = {(size_t)-1 & ~(size_t)(um_pagesize - 1), ~0u, 0, 1};
+    uint64_t now = clock_ms();
+    av->purge.now = now;
+    av->purge.top_stamp = 0;
+    av->purge.bin = 0; /* a complete sweep of its own, from the start */
+    av->purge.cursor = NULL;
+    while (!purge_step(av, now, pad, &b)) {
+        b.visits = ~0u;
+    }
+    return b.released;
+}
+
+void um_purge_stats(arena *av, struct um_purge_stats *st)
+{
+    st->purged_bytes = av->purge.purged_bytes;
+    st->purge_calls = av->purge.purge_calls;
+    st->trimmed_bytes = av->purge.trimmed_bytes;
+    st->sweeps = av->purge.sweeps;
+    st->purged_now = st->dirty_now = 0;
+    for (unsigned i = 1; i < NBINS; i = i == 1 ? first_purge_bin() : i + 1) {
+        chunk *head = bin_at(av, i);
+        for (chunk *c = head->fd; c != head; c = c->fd) {
+            size_t size = chunksize(c);
+            uintptr_t lo = page_up((uintptr_t)c + PTAG_END), hi = page_down((uintptr_t)c + size);
+            if (size < um_pagesize || lo >= hi)
+                continue;
+            size_t p = 0;
+            if (ptag_valid(c, size))
+                p = ((uintptr_t *)c)[PTAG_WORD + 3] - ((uintptr_t *)c)[PTAG_WORD + 2];
+            st->purged_now += p;
+            st->dirty_now += hi - lo - p;
+        }
+    }
+    chunk *top = av->top;
+    if (top) {
+        uintptr_t lo = page_up((uintptr_t)top + PTAG_END), hi = page_down((uintptr_t)top + chunksize(top));
+        if (av->purge.top_hi == hi && lo < hi && av->purge.top_lo < hi)
+            st->purged_now += hi - (av->purge.top_lo > lo ? av->purge.top_lo : lo);
+    }
+}
+
+/* ---- settings ---- */
+
+static void purge_thread_sync(void);
+
+/* mallopt changed a purge setting (called with no arena lock held): every
+ * arena looks again at its next tick; the thread starts or stops. */
+void um_purge_sync(void)
+{
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
+        um_lock_acquire(&a->lock);
+        a->purge.next_sweep = 0;
+        um_lock_release(&a->lock);
+    }
+    atomic_store_explicit(&global_next, 0, memory_order_relaxed);
+    atomic_store_explicit(&idle_next, 0, memory_order_relaxed);
+    purge_thread_sync();
+}
+
+static long parse_int(const char *s, int *ok)
+{
+    *ok = 0;
+    if (!s)
+        return 0;
+    int neg = *s == '-';
+    s += neg;
+    long v = 0;
+    int digits = 0;
+    for (; *s >= '0' && *s <= '9' && v < 1000000000; s++, digits++)
+        v = v * 10 + (*s - '0');
+    if (!digits || *s)
+        return 0;
+    *ok = 1;
+    return neg ? -v : v;
+}
+
+void um_purge_init(void)
+{
+    um_purge_key = (um_secret * 0x9e3779b97f4a7c15ull) ^ 0x5055524745ull;
+    um_params.purge_decay_ms = DEFAULT_DECAY_MS;
+    int ok;
+    long v = parse_int(getenv("UMALLOC_PURGE_DECAY_MS"), &ok);
+    if (ok && v >= -1 && v <= 0x7fffffff)
+        um_params.purge_decay_ms = (int)v;
+    v = parse_int(getenv("UMALLOC_PURGE_THREAD"), &ok);
+    if (ok)
+        um_params.purge_thread = v != 0;
+    const char *lim = getenv("UMALLOC_MEMORY_LIMIT");
+    mem_limit = lim ? parse_size(lim) : cgroup_limit();
+}
+
+/* ---- the purge thread ---- */
+
+static um_lock thread_lock;
+static int thread_running;   /* a thread of generation thread_gen exists */
+static _Atomic unsigned thread_gen;
+
+/* Sleep for ms milliseconds (nanosleep: no allocation, restarts on EINTR). */
+static void sleep_ms(uint64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Sweep one arena to the end, letting go of its lock between steps. */
+static void purge_arena_sweep(arena *a, uint64_t now, long decay)
+{
+    for (int steps = 0; steps < 100000; steps++) {
+        um_lock_acquire(&a->lock);
+        if (a->purge.now + (uint64_t)(decay > 0 ? decay : 0) <= now && um_arena_central_bytes(a)) {
+            um_central_drain(a); /* nobody used it for the decay time */
+            um_consolidate(a);
+        }
+        struct budget b = {STEP_BYTES, STEP_VISITS, 0, 1};
+        int done = purge_step(a, cutoff_of(now, decay), um_params.top_pad, &b);
+        if (done)
+            a->purge.next_sweep = now + sweep_interval(decay);
+        um_lock_release(&a->lock);
+        if (done)
+            return;
+    }
+}
+
+static void *purge_thread_main(void *arg)
+{
+    unsigned gen = (unsigned)(uintptr_t)arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    while (atomic_load_explicit(&thread_gen, memory_order_acquire) == gen) {
+        long decay = um_purge_decay();
+        uint64_t period = decay < 0 ? 1000 : sweep_interval(decay);
+        sleep_ms(period < 10 ? 10 : period);
+        if (atomic_load_explicit(&thread_gen, memory_order_acquire) != gen)
+            break;
+        uint64_t now = clock_ms();
+        if (mem_limit)
+            note_rss(rss_now(), now);
+        decay = um_purge_decay();
+        if (decay < 0)
+            continue;
+        for (arena *a = &um_main_arena; a; a = um_arena_next(a))
+            purge_arena_sweep(a, now, decay);
+    }
+    return NULL;
+}
+
+/* Start or stop the thread to match um_params.purge_thread. Called with no
+ * arena lock held (pthread_create may allocate). */
+static void purge_thread_sync(void)
+{
+    um_lock_acquire(&thread_lock);
+    int want = RELAXED_LOAD(um_params.purge_thread);
+    if (want && !thread_running) {
+        unsigned gen = atomic_fetch_add_explicit(&thread_gen, 1, memory_order_acq_rel) + 1;
+        pthread_attr_t attr;
+        pthread_t t;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&attr, 64 * 1024);
+        thread_running = pthread_create(&t, &attr, purge_thread_main, (void *)(uintptr_t)gen) == 0;
+        pthread_attr_destroy(&attr);
+        if (!thread_running)
+            RELAXED_STORE(um_params.purge_thread, 0);
+    } else if (!want && thread_running) {
+        atomic_fetch_add_explicit(&thread_gen, 1, memory_order_acq_rel); /* it exits on waking */
+        thread_running = 0;
+    }
+    um_lock_release(&thread_lock);
+}
+
+/* In the child of fork the thread does not exist: it stays off until asked. */
+void um_purge_fork_child(void)
+{
+    um_lock_init(&thread_lock);
+    thread_running = 0;
+    RELAXED_STORE(um_params.purge_thread, 0);
+    atomic_fetch_add_explicit(&thread_gen, 1, memory_order_relaxed);
+}
+
+/* UMALLOC_PURGE_THREAD=1: start the thread when the library is loaded. */
+__attribute__((constructor)) static void purge_thread_ctor(void)
+{
+    if (!getenv("UMALLOC_PURGE_THREAD"))
+        return;
+    um_ensure_init();
+    if (RELAXED_LOAD(um_params.purge_thread))
+        purge_thread_sync();
+}
+
+/* ---- public ---- */
+
+PUBLIC int umalloc_purge(void)
+{
+    um_ensure_init();
+    um_tcache_flush_all();
+    um_tcache_request_flush();
+    int released = 0;
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
+        um_lock_acquire(&a->lock);
+        um_central_drain(a);
+        um_consolidate(a);
+        released |= um_purge_arena_all(a, 0);
+        um_lock_release(&a->lock);
+    }
+#if UM_DEBUG
+    um_check_all();
+#endif
+    return released;
+}

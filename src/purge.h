@@ -1,0 +1,156 @@
+/*
+ * purge.h — the decay purge's interface to the arena layer (see purge.c).
+ *
+ * A free chunk of at least a page carries a tag in the words after its bin
+ * links (struct um_ptag, words 6..9): a check word (address ^ size ^ key),
+ * the time it became free, and the one interval of its interior pages that
+ * is known purged. free_coalesce and split_victim write it; the purge reads
+ * and extends it. A chunk whose tag does not check is treated as "freed now,
+ * nothing purged" (so a path that forgets the tag costs a delay, never a
+ * wrong madvise). Everything here runs with the arena lock held.
+ */
+#ifndef UM_PURGE_H
+#define UM_PURGE_H
+
+#include "internal.h"
+
+#define PTAG_WORD 6                          /* first tag word in a chunk */
+#define PTAG_END ((PTAG_WORD + 4) * SIZE_SZ) /* 80: header + links + tag */
+
+/* Pages of a free chunk known to be purged: [lo, hi), empty when lo == hi;
+ * while merging, also the oldest freed-at time of the merged parts. */
+struct um_piv {
+    uintptr_t lo, hi;
+    uint64_t oldest;
+};
+#define UM_PIV_NONE ((struct um_piv){0, 0, UINT64_MAX})
+
+extern uintptr_t um_purge_key;
+
+static inline uintptr_t ptag_check(const chunk *p, size_t size)
+{
+    return (uintptr_t)p ^ size ^ um_purge_key;
+}
+
+/* Does p (a free chunk of size bytes) carry a valid tag? */
+static inline int ptag_valid(const chunk *p, size_t size)
+{
+    return size >= um_pagesize && ((const uintptr_t *)p)[PTAG_WORD] == ptag_check(p, size);
+}
+
+/* A free neighbour c is being merged away: keep its purged pages if they
+ * are more than what *k holds (one interval survives a merge). */
+static inline void um_purge_keep(struct um_piv *k, const chunk *c, size_t size)
+{
+    if (!ptag_valid(c, size))
+        return;
+    const uintptr_t *w = (const uintptr_t *)c;
+    if (w[PTAG_WORD + 1] < k->oldest)
+        k->oldest = w[PTAG_WORD + 1];
+    if (w[PTAG_WORD + 3] - w[PTAG_WORD + 2] > k->hi - k->lo) {
+        k->lo = w[PTAG_WORD + 2];
+        k->hi = w[PTAG_WORD + 3];
+    }
+}
+
+/* Stamp a chunk that just became free (or is what is left of one): freed at
+ * `stamp`, with the purged pages of k that lie inside its own interior. */
+static inline void um_purge_mark(chunk *p, size_t size, struct um_piv k, uint64_t stamp)
+{
+    if (size < um_pagesize)
+        return;
+    uintptr_t *w = (uintptr_t *)p;
+    uintptr_t lo = ((uintptr_t)p + PTAG_END + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1);
+    uintptr_t hi = ((uintptr_t)p + size) & ~(uintptr_t)(um_pagesize - 1);
+    if (k.lo < lo)
+        k.lo = lo;
+    if (k.hi > hi)
+        k.hi = hi;
+    if (k.lo >= k.hi)
+        k.lo = k.hi = 0;
+    w[PTAG_WORD] = ptag_check(p, size);
+    w[PTAG_WORD + 1] = (uintptr_t)stamp;
+    w[PTAG_WORD + 2] = k.lo;
+    w[PTAG_WORD + 3] = k.hi;
+}
+
+/* The stamp and purged pages of victim (size bytes) before it is split. */
+static inline uint64_t um_purge_read(arena *av, const chunk *victim, size_t size, struct um_piv *k)
+{
+    *k = UM_PIV_NONE;
+    if (!ptag_valid(victim, size))
+        return av->purge.now;
+    um_purge_keep(k, victim, size);
+    return ((const uintptr_t *)victim)[PTAG_WORD + 1];
+}
+
+/* The freed-at time of a merge of `freed` fresh bytes into a chunk of `size`
+ * in all: a fresh part no larger than the old free parts takes their age, so
+ * a block that is split off and freed back again and again does not keep a
+ * free chunk young for ever (its own pages may then go a little early). */
+static inline uint64_t um_purge_merge_stamp(arena *av, const struct um_piv *k, size_t freed, size_t size)
+{
+    return k->oldest != UINT64_MAX && freed <= size / 2 ? k->oldest : av->purge.now;
+}
+
+/* free_coalesce made p (size bytes) of `freed` fresh bytes, the free chunk
+ * below (ps bytes, at p: its tag words are still in place) when ps != 0, and
+ * the free chunk next (ns bytes) when ns != 0: tag it. */
+static inline void um_purge_note_free(arena *av, chunk *p, size_t size, size_t freed, size_t ps,
+                                      const chunk *next, size_t ns)
+{
+    struct um_piv kept = UM_PIV_NONE;
+    if (ps)
+        um_purge_keep(&kept, p, ps);
+    if (ns)
+        um_purge_keep(&kept, next, ns);
+    um_purge_mark(p, size, kept, um_purge_merge_stamp(av, &kept, freed, size));
+}
+
+/* Free memory (freed bytes of it fresh) just merged into top, now size. */
+static inline void um_purge_top_grew(arena *av, size_t freed, size_t size)
+{
+    if (freed > size / 4)
+        av->purge.top_stamp = av->purge.now;
+}
+
+/* unlink_chunk is taking p off its bin: the sweep must not resume at p. */
+static inline void um_purge_unlinked(arena *av, const chunk *p)
+{
+    if (unlikely(av->purge.cursor == p))
+        av->purge.cursor = NULL;
+}
+
+/* What the purge has done and holds in one arena (stats; av locked). */
+struct um_purge_stats {
+    size_t purged_bytes;  /* bytes handed back with madvise, ever (with repeats) */
+    size_t purge_calls;   /* madvise calls made by the purge */
+    size_t trimmed_bytes; /* bytes of top unmapped / brk-shrunk by the purge */
+    size_t sweeps;        /* sweeps completed */
+    size_t purged_now;    /* free bytes known purged and not reused since */
+    size_t dirty_now;     /* whole free pages not purged yet */
+};
+
+#define PURGE_TICK_EVERY 8 /* arena calls per clock read while no sweep runs */
+void um_purge_tick_slow(arena *av);
+
+/* Call from any arena slow path with av locked: every few calls reads the
+ * coarse clock, and when a sweep is due runs one bounded step of it (every
+ * call while a sweep is under way). A decrement and a branch otherwise. */
+static inline void um_purge_tick(arena *av)
+{
+    if (unlikely(--av->purge.countdown <= 0))
+        um_purge_tick_slow(av);
+}
+/* Purge every free page of av now, whatever its age (malloc_trim,
+ * umalloc_purge); top keeps pad bytes. av locked; 1 if anything went back. */
+int um_purge_arena_all(arena *av, size_t pad);
+void um_purge_stats(arena *av, struct um_purge_stats *st);
+void um_purge_init(void);         /* settings, cgroup limit (um_options_init) */
+void um_purge_sync(void);         /* after mallopt changed a purge setting; no lock held */
+void um_purge_fork_child(void);
+int um_purge_pressure(void);      /* RSS is near the memory limit */
+long um_purge_decay(void);        /* the decay in force, ms: -1 never, 0 at once */
+size_t um_purge_memory_limit(void);
+
+#endif
