@@ -88,6 +88,7 @@ uintptr_t um_os_random(void);
 void um_write(int fd, const char *s, size_t n);
 void um_printf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 size_t um_snprintf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+size_t um_cmdline(char *buf, size_t cap);  /* /proc/self/cmdline, spaces between args */
 _Noreturn void um_fatal(const char *fn, const char *what, const void *addr, size_t size);
 
 /* ---- heap.c ---- */
@@ -159,6 +160,55 @@ void um_tcache_reset_after_fork(void);
 /* ---- options.c ---- */
 void um_options_init(void);
 int um_mallopt(int param, int value);
+int um_report_target(void);                 /* not excluded by UMALLOC_REPORT_PID */
+void um_options_print(int fd);              /* settings and their origins */
+
+/* ---- the central cache, as the reports see it (arena lock held) ----
+ * The reports read it only through these two, so replacing the transfer
+ * cache means rewriting them and nothing else in stats/walk. */
+static inline size_t um_arena_central_bytes(arena *av) { return av->xfer_bytes; }
+typedef void (*um_central_visit)(chunk *p, void *ctx);
+/* Visit every chunk parked in av's central cache (fn may be NULL); returns
+ * how many there are. */
+static inline size_t um_arena_central_foreach(arena *av, um_central_visit fn, void *ctx)
+{
+    size_t n = 0;
+    for (size_t i = 2; i < XFER_SLOTS; i++)
+        for (uint32_t d = 0; d < av->xfer[i].depth; d++) {
+            void **e = av->xfer[i].head[d];
+            for (unsigned k = av->xfer[i].n[d]; k > 0 && e; k--) {
+                if (fn)
+                    fn(mem_to_chunk(e), ctx);
+                n++;
+                e = reveal_ptr(e, e[0]);
+            }
+        }
+    return n;
+}
+
+/* ---- walk.c: the one heap walk every report shares ---- */
+enum { UM_CS_USED, UM_CS_CACHED, UM_CS_CENTRAL, UM_CS_FAST, UM_CS_UNSORTED, UM_CS_SMALL,
+       UM_CS_LARGE, UM_CS_TOP, UM_CS_META, UM_CS_N };
+extern const char *const um_cstate_name[UM_CS_N];
+enum { UM_REGION_MAPPED = 4 }; /* after HEAP_BRK, HEAP_MMAP, HEAP_ALIGNED */
+struct um_region {
+    arena *av;      /* NULL for a mapped chunk */
+    heap *h;        /* NULL for a mapped chunk */
+    char *lo, *hi;  /* the bytes it covers */
+    int kind;       /* HEAP_BRK, HEAP_MMAP, HEAP_ALIGNED, UM_REGION_MAPPED */
+};
+struct um_walker {
+    /* called before a region's chunks; return 0 to skip them */
+    int (*region)(void *ctx, const struct um_region *r);
+    /* one span of a region: a chunk, top, or metadata (headers, fenceposts) */
+    void (*chunk)(void *ctx, const struct um_region *r, char *p, size_t size, int state);
+    void *ctx;
+};
+void um_walk_arena(arena *av, const struct um_walker *w); /* takes av's lock */
+void um_walk_all(const struct um_walker *w);
+
+/* ---- stats.c ---- */
+void um_stats_print(int fd);                /* malloc_stats' report, on fd */
 
 /* ---- check.c ---- */
 void um_check_all(void);

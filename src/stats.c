@@ -8,7 +8,6 @@
  * its lock; output is formatted by print.c, never by stdio (malloc_info alone
  * hands its finished text to the caller's FILE, which its API requires).
  */
-#include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,16 +96,18 @@ PUBLIC struct mallinfo API(mallinfo)(void)
     return m;
 }
 
-PUBLIC void API(malloc_stats)(void)
+PUBLIC void API(malloc_stats)(void) { um_stats_print(2); }
+
+void um_stats_print(int fd)
 {
     um_ensure_init();
     size_t sys = 0, used = 0;
     for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
         struct arena_info ai;
         arena_info(a, &ai);
-        um_printf(2, "Arena %d:\n", a->index);
-        um_printf(2, "system bytes     = %10zu\n", ai.system);
-        um_printf(2, "in use bytes     = %10zu\n", ai.system - ai.avail);
+        um_printf(fd, "Arena %d:\n", a->index);
+        um_printf(fd, "system bytes     = %10zu\n", ai.system);
+        um_printf(fd, "in use bytes     = %10zu\n", ai.system - ai.avail);
         sys += ai.system;
         used += ai.system - ai.avail;
     }
@@ -114,12 +115,12 @@ PUBLIC void API(malloc_stats)(void)
     struct um_mstats ms = um_mstats;
     um_lock_release(&um_mmap_lock);
     size_t ncached, cached = um_tcache_bytes(&ncached);
-    um_printf(2, "Total (incl. mmap):\n");
-    um_printf(2, "system bytes     = %10zu\n", sys + ms.mmapped_mem);
-    um_printf(2, "in use bytes     = %10zu\n", used + ms.mmapped_mem);
-    um_printf(2, "max mmap regions = %10zu\n", ms.max_n_mmaps);
-    um_printf(2, "max mmap bytes   = %10zu\n", ms.max_mmapped_mem);
-    um_printf(2, "thread caches    = %10zu (%zu chunks)\n", cached, ncached);
+    um_printf(fd, "Total (incl. mmap):\n");
+    um_printf(fd, "system bytes     = %10zu\n", sys + ms.mmapped_mem);
+    um_printf(fd, "in use bytes     = %10zu\n", used + ms.mmapped_mem);
+    um_printf(fd, "max mmap regions = %10zu\n", ms.max_n_mmaps);
+    um_printf(fd, "max mmap bytes   = %10zu\n", ms.max_mmapped_mem);
+    um_printf(fd, "thread caches    = %10zu (%zu chunks)\n", cached, ncached);
 }
 
 /* ---- malloc_info: glibc's XML, built in a scratch mapping ---- */
@@ -335,40 +336,4 @@ PUBLIC void umalloc_heap_map(int fd)
     if (m.n > 32)
         um_printf(fd, "  ... and %zu more\n", m.n - 32);
     um_lock_release(&map_lock);
-}
-
-/* UMALLOC_STATS=1 / UMALLOC_HEAP_MAP=1: report at exit (tools/umrun uses
- * them). stderr is duplicated at load time: many programs (coreutils among
- * them) close fd 2 in their own exit handlers, before this one runs. */
-static int report_fd = -1;
-
-static int env_on(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v == '1';
-}
-
-__attribute__((constructor)) static void stats_report_setup(void)
-{
-    if (env_on("UMALLOC_STATS") || env_on("UMALLOC_HEAP_MAP"))
-        report_fd = fcntl(2, F_DUPFD_CLOEXEC, 64);
-}
-
-__attribute__((destructor)) static void stats_at_exit(void)
-{
-    if (report_fd < 0 || !atomic_load_explicit(&um_initialized, memory_order_acquire))
-        return;
-    if (env_on("UMALLOC_STATS")) {
-        int saved = dup(2); /* malloc_stats writes to fd 2 */
-        dup2(report_fd, 2);
-        API(malloc_stats)();
-        if (saved >= 0) {
-            dup2(saved, 2);
-            close(saved);
-        } else {
-            close(2);
-        }
-    }
-    if (env_on("UMALLOC_HEAP_MAP"))
-        umalloc_heap_map(report_fd);
 }
