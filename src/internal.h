@@ -209,6 +209,7 @@ void um_walk_all(const struct um_walker *w);
 
 /* ---- stats.c ---- */
 void um_stats_print(int fd);                /* malloc_stats' report, on fd */
+void um_rss_print(int fd);                  /* the RSS account table */
 
 /* ---- check.c ---- */
 void um_check_all(void);

@@ -254,8 +254,10 @@ __attribute__((destructor)) static void report_at_exit(void)
         um_options_print(fd);
         print_own_variables(fd);
     }
-    if (rep.stats)
+    if (rep.stats) {
         um_stats_print(fd);
+        um_rss_print(fd);
+    }
     if (rep.map)
         umalloc_heap_map(fd);
     close(fd);
