@@ -301,7 +301,7 @@ static void visit_chunk(void *ctx, const struct um_region *r, char *p, size_t si
     }
     char title[160], hb[32];
     if (state == UM_CS_META)
-        um_snprintf(title, sizeof title, "%p: %s of metadata", (void *)p, human(hb, sizeof hb, size));
+        um_snprintf(title, sizeof title, "%p: %s (%zu B) of metadata", (void *)p, human(hb, sizeof hb, size), size);
     else
         um_snprintf(title, sizeof title, "chunk %p, %s (%zu B): %s", (void *)p,
                     human(hb, sizeof hb, size), size, um_cstate_name[state]);
