@@ -354,8 +354,11 @@ static void escape_into(struct svg *g, const char *s, size_t n)
 
 static void command_line(struct svg *g)
 {
-    char cmd[200];
-    escape_into(g, cmd, um_cmdline(cmd, sizeof cmd));
+    char cmd[96];
+    size_t n = um_cmdline(cmd, sizeof cmd);
+    escape_into(g, cmd, n);
+    if (n == sizeof cmd - 1)
+        OUT(g, "...");
 }
 
 PUBLIC int umalloc_heap_svg(int fd)
@@ -371,7 +374,7 @@ PUBLIC int umalloc_heap_svg(int fd)
     struct um_walker measure = {measure_region, NULL, &g};
     um_walk_all(&measure);
     size_t nmapped = g.mapped_seen;
-    size_t height = 110 + g.height + (nmapped ? 30 + (nmapped < MAX_MAPPED ? nmapped : MAX_MAPPED) * ROW_PITCH + 20 : 0) + 40;
+    size_t height = 124 + g.height + (nmapped ? 30 + (nmapped < MAX_MAPPED ? nmapped : MAX_MAPPED) * ROW_PITCH + 20 : 0) + 40;
     g.mapped_seen = 0;
     g.height = height;
 
@@ -397,7 +400,7 @@ PUBLIC int umalloc_heap_svg(int fd)
             "<text x=\"%d\" y=\"62\">program break</text>\n", 10 + 4 * 235 + 4, 10 + 4 * 235 + 16);
     g.y = 76;
     size_t legend_y = g.y;
-    g.y += 20;
+    g.y += 34; /* two lines of totals */
 
     struct um_walker draw = {begin_region_pass2, visit_chunk, &g};
     um_walk_all(&draw);
@@ -410,12 +413,14 @@ PUBLIC int umalloc_heap_svg(int fd)
     }
     /* totals, placed under the legend */
     char hb[32];
-    OUT(&g, "<text x=\"10\" y=\"%zu\">", legend_y + 10);
-    for (int s = 0; s < UM_CS_N; s++)
-        if (g.count[s])
-            OUT(&g, "%s%s %zu (%s)", s ? "  " : "", um_cstate_name[s], g.count[s],
+    for (int line = 0; line < 2; line++) {
+        OUT(&g, "<text x=\"10\" y=\"%zu\" class=\"totals\">", legend_y + 10 + (size_t)line * 14);
+        for (int s = line ? 5 : 0; s < (line ? UM_CS_N : 5); s++)
+            OUT(&g, "%s%s %zu (%s)", s % 5 ? ",  " : "", um_cstate_name[s], g.count[s],
                 human(hb, sizeof hb, g.bytes[s]));
-    OUT(&g, "</text>\n</svg>\n");
+        OUT(&g, "</text>\n");
+    }
+    OUT(&g, "</svg>\n");
     flush(&g);
     int err = g.err;
     um_lock_release(&svg_lock);
