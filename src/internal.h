@@ -211,6 +211,10 @@ void um_walk_all(const struct um_walker *w);
 void um_stats_print(int fd);                /* malloc_stats' report, on fd */
 void um_rss_print(int fd);                  /* the RSS account table */
 
+/* ---- timeline.c ---- */
+void um_timeline_start(unsigned ms);        /* the sampler thread */
+int um_timeline_finish(const char *path);   /* stop it, draw the chart */
+
 /* ---- check.c ---- */
 void um_check_all(void);
 

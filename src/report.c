@@ -7,6 +7,9 @@
  *   UMALLOC_SVG=path       the heap picture (umalloc_heap_svg); %p = pid
  *   UMALLOC_SVG_SIGNAL=SIG take the picture on each SIG (USR2, 12, ...)
  *                          instead of at exit (a thread waits for it)
+ *   UMALLOC_TIMELINE=path  sample RSS / in use / cached / free over time (a
+ *                          thread started only then) and chart them at exit
+ *   UMALLOC_TIMELINE_MS=n  the sampling interval (default 50 ms)
  *   UMALLOC_VERBOSE=1      the settings in effect and where they came from
  *   UMALLOC_REPORT_FILE=p  write reports to p (%p = pid) instead of stderr
  *   UMALLOC_REPORT_PID=n   report only in process n (umrun sets it to the
@@ -32,6 +35,7 @@ static struct {
     int stats, map, verbose;
     const char *file;     /* UMALLOC_REPORT_FILE pattern, or NULL */
     const char *svg;      /* UMALLOC_SVG pattern, or NULL */
+    const char *timeline; /* UMALLOC_TIMELINE pattern, or NULL */
     int svg_signal;       /* 0: picture at exit */
     _Atomic int svg_taken;
     int wake[2];          /* signal handler -> picture thread */
@@ -201,7 +205,9 @@ __attribute__((constructor)) static void report_setup(void)
     rep.verbose = env_on("UMALLOC_VERBOSE");
     rep.svg = env_str("UMALLOC_SVG");
     rep.file = env_str("UMALLOC_REPORT_FILE");
-    if (!(rep.stats || rep.map || rep.verbose || rep.svg || rep.file) || !um_report_target())
+    rep.timeline = env_str("UMALLOC_TIMELINE");
+    if (!(rep.stats || rep.map || rep.verbose || rep.svg || rep.file || rep.timeline) ||
+        !um_report_target())
         return;
     rep.on = 1;
     struct stat st;
@@ -221,12 +227,25 @@ __attribute__((constructor)) static void report_setup(void)
     const char *sig = env_str("UMALLOC_SVG_SIGNAL");
     if (rep.svg && sig)
         picture_on_signal_setup(sig);
+    if (rep.timeline) {
+        const char *ms = env_str("UMALLOC_TIMELINE_MS");
+        unsigned v = 0;
+        for (; ms && *ms >= '0' && *ms <= '9' && v < 100000; ms++)
+            v = v * 10 + (unsigned)(*ms - '0');
+        if (ms && *ms) {
+            um_printf(2, "umalloc: ignoring UMALLOC_TIMELINE_MS: not a number of milliseconds\n");
+            v = 0;
+        }
+        um_ensure_init();
+        um_timeline_start(v);
+    }
 }
 
 static void print_own_variables(int fd)
 {
     static const char *const vars[] = {"UMALLOC_STATS", "UMALLOC_HEAP_MAP", "UMALLOC_SVG",
-                                       "UMALLOC_SVG_SIGNAL", "UMALLOC_VERBOSE",
+                                       "UMALLOC_SVG_SIGNAL", "UMALLOC_TIMELINE",
+                                       "UMALLOC_TIMELINE_MS", "UMALLOC_VERBOSE",
                                        "UMALLOC_REPORT_FILE", "UMALLOC_REPORT_PID"};
     um_printf(fd, "umalloc's own variables:\n");
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
@@ -242,6 +261,15 @@ __attribute__((destructor)) static void report_at_exit(void)
     if (!rep.on || !um_report_target())
         return;
     um_ensure_init();
+    if (rep.timeline) {
+        char path[4096];
+        int out = -1;
+        if (expand_path(rep.timeline, path, sizeof path) && um_timeline_finish(path) == 0 &&
+            (out = report_open()) >= 0)
+            um_printf(out, "umalloc: pid %d: timeline written to %s\n", (int)getpid(), path);
+        if (out >= 0)
+            close(out);
+    }
     if (rep.svg && !(rep.svg_signal && atomic_load(&rep.svg_taken)))
         take_picture(rep.svg_signal ? "at exit: the signal never came" : "at exit");
     if (!(rep.stats || rep.map || rep.verbose))
