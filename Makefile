@@ -53,11 +53,11 @@ SONAME := libumalloc.so.$(SOVERSION)
 
 all: $(OUT)/libumalloc.so $(OUT)/libumalloc.a $(OUT)/libumalloc-internal.a
 
-# Objects are rebuilt when the user's compiler or flags change (the -Werror
-# switch alone changes no output, so it does not count).
+# Objects are rebuilt when the compiler or any flag changes, WERROR included
+# (so `make test` recompiles what a plain `make` built without -Werror).
 $(OUT)/flags: FORCE
 	@mkdir -p $(OUT)
-	@echo '$(CC) $(filter-out -Werror,$(CFLAGS_)) $(CPPFLAGS) $(CFLAGS) | $(LDFLAGS)' > $@.new
+	@echo '$(CC) $(CFLAGS_) $(CPPFLAGS) $(CFLAGS) | $(LDFLAGS)' > $@.new
 	@cmp -s $@.new $@ && rm -f $@.new || mv -f $@.new $@
 
 $(OUT)/obj/%.o: src/%.c $(HDRS) Makefile $(OUT)/flags

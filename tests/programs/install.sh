@@ -13,7 +13,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-make -s install DESTDIR="$tmp/stage" PREFIX=/usr >"$tmp/make.log" 2>&1 || { cat "$tmp/make.log"; fail "make install"; }
+# install what the suite is testing: the same WERROR as the build (a
+# different one would rebuild the library under the other running tests)
+werror=0
+grep -q -- -Werror build/flags 2>/dev/null && werror=1
+make -s install WERROR=$werror DESTDIR="$tmp/stage" PREFIX=/usr >"$tmp/make.log" 2>&1 || { cat "$tmp/make.log"; fail "make install"; }
+if grep -q '^  CC ' "$tmp/make.log"; then cat "$tmp/make.log"; fail "make install rebuilt the library"; fi
 r=$tmp/stage/usr
 for f in lib/libumalloc.so.1 lib/libumalloc.a include/umalloc.h lib/pkgconfig/umalloc.pc \
          bin/umrun share/man/man1/umrun.1 share/man/man3/umalloc.3; do
@@ -73,7 +78,7 @@ echo "$out" | grep -q '^== umalloc: pid [0-9]*: true (at exit)$' || { echo "$out
 out=$(env -u UMALLOC_LIB tools/umrun -v -q -- true 2>&1)
 echo "$out" | grep -q "LD_PRELOAD=$(pwd -P)/build/libumalloc.so" || { echo "$out"; fail "tools/umrun did not use build/"; }
 
-make -s uninstall DESTDIR="$tmp/stage" PREFIX=/usr >/dev/null || fail "make uninstall"
+make -s uninstall WERROR=$werror DESTDIR="$tmp/stage" PREFIX=/usr >/dev/null || fail "make uninstall"
 left=$(find "$tmp/stage" -type f -o -type l)
 [ -z "$left" ] || fail "left after uninstall: $left"
 
