@@ -22,7 +22,8 @@
 #define MAX_ROWS 32
 #define MAX_CELLS 2048    /* per region in cell mode */
 #define CHUNK_BUDGET 3000 /* rectangles per region in chunk mode */
-#define TOTAL_BUDGET 14000
+#define TOTAL_BUDGET 9000 /* rectangles in all (about 180 bytes each) */
+#define MIN_CELLS 64      /* kept for every region, however many there are */
 #define MAX_MAPPED 64     /* mapped chunks drawn one by one */
 
 static const char *const fill[UM_CS_N] = {
@@ -41,7 +42,7 @@ struct svg {
     size_t tally_len;
     /* the whole picture */
     size_t count[UM_CS_N], bytes[UM_CS_N];
-    size_t regions, height, mapped_seen, mapped_max, mapped_rest, mapped_rest_bytes;
+    size_t regions, heap_regions, heap_drawn, height, mapped_seen, mapped_max, mapped_rest, mapped_rest_bytes;
 };
 
 static void flush(struct svg *g)
@@ -110,6 +111,7 @@ static int measure_region(void *ctx, const struct um_region *r)
         return 0;
     }
     g->height += region_height((size_t)(r->hi - r->lo));
+    g->heap_regions++;
     return 0;
 }
 
@@ -233,13 +235,19 @@ static int begin_region(void *ctx, const struct um_region *r)
     g->mapped = 0;
     g->regions++;
     size_t rects = chunk_rects(r, rb);
-    g->cells = rects > CHUNK_BUDGET || g->elements + rects > TOTAL_BUDGET;
+    /* what is left of the budget, keeping MIN_CELLS for each region to come */
+    size_t later = g->heap_regions > g->heap_drawn + 1 ? g->heap_regions - g->heap_drawn - 1 : 0;
+    size_t left = TOTAL_BUDGET > g->elements + later * MIN_CELLS
+                      ? TOTAL_BUDGET - g->elements - later * MIN_CELLS : 0;
+    g->heap_drawn++;
+    g->cells = rects > CHUNK_BUDGET || rects > left;
+    size_t max_cells = left < MIN_CELLS ? MIN_CELLS : left > MAX_CELLS ? MAX_CELLS : left;
     OUT(g, "<text x=\"10\" y=\"%zu\" class=\"h\">arena %d, %s %p-%p, %s; row = %s", g->y + 13,
         r->av->index, kinds[r->kind], (void *)r->lo, (void *)r->hi, human(hb, sizeof hb, size),
         human(hc, sizeof hc, rb));
     if (g->cells) {
         size_t cell = um_pagesize;
-        while ((size + cell - 1) / cell > MAX_CELLS || rb / cell > 64)
+        while ((size + cell - 1) / cell > max_cells || rb / cell > 64)
             cell *= 2;
         g->cell = cell;
         g->ncells = (size + cell - 1) / cell;

@@ -180,12 +180,20 @@ void um_walk_arena(arena *av, const struct um_walker *w)
     um_lock_acquire(&av->lock);
     struct listed l;
     if (listed_build(av, &l)) {
+        /* oldest first (the order they were made), from a small array; an
+         * arena with more heaps than that is walked newest first */
         heap *hs[256];
         size_t n = 0;
-        for (heap *h = av->last_heap; h && n < 256; h = h->prev)
+        heap *h = av->last_heap;
+        for (; h && n < 256; h = h->prev)
             hs[n++] = h;
-        while (n > 0)
-            walk_heap(av, hs[--n], &l, w);
+        if (h) {
+            for (h = av->last_heap; h; h = h->prev)
+                walk_heap(av, h, &l, w);
+        } else {
+            while (n > 0)
+                walk_heap(av, hs[--n], &l, w);
+        }
         listed_free(&l);
     }
     um_lock_release(&av->lock);

@@ -16,7 +16,7 @@ fi
 command -v python3 >/dev/null 2>&1 || exit 77
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-gcc -std=c11 -O1 -g -Wall -o "$tmp/svg_prog" tests/programs/svg_prog.c -ldl
+gcc -std=c11 -O1 -g -Wall -pthread -o "$tmp/svg_prog" tests/programs/svg_prog.c -ldl
 LD_PRELOAD="$UMALLOC_LIB" "$tmp/svg_prog" small "$tmp/heap.svg" "$tmp/heap.xml"
 h=$(sed -n 's/.*<svg [^>]*height="\([0-9]*\)".*/\1/p' "$tmp/heap.svg" | head -1)
 [ -n "$h" ] || { echo "no height in the svg"; exit 1; }

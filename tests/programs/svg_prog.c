@@ -4,10 +4,13 @@
  *   svg_prog small OUT.svg OUT.xml   a few hundred chunks in every state;
  *                                    prints the live blocks' chunk addresses
  *   svg_prog big OUT.svg OUT.xml     a 1 GiB brk heap with ~20000 chunks
+ *   svg_prog arenas OUT.svg OUT.xml  8 threads (so several arenas), each with
+ *                                    40000 chunks, every other one freed
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +44,26 @@ static void write_svg(const char *path)
     if (fd < 0 || heap_svg(fd) != 0)
         exit(4);
     close(fd);
+}
+
+static pthread_barrier_t built, drawn;
+
+static void *arena_worker(void *arg)
+{
+    (void)arg;
+    enum { K = 40000 };
+    /* arena-lock traffic (no cache above 128 KiB), so threads spread over arenas */
+    for (int i = 0; i < 2000; i++)
+        free(malloc(300 * 1024));
+    void **v = malloc(K * sizeof *v);
+    for (int i = 0; i < K; i++)
+        v[i] = malloc(32 + (i % 13) * 24);
+    for (int i = 0; i < K; i += 2)
+        free(v[i]);
+    thread_flush();
+    pthread_barrier_wait(&built);
+    pthread_barrier_wait(&drawn);
+    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -95,6 +118,23 @@ int main(int argc, char **argv)
         FILE *info = open_info(argv[3]);
         write_svg(argv[2]);
         write_info(info);
+        return 0;
+    }
+    if (!strcmp(argv[1], "arenas")) {
+        enum { T = 8 };
+        pthread_t t[T];
+        mallopt(M_MMAP_THRESHOLD, 32 << 20);
+        pthread_barrier_init(&built, NULL, T + 1);
+        pthread_barrier_init(&drawn, NULL, T + 1);
+        for (int i = 0; i < T; i++)
+            pthread_create(&t[i], NULL, arena_worker, NULL);
+        pthread_barrier_wait(&built);
+        FILE *info = open_info(argv[3]);
+        write_svg(argv[2]);
+        write_info(info);
+        pthread_barrier_wait(&drawn);
+        for (int i = 0; i < T; i++)
+            pthread_join(t[i], NULL);
         return 0;
     }
     return 2;
