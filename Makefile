@@ -90,14 +90,19 @@ build/asan/obj/%.o: src/%.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	@$(CC) $(BASE) -O1 -DUM_PREFIX -DUMALLOC_PREFIXED -fsanitize=address,undefined -fno-sanitize-recover=undefined $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+# One relocatable object, as in the installed libumalloc.a, so every file's
+# constructors (report.c's UMALLOC_* setup) come along; internals stay global
+# for the unit tests.
 build/asan/libumalloc.a: $(SRCS:%.c=build/asan/obj/%.o)
-	rm -f $@ && ar rcs $@ $^
+	$(LD) -r -o build/asan/umalloc.o $^
+	rm -f $@ && ar rcs $@ build/asan/umalloc.o
 build/tsan/obj/%.o: src/%.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	@$(CC) $(BASE) -O1 -DUM_PREFIX -DUMALLOC_PREFIXED -fsanitize=thread $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 build/tsan/libumalloc.a: $(SRCS:%.c=build/tsan/obj/%.o)
-	rm -f $@ && ar rcs $@ $^
+	$(LD) -r -o build/tsan/umalloc.o $^
+	rm -f $@ && ar rcs $@ build/tsan/umalloc.o
 asan: build/asan/libumalloc.a
 tsan: build/tsan/libumalloc.a
 

@@ -436,7 +436,8 @@ PUBLIC int API(malloc_info)(int options, FILE *fp)
 #define MAP_CELLS (64 * 32)
 struct map_ctx {
     int fd;
-    const struct um_region *r;
+    int open;               /* reg holds a region whose cells are pending */
+    struct um_region reg;   /* a copy: the walker's own lives on its stack */
     size_t cell, ncells;
     unsigned used[MAP_CELLS], cached[MAP_CELLS], freeb[MAP_CELLS], topb[MAP_CELLS];
     size_t n[3], b[3], top; /* in use, cached, free */
@@ -445,10 +446,10 @@ struct map_ctx {
 
 static void map_flush(struct map_ctx *m)
 {
-    const struct um_region *r = m->r;
-    if (!r)
+    if (!m->open)
         return;
-    m->r = NULL;
+    m->open = 0;
+    const struct um_region *r = &m->reg;
     if (r->kind == UM_REGION_MAPPED)
         return;
     const char *kind = r->kind == HEAP_BRK ? "brk" : r->kind == HEAP_MMAP ? "mmap" : "heap";
@@ -496,7 +497,8 @@ static int map_region(void *ctx, const struct um_region *r)
         return 0;
     }
     size_t size = (size_t)(r->hi - r->lo);
-    m->r = r;
+    m->reg = *r;
+    m->open = 1;
     m->cell = um_pagesize;
     while ((size + m->cell - 1) / m->cell > MAP_CELLS)
         m->cell *= 2;
@@ -538,7 +540,7 @@ PUBLIC void umalloc_heap_map(int fd)
     um_ensure_init();
     um_lock_acquire(&map_lock);
     m.fd = fd;
-    m.r = NULL;
+    m.open = 0;
     m.mapped = 0;
     um_printf(fd, "umalloc heap map  (# in use  + mostly in use  c mostly cached  - mostly free  . free  T top)\n");
     struct um_walker w = {map_region, map_chunk, &m};
