@@ -8,11 +8,18 @@
  * fixed power-of-two size, each coloured by the state that holds most of
  * its bytes (the cell size is written beside the region), which keeps a
  * 1 GiB heap's picture under 2 MB. Hover titles give addresses and sizes.
+ * Cached and free memory whose pages are not resident (never touched, or
+ * given back with madvise) is drawn pale, from mincore on the region.
  * No malloc, no stdio: text goes through a buffer on the stack and write(2);
  * per-cell tallies live in a scratch mapping.
  */
+#include <sys/mman.h>
+
 #include "internal.h"
 #include "umalloc.h"
+
+#define NR UM_CS_N          /* tally column: bytes not resident (cached/free) */
+#define TALLY_W (UM_CS_N + 1)
 
 #define SVG_W 1200
 #define LEFT 170          /* x of a row's start */
@@ -38,8 +45,12 @@ struct svg {
     int open, cells, mapped;
     char *lo, *hi;
     size_t row_bytes, cell, ncells, y, elements;
-    size_t *tally;        /* ncells * UM_CS_N bytes, cell mode */
+    size_t *tally;        /* ncells * TALLY_W bytes, cell mode */
     size_t tally_len;
+    unsigned char *vec;   /* residency of the region's pages (mincore) */
+    size_t vec_len, vec_pages;
+    uintptr_t vec_lo;
+    size_t nr_bytes;      /* cached/free bytes not resident, whole picture */
     /* the whole picture */
     size_t count[UM_CS_N], bytes[UM_CS_N];
     size_t regions, heap_regions, heap_drawn, height, mapped_seen, mapped_max, mapped_rest, mapped_rest_bytes;
@@ -143,13 +154,97 @@ static void draw_span(struct svg *g, size_t off, size_t size, int state, const c
     }
 }
 
+/* ---- residency: which pages of the region have RAM behind them ---- */
+static void vec_release(struct svg *g)
+{
+    if (g->vec)
+        um_os_unmap(g->vec, g->vec_len);
+    g->vec = NULL;
+}
+
+static void vec_load(struct svg *g)
+{
+    vec_release(g);
+    uintptr_t lo = (uintptr_t)g->lo & ~(uintptr_t)(um_pagesize - 1);
+    uintptr_t hi = ((uintptr_t)g->hi + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1);
+    g->vec_pages = (hi - lo) / um_pagesize;
+    g->vec_len = (g->vec_pages + um_pagesize - 1) & ~(um_pagesize - 1);
+    g->vec_lo = lo;
+    g->vec = um_os_map(g->vec_len);
+    if (g->vec && mincore((void *)lo, hi - lo, g->vec) != 0)
+        vec_release(g);
+}
+
+/* Is the page holding region offset off resident? (Unknown: yes.) */
+static int resident_at(const struct svg *g, size_t off)
+{
+    size_t pg = ((uintptr_t)g->lo + off - g->vec_lo) / um_pagesize;
+    return !g->vec || pg >= g->vec_pages || (g->vec[pg] & 1);
+}
+
+/* Offset of the end of the page run (same residency) that starts at off,
+ * clipped to end. */
+static size_t run_end(const struct svg *g, size_t off, size_t end)
+{
+    if (!g->vec)
+        return end;
+    int res = resident_at(g, off);
+    size_t a = (size_t)(((uintptr_t)g->lo + off) - g->vec_lo);
+    a = (a / um_pagesize + 1) * um_pagesize; /* next page, vec-relative */
+    size_t next = a - (size_t)((uintptr_t)g->lo - g->vec_lo);
+    while (next < end && resident_at(g, next) == res)
+        next += um_pagesize;
+    return next < end ? next : end;
+}
+
+static size_t nonresident_bytes(const struct svg *g, size_t off, size_t size)
+{
+    size_t n = 0, end = off + size;
+    while (off < end) {
+        size_t e = run_end(g, off, end);
+        if (!resident_at(g, off))
+            n += e - off;
+        off = e;
+    }
+    return n;
+}
+
+/* Pale overlay on [off, off+size), split at row ends. */
+static void draw_pale(struct svg *g, size_t off, size_t size)
+{
+    while (size > 0) {
+        size_t row = off / g->row_bytes, in = off % g->row_bytes;
+        size_t n = g->row_bytes - in < size ? g->row_bytes - in : size;
+        /* the state's colour stays as a stripe on top; the rest is washed out */
+        OUT(g, "<rect class=\"nr more\" x=\"%zu\" y=\"%zu\" width=\"%zu\" height=\"%d\"/>\n",
+            in * 1000000 / g->row_bytes, g->y + row * ROW_PITCH + 4,
+            n * 1000000 / g->row_bytes ? n * 1000000 / g->row_bytes : 1, ROW_H - 4);
+        g->elements++;
+        off += n;
+        size -= n;
+    }
+}
+
+static void draw_pale_runs(struct svg *g, size_t off, size_t size)
+{
+    size_t end = off + size;
+    while (off < end) {
+        size_t e = run_end(g, off, end);
+        if (!resident_at(g, off))
+            draw_pale(g, off, e - off);
+        off = e;
+    }
+}
+
+static int pale_state(int state) { return state != UM_CS_USED && state != UM_CS_META; }
+
 static void close_region(struct svg *g)
 {
     if (!g->open)
         return;
     if (g->cells) {
         for (size_t c = 0; c < g->ncells; c++) {
-            size_t *t = g->tally + c * UM_CS_N, total = 0;
+            size_t *t = g->tally + c * TALLY_W, total = 0;
             int best = -1;
             for (int s = 0; s < UM_CS_N; s++) {
                 total += t[s];
@@ -165,13 +260,19 @@ static void close_region(struct svg *g)
                 if (t[s])
                     n += um_snprintf(title + n, sizeof title - n, " %zu%% %s", t[s] * 100 / total,
                                      um_cstate_name[s]);
-            draw_span(g, c * g->cell, g->cell < (size_t)(g->hi - g->lo) - c * g->cell
-                                          ? g->cell : (size_t)(g->hi - g->lo) - c * g->cell,
-                      best, title);
+            if (t[NR] && n < sizeof title)
+                um_snprintf(title + n, sizeof title - n, "; %zu%% cached/free and not resident",
+                            t[NR] * 100 / total);
+            size_t len = g->cell < (size_t)(g->hi - g->lo) - c * g->cell
+                             ? g->cell : (size_t)(g->hi - g->lo) - c * g->cell;
+            draw_span(g, c * g->cell, len, best, title);
+            if (pale_state(best) && t[NR] * 2 > total)
+                draw_pale(g, c * g->cell, len);
         }
         um_os_unmap(g->tally, g->tally_len);
         g->tally = NULL;
     }
+    vec_release(g);
     OUT(g, "</g>\n");
     g->open = 0;
 }
@@ -251,7 +352,7 @@ static int begin_region(void *ctx, const struct um_region *r)
             cell *= 2;
         g->cell = cell;
         g->ncells = (size + cell - 1) / cell;
-        g->tally_len = (g->ncells * UM_CS_N * sizeof(size_t) + um_pagesize - 1) & ~(um_pagesize - 1);
+        g->tally_len = (g->ncells * TALLY_W * sizeof(size_t) + um_pagesize - 1) & ~(um_pagesize - 1);
         g->tally = um_os_map(g->tally_len);
         if (!g->tally) {
             g->err = 1;
@@ -262,6 +363,7 @@ static int begin_region(void *ctx, const struct um_region *r)
             human(hb, sizeof hb, cell));
     }
     OUT(g, "</text>\n");
+    vec_load(g);
     g->y += 20;
     for (size_t row = 0; row * rb < size; row++)
         OUT(g, "<text x=\"%d\" y=\"%zu\" class=\"a\">%p</text>\n", LEFT - 6,
@@ -296,20 +398,29 @@ static void visit_chunk(void *ctx, const struct um_region *r, char *p, size_t si
     g->count[state]++;
     g->bytes[state] += size;
     size_t off = (size_t)(p - g->lo);
+    int pale = r->kind != UM_REGION_MAPPED && pale_state(state);
+    size_t nr = pale ? nonresident_bytes(g, off, size) : 0;
+    g->nr_bytes += nr;
     if (g->cells) {
         while (size > 0) {
             size_t c = off / g->cell, in = off % g->cell;
             size_t n = g->cell - in < size ? g->cell - in : size;
-            if (c < g->ncells)
-                g->tally[c * UM_CS_N + (size_t)state] += n;
+            if (c < g->ncells) {
+                g->tally[c * TALLY_W + (size_t)state] += n;
+                if (nr)
+                    g->tally[c * TALLY_W + NR] += nonresident_bytes(g, off, n);
+            }
             off += n;
             size -= n;
         }
         return;
     }
-    char title[160], hb[32];
+    char title[200], hb[32], hn[32];
     if (state == UM_CS_META)
         um_snprintf(title, sizeof title, "%p: %s (%zu B) of metadata", (void *)p, human(hb, sizeof hb, size), size);
+    else if (nr)
+        um_snprintf(title, sizeof title, "chunk %p, %s (%zu B): %s; %s not resident", (void *)p,
+                    human(hb, sizeof hb, size), size, um_cstate_name[state], human(hn, sizeof hn, nr));
     else
         um_snprintf(title, sizeof title, "chunk %p, %s (%zu B): %s", (void *)p,
                     human(hb, sizeof hb, size), size, um_cstate_name[state]);
@@ -322,6 +433,8 @@ static void visit_chunk(void *ctx, const struct um_region *r, char *p, size_t si
         return;
     }
     draw_span(g, off, size, state, title);
+    if (nr)
+        draw_pale_runs(g, off, size);
 }
 
 /* After a region's chunks: move down past its rows. */
@@ -382,7 +495,7 @@ PUBLIC int umalloc_heap_svg(int fd)
     struct um_walker measure = {measure_region, NULL, &g};
     um_walk_all(&measure);
     size_t nmapped = g.mapped_seen;
-    size_t height = 124 + g.height + (nmapped ? 30 + (nmapped < MAX_MAPPED ? nmapped : MAX_MAPPED) * ROW_PITCH + 20 : 0) + 40;
+    size_t height = 142 + g.height + (nmapped ? 30 + (nmapped < MAX_MAPPED ? nmapped : MAX_MAPPED) * ROW_PITCH + 20 : 0) + 40;
     g.mapped_seen = 0;
     g.height = height;
 
@@ -391,22 +504,27 @@ PUBLIC int umalloc_heap_svg(int fd)
             "viewBox=\"0 0 %d %zu\" font-family=\"monospace\" font-size=\"11\">\n",
         SVG_W, height, SVG_W, height);
     OUT(&g, "<style>text{fill:#222} .h{font-weight:bold} .a{font-size:9px;fill:#666;text-anchor:end} "
-            ".brk{fill:#e01010}");
+            ".brk{fill:#e01010} .nr{fill:#fff;fill-opacity:0.85}");
     for (int s = 0; s < UM_CS_N; s++)
         OUT(&g, " .c%d{fill:%s}", s, fill[s]);
     OUT(&g, "</style>\n<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n");
     OUT(&g, "<text x=\"10\" y=\"18\" class=\"h\" font-size=\"14\">umalloc heap of pid %d: ", (int)getpid());
     command_line(&g);
     OUT(&g, "</text>\n");
-    /* legend */
-    for (int s = 0; s < UM_CS_N; s++) {
+    /* legend: the states, pale = not resident, the program break; 5 a row */
+    for (int s = 0; s < UM_CS_N + 2; s++) {
         size_t x = 10 + (size_t)(s % 5) * 235, y = 34 + (size_t)(s / 5) * 18;
-        OUT(&g, "<rect class=\"c%d legend\" x=\"%zu\" y=\"%zu\" width=\"12\" height=\"12\"/>"
-                "<text x=\"%zu\" y=\"%zu\">%s</text>\n", s, x, y, x + 16, y + 10, um_cstate_name[s]);
+        if (s < UM_CS_N)
+            OUT(&g, "<rect class=\"c%d legend\" x=\"%zu\" y=\"%zu\" width=\"12\" height=\"12\"/>", s, x, y);
+        else if (s == UM_CS_N)
+            OUT(&g, "<rect class=\"c5 legend\" x=\"%zu\" y=\"%zu\" width=\"12\" height=\"12\"/>"
+                    "<rect class=\"nr legend\" x=\"%zu\" y=\"%zu\" width=\"12\" height=\"8\"/>", x, y, x, y + 4);
+        else
+            OUT(&g, "<rect class=\"brk legend\" x=\"%zu\" y=\"%zu\" width=\"3\" height=\"12\"/>", x + 4, y);
+        OUT(&g, "<text x=\"%zu\" y=\"%zu\">%s</text>\n", x + 16, y + 10,
+            s < UM_CS_N ? um_cstate_name[s] : s == UM_CS_N ? "striped: not resident (no RAM)" : "program break");
     }
-    OUT(&g, "<rect class=\"brk legend\" x=\"%d\" y=\"52\" width=\"3\" height=\"12\"/>"
-            "<text x=\"%d\" y=\"62\">program break</text>\n", 10 + 4 * 235 + 4, 10 + 4 * 235 + 16);
-    g.y = 76;
+    g.y = 94;
     size_t legend_y = g.y;
     g.y += 34; /* two lines of totals */
 
@@ -426,6 +544,8 @@ PUBLIC int umalloc_heap_svg(int fd)
         for (int s = line ? 5 : 0; s < (line ? UM_CS_N : 5); s++)
             OUT(&g, "%s%s %zu (%s)", s % 5 ? ",  " : "", um_cstate_name[s], g.count[s],
                 human(hb, sizeof hb, g.bytes[s]));
+        if (line)
+            OUT(&g, ";  not resident %s", human(hb, sizeof hb, g.nr_bytes));
         OUT(&g, "</text>\n");
     }
     OUT(&g, "</svg>\n");

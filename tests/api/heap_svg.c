@@ -89,6 +89,24 @@ int main(int argc, char **argv)
         for (int k = 1; k < 200; k += 2)
             free(slots[i][k]);
 
+    /* free memory never touched has no RAM: striped, and the title says so */
+    CHECK(mallopt(M_MMAP_THRESHOLD, 16 << 20) == 1);
+    CHECK(mallopt(M_TRIM_THRESHOLD, -1) == 1);
+    char *volatile untouched = malloc(8 << 20);
+    CHECK(untouched != NULL);
+    void *guard = malloc(100); /* keeps the freed block off top */
+    free(untouched);
+    char path2[] = "/tmp/umalloc-svg-XXXXXX";
+    fd = mkstemp(path2);
+    CHECK(fd >= 0);
+    CHECK(umalloc_heap_svg(fd) == 0);
+    close(fd);
+    slurp(path2);
+    unlink(path2);
+    EXPECTF(count(out, "<rect class=\"nr more\"") >= 1, "no striped (not resident) rectangles");
+    EXPECT(strstr(out, "not resident</title>") != NULL);
+    free(guard);
+
     /* the timeline, in a child that has the variables from the start. Not
      * under TSan: the sampler reads other threads' cache counters the way
      * mallinfo2 does (um_tcache_bytes, relaxed loads of counters the fast
