@@ -1,16 +1,36 @@
 # umalloc — one Makefile, no generator.
-#   make              build/libumalloc.so, build/libumalloc.a (release)
+#   make              build/libumalloc.so(.1), build/libumalloc.a (release)
 #   make DEBUG=1      build/debug/...: full heap check after every call
 #   make asan | tsan  build/asan|tsan/libumalloc.a: names prefixed umalloc_*
 #   make test         everything a reviewer would run (see tests/README.md)
 #   make run          the seeds' tour on umalloc
 #   make bench        the side-by-side benchmark (bench/README.md)
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local [DESTDIR=...]   /   make uninstall
+#
+# The user's CC, CPPFLAGS, CFLAGS and LDFLAGS are honoured: they come after
+# ours, so they can override them. Warnings are errors only with WERROR=1
+# (which `make test` and CI set): a newer compiler's new warning must not
+# break a user's build.
 
+ifeq ($(origin CC),default)
 CC      := gcc
+endif
 PREFIX  ?= /usr/local
-SRCS    := os.c print.c heap.c owner.c arena.c central.c large.c trim.c purge.c tcache.c options.c stats.c check.c malloc.c
-WARN    := -Wall -Wextra -Werror -Wmissing-prototypes -Wshadow -Wno-unused-function
+LIBDIR  ?= $(PREFIX)/lib
+BINDIR  ?= $(PREFIX)/bin
+INCDIR  ?= $(PREFIX)/include
+MANDIR  ?= $(PREFIX)/share/man
+WERROR  ?= 0
+
+# ABI version: the SONAME is libumalloc.so.$(SOVERSION).
+SOVERSION := 1
+VERSION   := $(shell sed -n 's/^\#define UMALLOC_VERSION "\(.*\)"/\1/p' include/umalloc.h)
+
+SRCS    := os.c print.c heap.c owner.c arena.c central.c large.c trim.c purge.c tcache.c options.c walk.c stats.c heapsvg.c report.c timeline.c check.c malloc.c
+WARN    := -Wall -Wextra -Wmissing-prototypes -Wshadow -Wno-unused-function
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
 BASE    := -std=c11 -D_GNU_SOURCE -fPIC -g -fvisibility=hidden -ftls-model=initial-exec \
            -fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free \
            -Iinclude -Isrc $(WARN)
@@ -26,20 +46,40 @@ CFLAGS_ := $(BASE) $(RELFLAGS)
 endif
 
 HDRS := $(wildcard src/*.h) include/umalloc.h
+OBJS := $(SRCS:%.c=$(OUT)/obj/%.o)
+SONAME := libumalloc.so.$(SOVERSION)
 
-.PHONY: all debug asan tsan test run bench bench-quick install clean format examples
+.PHONY: all debug asan tsan test run bench bench-quick install uninstall clean format examples FORCE
 
-all: $(OUT)/libumalloc.so $(OUT)/libumalloc.a
+all: $(OUT)/libumalloc.so $(OUT)/libumalloc.a $(OUT)/libumalloc-internal.a
 
-$(OUT)/obj/%.o: src/%.c $(HDRS) Makefile
+# Objects are rebuilt when the compiler or any flag changes, WERROR included
+# (so `make test` recompiles what a plain `make` built without -Werror).
+$(OUT)/flags: FORCE
+	@mkdir -p $(OUT)
+	@echo '$(CC) $(CFLAGS_) $(CPPFLAGS) $(CFLAGS) | $(LDFLAGS)' > $@.new
+	@cmp -s $@.new $@ && rm -f $@.new || mv -f $@.new $@
+
+$(OUT)/obj/%.o: src/%.c $(HDRS) Makefile $(OUT)/flags
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	@$(CC) $(CFLAGS_) -c $< -o $@
+	@$(CC) $(CFLAGS_) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(OUT)/libumalloc.so: $(SRCS:%.c=$(OUT)/obj/%.o)
-	$(CC) -shared -Wl,-z,now -Wl,-soname,libumalloc.so -o $@ $^ -lpthread
+# libumalloc.so.1 carries the SONAME; libumalloc.so is the link-time (and
+# LD_PRELOAD) name.
+$(OUT)/$(SONAME): $(OBJS)
+	$(CC) -shared -Wl,-z,now -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $^ -lpthread
+$(OUT)/libumalloc.so: $(OUT)/$(SONAME)
+	ln -sf $(SONAME) $@
 
-$(OUT)/libumalloc.a: $(SRCS:%.c=$(OUT)/obj/%.o)
+# The static library users link: one relocatable object whose hidden (um_*)
+# symbols are made local, so they cannot clash with the program's names.
+$(OUT)/libumalloc.a: $(OBJS)
+	$(LD) -r -o $(OUT)/umalloc.o $^
+	objcopy --localize-hidden $(OUT)/umalloc.o
+	rm -f $@ && ar rcs $@ $(OUT)/umalloc.o
+# The white-box unit tests call um_* internals: they link this one.
+$(OUT)/libumalloc-internal.a: $(OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 debug:
@@ -49,30 +89,35 @@ debug:
 build/asan/obj/%.o: src/%.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	@$(CC) $(BASE) -O1 -DUM_PREFIX -DUMALLOC_PREFIXED -fsanitize=address,undefined -fno-sanitize-recover=undefined -c $< -o $@
+	@$(CC) $(BASE) -O1 -DUM_PREFIX -DUMALLOC_PREFIXED -fsanitize=address,undefined -fno-sanitize-recover=undefined $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+# One relocatable object, as in the installed libumalloc.a, so every file's
+# constructors (report.c's UMALLOC_* setup) come along; internals stay global
+# for the unit tests.
 build/asan/libumalloc.a: $(SRCS:%.c=build/asan/obj/%.o)
-	rm -f $@ && ar rcs $@ $^
+	$(LD) -r -o build/asan/umalloc.o $^
+	rm -f $@ && ar rcs $@ build/asan/umalloc.o
 build/tsan/obj/%.o: src/%.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	@$(CC) $(BASE) -O1 -DUM_PREFIX -DUMALLOC_PREFIXED -fsanitize=thread -c $< -o $@
+	@$(CC) $(BASE) -O1 -DUM_PREFIX -DUMALLOC_PREFIXED -fsanitize=thread $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 build/tsan/libumalloc.a: $(SRCS:%.c=build/tsan/obj/%.o)
-	rm -f $@ && ar rcs $@ $^
+	$(LD) -r -o build/tsan/umalloc.o $^
+	rm -f $@ && ar rcs $@ build/tsan/umalloc.o
 asan: build/asan/libumalloc.a
 tsan: build/tsan/libumalloc.a
 
 examples: build/examples/tour
 build/examples/%: examples/%.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Iinclude $< -o $@ -ldl
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -Iinclude $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -ldl
 
 run: all build/examples/tour
 	LD_PRELOAD=$(CURDIR)/build/libumalloc.so build/examples/tour
 
 test:
-	$(MAKE) all
-	$(MAKE) DEBUG=1 all
-	$(MAKE) asan tsan examples
+	$(MAKE) WERROR=1 all
+	$(MAKE) WERROR=1 DEBUG=1 all
+	$(MAKE) WERROR=1 asan tsan examples
 	python3 tests/run.py --variant release debug asan tsan
 
 bench: all
@@ -83,13 +128,27 @@ bench: all
 bench-quick: all
 	python3 bench/run.py --quick --skip-missing
 
+# DESTDIR stages the install (packagers); umrun finds the library at
+# ../lib next to itself, so a staged tree works as well as the real one.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 755 build/libumalloc.so $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 build/libumalloc.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 include/umalloc.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*UMALLOC_VERSION "\(.*\)"/\1/p' include/umalloc.h)|' \
-	    tools/umalloc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/umalloc.pc
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 755 build/$(SONAME) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libumalloc.so
+	install -m 644 build/libumalloc.a $(DESTDIR)$(LIBDIR)/
+	install -m 644 include/umalloc.h $(DESTDIR)$(INCDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' tools/umalloc.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/umalloc.pc
+	sed -e 's|^UMRUN_LIBDIR=.*|UMRUN_LIBDIR=$(LIBDIR)|' tools/umrun > $(DESTDIR)$(BINDIR)/umrun
+	chmod 755 $(DESTDIR)$(BINDIR)/umrun
+	install -m 644 docs/umrun.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 docs/umalloc.3 $(DESTDIR)$(MANDIR)/man3/
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libumalloc.so \
+	    $(DESTDIR)$(LIBDIR)/libumalloc.a $(DESTDIR)$(LIBDIR)/pkgconfig/umalloc.pc \
+	    $(DESTDIR)$(INCDIR)/umalloc.h $(DESTDIR)$(BINDIR)/umrun \
+	    $(DESTDIR)$(MANDIR)/man1/umrun.1 $(DESTDIR)$(MANDIR)/man3/umalloc.3
 
 format:
 	clang-format -i src/*.c src/*.h include/*.h

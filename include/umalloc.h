@@ -8,7 +8,14 @@
 
 #include <stddef.h>
 
+#define UMALLOC_VERSION_MAJOR 0
+#define UMALLOC_VERSION_MINOR 1
+#define UMALLOC_VERSION_PATCH 0
 #define UMALLOC_VERSION "0.1.0"
+/* One number to compare: UMALLOC_VERSION_NUMBER >= UMALLOC_MAKE_VERSION(0, 2, 0). */
+#define UMALLOC_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
+#define UMALLOC_VERSION_NUMBER \
+    UMALLOC_MAKE_VERSION(UMALLOC_VERSION_MAJOR, UMALLOC_VERSION_MINOR, UMALLOC_VERSION_PATCH)
 
 #ifdef __cplusplus
 extern "C" {
@@ -20,6 +27,14 @@ const char *umalloc_version(void);
 /* Draw every heap of every arena on fd, a page per character:
  * '#' in use, '+' mostly in use, '-' mostly free, '.' free, 'T' top. */
 void umalloc_heap_map(int fd);
+
+/* Draw every region umalloc owns as an SVG picture on fd: the brk heap, the
+ * mmap'd segments, each arena's heaps and the mapped chunks, each chunk
+ * coloured by state (in use, cached, free in a fast/unsorted/small/large
+ * bin, top), to scale within its region, with a legend and hover titles.
+ * Big regions are drawn in aggregate cells (the cell size is written on
+ * the picture). Allocates nothing; returns 0, or -1 if a write failed. */
+int umalloc_heap_svg(int fd);
 
 /* Walk the whole heap and check every invariant; abort with one line on
  * stderr at the first violation. (The DEBUG=1 build does this every call.) */

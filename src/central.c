@@ -144,21 +144,27 @@ static void release_batches(arena *av, void **b, size_t cs)
  * it released memory between the phases of a program (a data structure
  * torn down, then rebuilt) and cost more than it saved (bench/trees).
  * Returns the batches to release (class lock held). */
-static void **decay_class(struct cclass *k, size_t cs, uint64_t now, size_t *out)
+static void **decay_class(struct cclass *k, size_t cs, uint64_t now, size_t max, size_t *out)
 {
     long decay = um_purge_decay();
     k->ops = 0;
-    if (decay < 0 || now - k->tick_ms < (uint64_t)decay)
+    if (decay < 0 || now < k->tick_ms || now - k->tick_ms < (uint64_t)decay)
         return NULL;
     size_t idle = k->low;
-    k->tick_ms = now;
-    k->misses = 0;
     void **b = NULL;
+    *out = 0;
     if (idle) {
-        k->cap = k->cap > idle + CC_MIN_CAP ? k->cap - idle : CC_MIN_CAP;
-        b = detach_oldest(k, cs, idle, out);
+        b = detach_oldest(k, cs, idle < max ? idle : max, out);
+        k->cap = k->cap > *out + CC_MIN_CAP ? k->cap - *out : CC_MIN_CAP;
+        idle = *out >= idle ? 0 : idle - *out;
     }
-    k->low = k->bytes;
+    if (idle == 0) { /* the period's idle part is gone: a new period */
+        k->tick_ms = now;
+        k->misses = 0;
+        k->low = k->bytes;
+    } else { /* bounded: the rest goes at the next call */
+        k->low = idle;
+    }
     return b;
 }
 
@@ -186,7 +192,7 @@ void *um_central_take(arena *av, size_t i, size_t *n, size_t want)
         k->cap += want * cs;
     }
     if (unlikely(++k->ops >= CC_DECAY_CHECK))
-        rel = decay_class(k, cs, um_now_ms(), &out);
+        rel = decay_class(k, cs, um_now_ms(), (size_t)-1, &out);
     um_lock_release(&k->lock);
     if (rel)
         release_batches(av, rel, cs);
@@ -210,7 +216,7 @@ void um_central_give(arena *av, size_t i, void *head, size_t n)
         parked = 1;
     }
     if (unlikely(++k->ops >= CC_DECAY_CHECK))
-        rel = decay_class(k, cs, um_now_ms(), &out);
+        rel = decay_class(k, cs, um_now_ms(), (size_t)-1, &out);
     um_lock_release(&k->lock);
     if (!parked)
         release_chain(av, b, n, cs);
@@ -267,11 +273,41 @@ void um_central_decay(arena *av, uint64_t now)
             continue;
         size_t cs = tc_slot_size(i), out = 0;
         um_lock_acquire(&k->lock);
-        void **rel = decay_class(k, cs, now, &out);
+        void **rel = decay_class(k, cs, now, (size_t)-1, &out);
         um_lock_release(&k->lock);
         if (rel)
             release_batches(av, rel, cs);
     }
+}
+
+/* Decay with av's lock held (the purge tick, every few arena calls): at most
+ * about max bytes go to the bins per call, the rest of an idle part at the
+ * next; the classes are looked at every decay/4. */
+void um_central_decay_locked(arena *av, uint64_t now, size_t max)
+{
+    struct central *c = av->central;
+    long decay = um_purge_decay();
+    if (decay < 0 || now - c->scan_ms < (uint64_t)decay / 4)
+        return;
+    int pending = 0;
+    for (size_t i = 2; i < TC_SLOTS && max; i++) {
+        struct cclass *k = &c->cls[i];
+        if (!RELAXED_LOAD(k->bytes))
+            continue;
+        size_t cs = tc_slot_size(i), out = 0;
+        um_lock_acquire(&k->lock);
+        void **b = decay_class(k, cs, now, max, &out);
+        pending |= k->low && now >= k->tick_ms && now - k->tick_ms >= (uint64_t)decay;
+        um_lock_release(&k->lock);
+        while (b) {
+            void **next = batch_next(b);
+            free_chain_locked(av, b, batch_count(b), cs);
+            b = next;
+        }
+        max = out < max ? max - out : 0;
+    }
+    if (!pending && max)
+        c->scan_ms = now;
 }
 
 /* Bytes parked in class i of av's central cache (racy peek). */
@@ -293,6 +329,30 @@ size_t um_arena_central_bytes(arena *av)
     for (size_t i = 2; i < TC_SLOTS; i++)
         sum += RELAXED_LOAD(av->central->cls[i].bytes);
     return sum;
+}
+
+/* Visit every parked chunk of av (the reports; arena lock held, and class
+ * locks are below it). */
+size_t um_arena_central_foreach(arena *av, um_central_visit fn, void *ctx)
+{
+    size_t n = 0;
+    for (size_t i = 2; i < TC_SLOTS; i++) {
+        struct cclass *k = &av->central->cls[i];
+        if (!RELAXED_LOAD(k->batches))
+            continue;
+        um_lock_acquire(&k->lock);
+        for (void **b = k->batches; b; b = batch_next(b)) {
+            void **e = b;
+            for (size_t c = batch_count(b); c > 0 && e; c--) {
+                if (fn)
+                    fn(mem_to_chunk(e), ctx);
+                n++;
+                e = reveal_ptr(e, e[0]);
+            }
+        }
+        um_lock_release(&k->lock);
+    }
+    return n;
 }
 
 /* Fork: every class lock is taken before fork and released (or reset) after. */

@@ -24,20 +24,13 @@
 
 #define FAIL(what, addr) um_fatal("check", what, (const void *)(addr), 0)
 
-static size_t first_chunk_off(arena *av, heap *h)
-{
-    size_t off = HEAP_HDR;
-    if ((char *)av == (char *)h + HEAP_HDR)
-        off += ARENA_META_SIZE;
-    return off;
-}
 
 /* Walk one heap; returns the number of free (binned) chunks seen. */
 static size_t check_heap(arena *av, heap *h, size_t *sys)
 {
     size_t abit = av == &um_main_arena ? 0 : NON_MAIN_ARENA;
     char *end = (char *)h + h->size;
-    chunk *p = chunk_at(h, first_chunk_off(av, h));
+    chunk *p = chunk_at(h, um_first_chunk_off(av, h));
     size_t nfree = 0;
     int prev_free = 0;
     size_t prev_size = 0;

@@ -129,6 +129,7 @@ uintptr_t um_os_random(void);
 void um_write(int fd, const char *s, size_t n);
 void um_printf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 size_t um_snprintf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+size_t um_cmdline(char *buf, size_t cap);  /* /proc/self/cmdline, spaces between args */
 _Noreturn void um_fatal(const char *fn, const char *what, const void *addr, size_t size);
 
 /* ---- heap.c ---- */
@@ -183,6 +184,11 @@ const char *um_owner_check(void);           /* check.c: NULL if consistent */
  * right after it; chunks start after both. */
 #define ARENA_SIZE ((sizeof(arena) + 63) & ~(size_t)63)
 #define ARENA_META_SIZE (ARENA_SIZE + sizeof(struct central))
+/* Offset of the first chunk of heap h of arena av (the check, the walks). */
+static inline size_t um_first_chunk_off(const arena *av, const heap *h)
+{
+    return (const char *)av == (const char *)h + HEAP_HDR ? HEAP_HDR + ARENA_META_SIZE : HEAP_HDR;
+}
 void um_arena_init(arena *av, int index, struct central *c);
 void *um_int_malloc(arena *av, size_t nb);
 void um_int_free(arena *av, chunk *p, size_t size, const char *fn);
@@ -210,6 +216,7 @@ void um_central_give(arena *av, size_t i, void *head, size_t n);
 void um_central_drain(arena *av);          /* arena lock held */
 void um_central_drain_class(arena *av, size_t i); /* arena lock not held */
 void um_central_decay(arena *av, uint64_t now);
+void um_central_decay_locked(arena *av, uint64_t now, size_t max);
 size_t um_arena_central_bytes(arena *av);
 size_t um_arena_central_count(arena *av);
 size_t um_central_class_bytes(arena *av, size_t i);
@@ -250,6 +257,44 @@ void um_tcache_reset_after_fork(void);
 /* ---- options.c ---- */
 void um_options_init(void);
 int um_mallopt(int param, int value);
+int um_report_target(void);                 /* not excluded by UMALLOC_REPORT_PID */
+void um_options_print(int fd);              /* settings and their origins */
+
+/* ---- the central cache, as the reports see it (arena lock held) ----
+ * The reports read it only through um_arena_central_bytes and this. */
+typedef void (*um_central_visit)(chunk *p, void *ctx);
+/* Visit every chunk parked in av's central cache (fn may be NULL; it must
+ * not allocate); returns how many there are. */
+size_t um_arena_central_foreach(arena *av, um_central_visit fn, void *ctx);
+
+/* ---- walk.c: the one heap walk every report shares ---- */
+enum { UM_CS_USED, UM_CS_CACHED, UM_CS_CENTRAL, UM_CS_FAST, UM_CS_UNSORTED, UM_CS_SMALL,
+       UM_CS_LARGE, UM_CS_TOP, UM_CS_META, UM_CS_N };
+extern const char *const um_cstate_name[UM_CS_N];
+enum { UM_REGION_MAPPED = 4 }; /* after HEAP_BRK, HEAP_MMAP, HEAP_ALIGNED */
+struct um_region {
+    arena *av;      /* NULL for a mapped chunk */
+    heap *h;        /* NULL for a mapped chunk */
+    char *lo, *hi;  /* the bytes it covers */
+    int kind;       /* HEAP_BRK, HEAP_MMAP, HEAP_ALIGNED, UM_REGION_MAPPED */
+};
+struct um_walker {
+    /* called before a region's chunks; return 0 to skip them */
+    int (*region)(void *ctx, const struct um_region *r);
+    /* one span of a region: a chunk, top, or metadata (headers, fenceposts) */
+    void (*chunk)(void *ctx, const struct um_region *r, char *p, size_t size, int state);
+    void *ctx;
+};
+void um_walk_arena(arena *av, const struct um_walker *w); /* takes av's lock */
+void um_walk_all(const struct um_walker *w);
+
+/* ---- stats.c ---- */
+void um_stats_print(int fd);                /* malloc_stats' report, on fd */
+void um_rss_print(int fd);                  /* the RSS account table */
+
+/* ---- timeline.c ---- */
+void um_timeline_start(unsigned ms);        /* the sampler thread */
+int um_timeline_finish(const char *path);   /* stop it, draw the chart */
 
 /* ---- check.c ---- */
 void um_check_all(void);

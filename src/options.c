@@ -1,8 +1,12 @@
 /*
  * options.c — settings: mallopt(), glibc's MALLOC_*_ environment variables
- * and the glibc.malloc.* names in GLIBC_TUNABLES. Values that do not parse
- * as a whole number are ignored, as glibc ignores them. Environment values
- * are read once, at initialisation, with getenv (which does not allocate).
+ * and the glibc.malloc.* names in GLIBC_TUNABLES. Values are whole numbers
+ * (decimal or 0x-hex, -1 for "never") with an optional K, M or G suffix
+ * (powers of 1024); a value that does not parse, or that mallopt rejects,
+ * is ignored with one line on stderr saying so — never silently. Environment
+ * values are read once, at initialisation, with getenv (which does not
+ * allocate). Each setting remembers where its value came from, for
+ * UMALLOC_VERBOSE / umrun --verbose.
  */
 #include <malloc.h>
 #include <stdlib.h>
@@ -11,11 +15,51 @@
 #include "tcache.h"
 #include "umalloc.h"
 
+/* Where each setting's value came from (index: enum opt_slot). */
+enum opt_slot { OPT_MMAP_THRESHOLD, OPT_TRIM_THRESHOLD, OPT_TOP_PAD, OPT_MXFAST, OPT_MMAP_MAX,
+                OPT_ARENA_MAX, OPT_ARENA_TEST, OPT_PERTURB, OPT_NSLOTS };
+enum { FROM_DEFAULT, FROM_TUNABLES, FROM_ENV, FROM_MALLOPT };
+static unsigned char opt_from[OPT_NSLOTS];
+static int setting_from = FROM_MALLOPT; /* origin of the um_mallopt call in progress */
+
+static int param_slot(int param)
+{
+    switch (param) {
+    case M_MMAP_THRESHOLD: return OPT_MMAP_THRESHOLD;
+    case M_TRIM_THRESHOLD: return OPT_TRIM_THRESHOLD;
+    case M_TOP_PAD: return OPT_TOP_PAD;
+    case M_MXFAST: return OPT_MXFAST;
+    case M_MMAP_MAX: return OPT_MMAP_MAX;
+    case M_ARENA_MAX: return OPT_ARENA_MAX;
+    case M_ARENA_TEST: return OPT_ARENA_TEST;
+    case M_PERTURB: return OPT_PERTURB;
+    default: return -1;
+    }
+}
+
+static void note_origin(int param, int from)
+{
+    int k = param_slot(param);
+    if (k >= 0)
+        opt_from[k] = (unsigned char)from;
+}
+
 /* A whole decimal or 0x-hex number, optionally negative (glibc reads
- * "-1" as the largest size: "never"); 0 when it does not parse. */
+ * "-1" as the largest size: "never") and optionally ending in K, M or G
+ * (x1024, x1024^2, x1024^3); 0 when it does not parse or overflows. */
 static int parse_num(const char *s, size_t len, unsigned long long *out)
 {
     if (!s || len == 0)
+        return 0;
+    unsigned shift = 0;
+    switch (s[len - 1]) {
+    case 'k': case 'K': shift = 10; break;
+    case 'm': case 'M': shift = 20; break;
+    case 'g': case 'G': shift = 30; break;
+    }
+    if (shift)
+        len--;
+    if (len == 0)
         return 0;
     int neg = s[0] == '-';
     s += neg;
@@ -38,6 +82,9 @@ static int parse_num(const char *s, size_t len, unsigned long long *out)
             return 0;
         v = v * (unsigned)base + (unsigned)d;
     }
+    if (shift && (v >> (63 - shift)) != 0)
+        return 0;
+    v <<= shift;
     *out = neg ? 0ull - v : v;
     return 1;
 }
@@ -50,23 +97,67 @@ static size_t cstrlen(const char *s)
     return n;
 }
 
+/* Is this process the one umrun runs? UMALLOC_REPORT_PID (set by umrun to
+ * the pid it execs) confines reports and warnings to it; unset: every
+ * process is. */
+int um_report_target(void)
+{
+    const char *v = getenv("UMALLOC_REPORT_PID");
+    if (!v || !*v)
+        return 1;
+    unsigned long long pid;
+    return parse_num(v, cstrlen(v), &pid) && pid == (unsigned long long)getpid();
+}
+
+static void copy_bounded(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t n = len < cap - 1 ? len : cap - 1;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = src[i];
+    dst[n] = '\0';
+}
+
+/* One line on stderr for a value we will not use (only in the process
+ * being reported on, so a run's children do not repeat it). */
+static void warn_ignored(const char *where, const char *name, size_t nlen, const char *s,
+                         size_t len, const char *why)
+{
+    if (!um_report_target())
+        return;
+    char nm[64], val[64];
+    copy_bounded(nm, sizeof nm, name, nlen);
+    copy_bounded(val, sizeof val, s, len);
+    um_printf(2, "umalloc: ignoring %s%s=%s: %s\n", where, nm, val, why);
+}
+
 /* Apply an environment value. Trim threshold and top pad are sizes and take
  * any value (-1 = never trim); the rest must fit mallopt's int. */
-static void set_env_param(int param, const char *s, size_t len)
+static void set_env_param(const char *where, const char *name, size_t nlen, int param,
+                          const char *s, size_t len, int from)
 {
     unsigned long long v;
-    if (!parse_num(s, len, &v))
+    if (!parse_num(s, len, &v)) {
+        warn_ignored(where, name, nlen, s, len,
+                     "not a number (a whole number, optionally with a K, M or G suffix)");
         return;
+    }
     if (param == M_TRIM_THRESHOLD || param == M_TOP_PAD) {
         if (param == M_TRIM_THRESHOLD)
             um_params.trim_threshold = (size_t)v;
         else
             um_params.top_pad = (size_t)v;
         um_params.no_dyn_threshold = 1;
+        note_origin(param, from);
         return;
     }
-    if ((long long)v >= 0 && v <= INT32_MAX)
-        um_mallopt(param, (int)v);
+    int ok = 0;
+    if ((long long)v >= 0 && v <= INT32_MAX) {
+        setting_from = from;
+        ok = um_mallopt(param, (int)v);
+        setting_from = FROM_MALLOPT;
+    }
+    if (!ok)
+        warn_ignored(where, name, nlen, s, len, "out of range");
 }
 
 static const struct {
@@ -110,7 +201,8 @@ static void parse_tunables(const char *s)
             const char *key = s + plen;
             for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
                 if (name_eq(key, (size_t)(eq - key), names[i].tunable))
-                    set_env_param(names[i].param, eq + 1, (size_t)(end - eq - 1));
+                    set_env_param("GLIBC_TUNABLES: ", s, (size_t)(eq - s), names[i].param,
+                                  eq + 1, (size_t)(end - eq - 1), FROM_TUNABLES);
         }
         s = *end ? end + 1 : end;
     }
@@ -125,7 +217,8 @@ void um_options_init(void)
             continue;
         const char *v = getenv(names[i].env);
         if (v)
-            set_env_param(names[i].param, v, cstrlen(v));
+            set_env_param("", names[i].env, cstrlen(names[i].env), names[i].param, v, cstrlen(v),
+                          FROM_ENV);
     }
 }
 
@@ -197,9 +290,44 @@ int um_mallopt(int param, int value)
     default:
         ok = 0;
     }
+    if (ok)
+        note_origin(param, setting_from);
     um_lock_release(&av->lock);
     um_tcache_refresh_settings();
     if (purge_changed)
         um_purge_sync();
     return ok;
+}
+
+/* The settings in effect and where each came from (UMALLOC_VERBOSE). */
+void um_options_print(int fd)
+{
+    static const char *const from_name[] = {"default", "GLIBC_TUNABLES", "MALLOC_*_ environment",
+                                            "mallopt"};
+    static const char *const opt_name[OPT_NSLOTS] = {
+        "mmap_threshold", "trim_threshold", "top_pad", "mxfast (chunk)", "mmap_max",
+        "arena_max", "arena_test", "perturb"};
+    size_t val[OPT_NSLOTS] = {
+        RELAXED_LOAD(um_params.mmap_threshold), RELAXED_LOAD(um_params.trim_threshold),
+        RELAXED_LOAD(um_params.top_pad),
+        RELAXED_LOAD(um_params.max_fast) <= CHUNK_HDR ? 0 : RELAXED_LOAD(um_params.max_fast),
+        (size_t)RELAXED_LOAD(um_params.n_mmaps_max), (size_t)RELAXED_LOAD(um_params.arena_max),
+        (size_t)RELAXED_LOAD(um_params.arena_test), (size_t)RELAXED_LOAD(um_params.perturb)};
+    int dyn = !RELAXED_LOAD(um_params.no_dyn_threshold);
+    um_printf(fd, "settings in effect (value, where it came from):\n");
+    for (int k = 0; k < OPT_NSLOTS; k++) {
+        const char *note = "";
+        if (dyn && (k == OPT_MMAP_THRESHOLD || k == OPT_TRIM_THRESHOLD) &&
+            val[k] != (k == OPT_MMAP_THRESHOLD ? DEFAULT_MMAP_THRESHOLD : DEFAULT_TRIM_THRESHOLD))
+            note = ", raised by the dynamic mmap threshold";
+        if ((k == OPT_ARENA_MAX || k == OPT_ARENA_TEST) && val[k] == 0)
+            note = " (0: 2 arenas per CPU)";
+        if (k == OPT_TRIM_THRESHOLD && val[k] == (size_t)-1)
+            um_printf(fd, "  %-15s %12s  %s%s\n", opt_name[k], "-1 (never)", from_name[opt_from[k]], note);
+        else
+            um_printf(fd, "  %-15s %12zu  %s%s\n", opt_name[k], val[k], from_name[opt_from[k]], note);
+    }
+    um_printf(fd, "  %-15s %12s  %s\n", "tcache",
+              RELAXED_LOAD(um_params.tcache_off) ? "off" : "on",
+              RELAXED_LOAD(um_params.tcache_off) ? "off while perturb is set" : "default");
 }

@@ -3,6 +3,7 @@
  * Supports %s %c %d %i %u %x %p %% with l/z/ll modifiers, a width and the
  * '0' and '-' flags: enough for malloc_stats, malloc_info and the heap map.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -161,4 +162,25 @@ void um_fatal(const char *fn, const char *what, const void *addr, size_t size)
     else
         um_printf(2, "umalloc: %s(): %s %p\n", fn, what, addr);
     abort();
+}
+
+/* The command line from /proc/self/cmdline, arguments joined by spaces and
+ * NUL-terminated; returns its length (0 if unreadable). */
+size_t um_cmdline(char *buf, size_t cap)
+{
+    size_t n = 0;
+    int in = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (in >= 0) {
+        ssize_t r;
+        while (n < cap - 1 && ((r = read(in, buf + n, cap - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
+            n += r > 0 ? (size_t)r : 0;
+        close(in);
+    }
+    while (n > 0 && buf[n - 1] == '\0')
+        n--;
+    for (size_t i = 0; i < n; i++)
+        if (buf[i] == '\0' || buf[i] == '\n')
+            buf[i] = ' ';
+    buf[n] = '\0';
+    return n;
 }

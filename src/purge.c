@@ -458,6 +458,9 @@ void um_purge_tick_slow(arena *av)
     av->purge.countdown = PURGE_TICK_EVERY - 2 + (int)((now >> 2) & 3); /* coarse: 4 ms steps */
     if (now >= atomic_load_explicit(&global_next, memory_order_relaxed))
         purge_global(av, now, um_purge_decay());
+    /* chunks parked in the central cache that nobody took for the decay
+     * time go to the bins first, where this sweep can purge their pages */
+    um_central_decay_locked(av, now, STEP_BYTES);
     if (likely(av->purge.bin == 0 && now < av->purge.next_sweep))
         return;
     long decay = um_purge_decay();

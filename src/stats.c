@@ -1,25 +1,29 @@
 /*
  * stats.c — the stats layer: mallinfo/mallinfo2, malloc_stats, malloc_info
- * in glibc's formats, and the heap map (umalloc_heap_map), which draws every
- * heap of every arena a page per character so fragmentation can be *seen*.
- * mallinfo counts chunks parked in thread caches as free (glibc counts them
- * as in use, which makes a freed block look leaked); malloc_stats keeps
- * glibc's per-arena numbers and adds a line for what the caches hold. Each arena is read under
- * its lock; output is formatted by print.c, never by stdio (malloc_info alone
- * hands its finished text to the caller's FILE, which its API requires).
+ * in glibc's formats, the heap map (umalloc_heap_map: every heap a cell per
+ * character), and the RSS account (what of the process's resident memory
+ * umalloc holds, and in what state).
+ *
+ * One account everywhere: a chunk is "in use" (the program's, or metadata),
+ * "cached" (freed, held by a thread cache or a central cache for reuse) or
+ * "free" (fast, unsorted, small or large bin, or top). mallinfo puts in-use
+ * bytes in uordblks and cached + free in fordblks; malloc_stats, malloc_info,
+ * the map and the picture print the three separately, from walk.c's one
+ * classification. Each arena is read under its lock; output goes through
+ * print.c, never stdio (malloc_info alone hands its finished text to the
+ * caller's FILE, which its API requires).
  */
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "bins.h"
 #include "tcache.h"
 #include "umalloc.h"
-
-
-size_t um_tcache_bytes(size_t *count);
 
 struct arena_info {
     size_t system, avail, nblocks, nfast, fastavail, topsize;
@@ -38,7 +42,7 @@ static void arena_info(arena *av, struct arena_info *ai)
             ai->nfast++;
             ai->fastavail += chunksize(p);
         }
-    ai->avail += ai->fastavail + um_arena_central_bytes(av); /* parked batches are free memory */
+    ai->avail += ai->fastavail + um_arena_central_bytes(av); /* cached: not the program's */
     ai->nblocks += um_arena_central_count(av);
     for (unsigned i = 1; i < NBINS; i++) {
         chunk *b = bin_at(av, i);
@@ -99,6 +103,108 @@ PUBLIC struct mallinfo API(mallinfo)(void)
     return m;
 }
 
+/* ---- the account by state, from walk.c (per arena, or all heaps) ---- */
+enum { K_LIVE, K_TCACHE, K_CENTRAL, K_BINS, K_TOP, K_MAPPED, K_META, K_N };
+static const char *const kind_name[K_N] = {"live blocks", "thread caches", "central caches",
+                                           "free in bins", "top", "mapped chunks", "metadata"};
+
+struct account {
+    size_t bytes[K_N], count[K_N], resident[K_N];
+    size_t regions, region_bytes, region_resident;
+    int with_resident;
+    /* the region being walked: its residency, a byte per page */
+    unsigned char *vec;
+    size_t vec_len;
+    uintptr_t vec_lo;
+    size_t vec_pages;
+};
+
+static int kind_of(const struct um_region *r, int state)
+{
+    switch (state) {
+    case UM_CS_USED: return r->kind == UM_REGION_MAPPED ? K_MAPPED : K_LIVE;
+    case UM_CS_CACHED: return K_TCACHE;
+    case UM_CS_CENTRAL: return K_CENTRAL;
+    case UM_CS_TOP: return K_TOP;
+    case UM_CS_META: return K_META;
+    default: return K_BINS;
+    }
+}
+
+static void vec_release(struct account *a)
+{
+    if (a->vec)
+        um_os_unmap(a->vec, a->vec_len);
+    a->vec = NULL;
+}
+
+/* Residency of [lo, hi): one mincore call over the region's pages. */
+static int account_region(void *ctx, const struct um_region *r)
+{
+    struct account *a = ctx;
+    a->regions++;
+    a->region_bytes += (size_t)(r->hi - r->lo);
+    if (!a->with_resident)
+        return 1;
+    vec_release(a);
+    uintptr_t lo = (uintptr_t)r->lo & ~(uintptr_t)(um_pagesize - 1);
+    uintptr_t hi = ((uintptr_t)r->hi + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1);
+    a->vec_pages = (hi - lo) / um_pagesize;
+    a->vec_len = (a->vec_pages + um_pagesize - 1) & ~(um_pagesize - 1);
+    a->vec = um_os_map(a->vec_len);
+    a->vec_lo = lo;
+    if (a->vec && mincore((void *)lo, hi - lo, a->vec) != 0)
+        vec_release(a);
+    return 1;
+}
+
+/* Resident bytes of [p, p+n): each byte counts if its page is resident. */
+static size_t resident_bytes(const struct account *a, const char *p, size_t n)
+{
+    if (!a->vec)
+        return 0;
+    size_t res = 0;
+    uintptr_t at = (uintptr_t)p, end = at + n;
+    while (at < end) {
+        size_t pg = (at - a->vec_lo) / um_pagesize;
+        uintptr_t pend = a->vec_lo + (pg + 1) * um_pagesize;
+        size_t k = (pend < end ? pend : end) - at;
+        if (pg < a->vec_pages && (a->vec[pg] & 1))
+            res += k;
+        at += k;
+    }
+    return res;
+}
+
+static void account_chunk(void *ctx, const struct um_region *r, char *p, size_t size, int state)
+{
+    struct account *a = ctx;
+    int k = kind_of(r, state);
+    a->bytes[k] += size;
+    a->count[k] += state != UM_CS_META;
+    if (a->with_resident) {
+        size_t res = resident_bytes(a, p, size);
+        a->resident[k] += res;
+        a->region_resident += res;
+    }
+}
+
+static void account_take(struct account *a, arena *only, int with_resident)
+{
+    for (size_t i = 0; i < sizeof *a; i++)
+        ((char *)a)[i] = 0;
+    a->with_resident = with_resident;
+    struct um_walker w = {account_region, account_chunk, a};
+    if (only)
+        um_walk_arena(only, &w);
+    else
+        um_walk_all(&w);
+    vec_release(a);
+}
+
+static size_t account_free(const struct account *a) { return a->bytes[K_BINS] + a->bytes[K_TOP]; }
+static size_t account_cached(const struct account *a) { return a->bytes[K_TCACHE] + a->bytes[K_CENTRAL]; }
+
 /* write() is a cancellation point: with a cancel pending the report would
  * stop after its first line, so cancellation waits until it is out (as in
  * glibc), and a pending request stays pending. */
@@ -106,28 +212,113 @@ PUBLIC void API(malloc_stats)(void)
 {
     int cancel_state;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+    um_stats_print(2);
+    pthread_setcancelstate(cancel_state, NULL);
+}
+
+/* glibc's lines (system, in use per arena and in total, mmap maxima), with
+ * "in use" meaning the program's blocks and metadata; then what is cached
+ * and free, and the RSS account. */
+void um_stats_print(int fd)
+{
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     um_ensure_init();
-    size_t sys = 0, used = 0;
-    for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
-        struct arena_info ai;
-        arena_info(a, &ai);
-        um_printf(2, "Arena %d:\n", a->index);
-        um_printf(2, "system bytes     = %10zu\n", ai.system);
-        um_printf(2, "in use bytes     = %10zu\n", ai.system - ai.avail);
-        sys += ai.system;
-        used += ai.system - ai.avail;
+    size_t sys = 0, used = 0, cached = 0, freeb = 0;
+    for (arena *av = &um_main_arena; av; av = um_arena_next(av)) {
+        struct account a;
+        account_take(&a, av, 0);
+        size_t u = a.bytes[K_LIVE] + a.bytes[K_META];
+        um_printf(fd, "Arena %d:\n", av->index);
+        um_printf(fd, "system bytes     = %10zu\n", a.region_bytes);
+        um_printf(fd, "in use bytes     = %10zu\n", u);
+        sys += a.region_bytes;
+        used += u;
+        cached += account_cached(&a);
+        freeb += account_free(&a);
     }
     um_lock_acquire(&um_mmap_lock);
     struct um_mstats ms = um_mstats;
     um_lock_release(&um_mmap_lock);
-    size_t ncached, cached = um_tcache_bytes(&ncached);
-    um_printf(2, "Total (incl. mmap):\n");
-    um_printf(2, "system bytes     = %10zu\n", sys + ms.mmapped_mem);
-    um_printf(2, "in use bytes     = %10zu\n", used + ms.mmapped_mem);
-    um_printf(2, "max mmap regions = %10zu\n", ms.max_n_mmaps);
-    um_printf(2, "max mmap bytes   = %10zu\n", ms.max_mmapped_mem);
-    um_printf(2, "thread caches    = %10zu (%zu chunks)\n", cached, ncached);
-    pthread_setcancelstate(cancel_state, NULL);
+    um_printf(fd, "Total (incl. mmap):\n");
+    um_printf(fd, "system bytes     = %10zu\n", sys + ms.mmapped_mem);
+    um_printf(fd, "in use bytes     = %10zu\n", used + ms.mmapped_mem);
+    um_printf(fd, "max mmap regions = %10zu\n", ms.max_n_mmaps);
+    um_printf(fd, "max mmap bytes   = %10zu\n", ms.max_mmapped_mem);
+    um_printf(fd, "cached bytes     = %10zu (freed, kept in thread and central caches)\n", cached);
+    um_printf(fd, "free bytes       = %10zu (in bins and top)\n", freeb);
+}
+
+/* ---- the RSS account ---- */
+static size_t read_statm_rss(void)
+{
+    char buf[128];
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    char *s = buf;
+    while (*s && *s != ' ')
+        s++;
+    size_t v = 0;
+    for (s++; *s >= '0' && *s <= '9'; s++)
+        v = v * 10 + (size_t)(*s - '0');
+    return v * um_pagesize;
+}
+
+struct rss_account {
+    struct account a;
+    size_t rss;
+    long minflt, majflt;
+};
+
+static void rss_take(struct rss_account *r)
+{
+    account_take(&r->a, NULL, 1);
+    r->rss = read_statm_rss();
+    struct rusage ru;
+    r->minflt = r->majflt = 0;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        r->minflt = ru.ru_minflt;
+        r->majflt = ru.ru_majflt;
+    }
+}
+
+static size_t rss_umalloc(const struct rss_account *r)
+{
+    size_t t = 0;
+    for (int k = 0; k < K_N; k++)
+        t += r->a.resident[k];
+    return t;
+}
+
+/* The table --stats prints at exit. */
+void um_rss_print(int fd)
+{
+    struct rss_account r;
+    rss_take(&r);
+    size_t mine = rss_umalloc(&r), total = 0;
+    um_printf(fd, "RSS account (resident = pages in RAM, by mincore):\n");
+    um_printf(fd, "  %-24s %8s %14s %14s\n", "", "chunks", "bytes", "resident");
+    for (int k = 0; k < K_N; k++) {
+        total += r.a.bytes[k];
+        if (k == K_META)
+            um_printf(fd, "  %-24s %8s %14zu %14zu\n", kind_name[k], "", r.a.bytes[k], r.a.resident[k]);
+        else
+            um_printf(fd, "  %-24s %8zu %14zu %14zu\n", kind_name[k], r.a.count[k], r.a.bytes[k],
+                      r.a.resident[k]);
+    }
+    um_printf(fd, "  %-24s %8s %14zu %14zu\n", "umalloc total", "", total, mine);
+    um_printf(fd, "  %-24s %8s %14s %14zu\n", "not umalloc's", "", "",
+              r.rss > mine ? r.rss - mine : 0);
+    um_printf(fd, "  %-24s %8s %14s %14zu\n", "process RSS (statm)", "", "", r.rss);
+    um_printf(fd, "  page faults: %ld minor, %ld major (minor: a page touched for the first time "
+                  "gets its frame now; major: a page read back from disk or swap)\n",
+              r.minflt, r.majflt);
 }
 
 /* ---- malloc_info: glibc's XML, built in a scratch mapping ---- */
@@ -215,10 +406,34 @@ PUBLIC int API(malloc_info)(int options, FILE *fp)
     xput(&b, "<total type=\"rest\" count=\"%zu\" size=\"%zu\"/>\n", tot[2], tot[3], 0, 0);
     xput(&b, "<total type=\"mmap\" count=\"%zu\" size=\"%zu\"/>\n", ms.n_mmaps, ms.mmapped_mem, 0, 0);
     xput(&b, "<total type=\"tcache\" count=\"%zu\" size=\"%zu\"/>\n", ncached, cached, 0, 0);
+    size_t ncentral = 0, central = 0;
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
+        um_lock_acquire(&a->lock);
+        ncentral += um_arena_central_foreach(a, NULL, NULL);
+        central += um_arena_central_bytes(a);
+        um_lock_release(&a->lock);
+    }
+    xput(&b, "<total type=\"central\" count=\"%zu\" size=\"%zu\"/>\n", ncentral, central, 0, 0);
     xput(&b, "<system type=\"current\" size=\"%zu\"/>\n<system type=\"max\" size=\"%zu\"/>\n", tot[4],
          tot[5], 0, 0);
     xput(&b, "<aspace type=\"total\" size=\"%zu\"/>\n<aspace type=\"mprotect\" size=\"%zu\"/>\n",
          tot[4], tot[4], 0, 0);
+    /* umalloc's addition: the RSS account (see um_rss_print) */
+    struct rss_account ra;
+    rss_take(&ra);
+    static const char *const rss_type[K_N] = {"live", "tcache", "central", "bins", "top", "mapped",
+                                              "metadata"};
+    xput(&b, "<rss>\n", 0, 0, 0, 0);
+    for (int k = 0; k < K_N; k++) {
+        xput(&b, "<part type=\"", 0, 0, 0, 0);
+        xput(&b, rss_type[k], 0, 0, 0, 0);
+        xput(&b, "\" count=\"%zu\" size=\"%zu\" resident=\"%zu\"/>\n", ra.a.count[k], ra.a.bytes[k],
+             ra.a.resident[k], 0);
+    }
+    size_t mine = rss_umalloc(&ra);
+    xput(&b, "<part type=\"not-umalloc\" resident=\"%zu\"/>\n<statm resident=\"%zu\"/>\n",
+         ra.rss > mine ? ra.rss - mine : 0, ra.rss, 0, 0);
+    xput(&b, "<faults minor=\"%zu\" major=\"%zu\"/>\n</rss>\n", (size_t)ra.minflt, (size_t)ra.majflt, 0, 0);
     xput(&b, "</malloc>\n", 0, 0, 0, 0);
     size_t len = b.len < b.cap ? b.len : b.cap - 1;
     int r = fwrite(b.p, 1, len, fp) == len ? 0 : -1;
@@ -228,155 +443,123 @@ PUBLIC int API(malloc_info)(int options, FILE *fp)
 
 /* ---- the heap map ----
  * One line of 64 cells per row; each cell is one page (or more for big
- * heaps) and shows what dominates it: '#' in use, '+' mostly in use, '-'
- * mostly free, '.' free, 'T' top, ' ' beyond the segment. */
-struct cellmap {
-    unsigned char *used, *freeb, *topb; /* bytes per cell, in 1/255ths */
+ * heaps) and shows what fills it: '#' in use, 'c' mostly cached, '+' mostly
+ * in use, '-' mostly free, '.' free, 'T' top, ' ' beyond the segment. The
+ * counts come from walk.c, like every other report's. */
+#define MAP_CELLS (64 * 32)
+struct map_ctx {
+    int fd;
+    int open;               /* reg holds a region whose cells are pending */
+    struct um_region reg;   /* a copy: the walker's own lives on its stack */
+    size_t cell, ncells;
+    unsigned used[MAP_CELLS], cached[MAP_CELLS], freeb[MAP_CELLS], topb[MAP_CELLS];
+    size_t n[3], b[3], top; /* in use, cached, free */
+    size_t mapped;
 };
 
-static void map_heap(int fd, arena *av, heap *h)
+static void map_flush(struct map_ctx *m)
 {
-    char *base = (char *)h;
-    size_t size = h->size;
-    size_t cell = um_pagesize;
-    while ((size + cell - 1) / cell > 64 * 32)
-        cell *= 2;
-    size_t ncells = (size + cell - 1) / cell;
-    static unsigned used[64 * 32], freeb[64 * 32], topb[64 * 32];
-    for (size_t i = 0; i < ncells; i++)
-        used[i] = freeb[i] = topb[i] = 0;
-    size_t off = HEAP_HDR;
-    if ((char *)av == base + HEAP_HDR)
-        off += (sizeof(arena) + ALIGN_MASK) & ~(size_t)ALIGN_MASK;
-    size_t nused = 0, nfree = 0, bused = 0, bfree = 0;
-    for (chunk *p = chunk_at(h, off); (char *)p < base + size;) {
-        size_t s = chunksize(p);
-        if (s == 0)
-            break;
-        int is_top = p == av->top;
-        int is_free = is_top || ((char *)p + s < base + size && !inuse(p));
-        if (s >= MINSIZE) {
-            if (is_top) {
-            } else if (is_free) {
-                nfree++;
-                bfree += s;
-            } else {
-                nused++;
-                bused += s;
-            }
-        }
-        for (size_t a = (size_t)((char *)p - base); a < (size_t)((char *)p - base) + s;) {
-            size_t c = a / cell, end = (c + 1) * cell, lim = (size_t)((char *)p - base) + s;
-            size_t n = (end < lim ? end : lim) - a;
-            if (is_top)
-                topb[c] += (unsigned)n;
-            else if (is_free)
-                freeb[c] += (unsigned)n;
-            else
-                used[c] += (unsigned)n;
-            a += n;
-        }
-        if (is_top)
-            break;
-        p = chunk_at(p, s);
-    }
-    const char *kind = h->kind == HEAP_BRK ? "brk" : h->kind == HEAP_MMAP ? "mmap" : "heap";
-    um_printf(fd, "arena %d %s %p-%p %zu KiB, %zu in use (%zu B), %zu free (%zu B), top %zu B; cell=%zu B\n",
-              av->index, kind, (void *)base, (void *)(base + size), size >> 10, nused, bused, nfree,
-              bfree, av->top && (char *)av->top >= base && (char *)av->top < base + size
-                  ? chunksize(av->top) : (size_t)0, cell);
+    if (!m->open)
+        return;
+    m->open = 0;
+    const struct um_region *r = &m->reg;
+    if (r->kind == UM_REGION_MAPPED)
+        return;
+    const char *kind = r->kind == HEAP_BRK ? "brk" : r->kind == HEAP_MMAP ? "mmap" : "heap";
+    size_t size = (size_t)(r->hi - r->lo);
+    um_printf(m->fd, "arena %d %s %p-%p %zu KiB: %zu in use (%zu B), %zu cached (%zu B), "
+                     "%zu free (%zu B), top %zu B; cell=%zu B\n",
+              r->av->index, kind, (void *)r->lo, (void *)r->hi, size >> 10, m->n[0], m->b[0], m->n[1],
+              m->b[1], m->n[2], m->b[2], m->top, m->cell);
     char line[80];
-    for (size_t row = 0; row * 64 < ncells; row++) {
+    for (size_t row = 0; row * 64 < m->ncells; row++) {
         size_t k = 0;
-        for (size_t c = row * 64; c < row * 64 + 64 && c < ncells; c++) {
-            unsigned u = used[c], f = freeb[c], t = topb[c];
-            char ch = ' ';
-            if (t > u && t > f)
+        for (size_t c = row * 64; c < row * 64 + 64 && c < m->ncells; c++) {
+            unsigned u = m->used[c], ca = m->cached[c], f = m->freeb[c], t = m->topb[c];
+            char ch;
+            if (t > u && t > f && t > ca)
                 ch = 'T';
-            else if (u + f == 0)
+            else if (u + f + ca == 0)
                 ch = ' ';
-            else if (f == 0)
+            else if (ca > u && ca >= f)
+                ch = 'c';
+            else if (f == 0 && ca == 0)
                 ch = '#';
-            else if (u == 0)
+            else if (u == 0 && ca == 0)
                 ch = '.';
             else
                 ch = u >= f ? '+' : '-';
             line[k++] = ch;
         }
         line[k++] = '\n';
-        um_printf(fd, "  %p |", (void *)(base + row * 64 * cell));
-        um_write(fd, line, k);
+        um_printf(m->fd, "  %p |", (void *)(r->lo + row * 64 * m->cell));
+        um_write(m->fd, line, k);
     }
 }
 
-struct mmap_ctx {
-    int fd;
-    size_t n;
-};
-
-static void map_mmapped(chunk *p, size_t len, void *ctx)
+static int map_region(void *ctx, const struct um_region *r)
 {
-    struct mmap_ctx *m = ctx;
-    if (m->n++ < 32)
-        um_printf(m->fd, "  mapped chunk %p: %zu KiB\n", chunk_to_mem(p), len >> 10);
+    struct map_ctx *m = ctx;
+    map_flush(m);
+    if (r->kind == UM_REGION_MAPPED) {
+        if (m->mapped++ == 0)
+            um_printf(m->fd, "mapped chunks (own mmap):\n");
+        if (m->mapped <= 32)
+            um_printf(m->fd, "  mapped chunk %p: %zu KiB\n", (void *)(r->lo + MMAP_HDR + CHUNK_HDR),
+                      (size_t)(r->hi - r->lo) >> 10);
+        return 0;
+    }
+    size_t size = (size_t)(r->hi - r->lo);
+    m->reg = *r;
+    m->open = 1;
+    m->cell = um_pagesize;
+    while ((size + m->cell - 1) / m->cell > MAP_CELLS)
+        m->cell *= 2;
+    m->ncells = (size + m->cell - 1) / m->cell;
+    for (size_t i = 0; i < m->ncells; i++)
+        m->used[i] = m->cached[i] = m->freeb[i] = m->topb[i] = 0;
+    for (int i = 0; i < 3; i++)
+        m->n[i] = m->b[i] = 0;
+    m->top = 0;
+    return 1;
+}
+
+static void map_chunk(void *ctx, const struct um_region *r, char *p, size_t size, int state)
+{
+    struct map_ctx *m = ctx;
+    int cls = state == UM_CS_TOP ? 3 : state == UM_CS_USED || state == UM_CS_META ? 0
+            : state == UM_CS_CACHED || state == UM_CS_CENTRAL ? 1 : 2;
+    if (cls == 3) {
+        m->top += size;
+    } else {
+        m->n[cls] += state != UM_CS_META; /* metadata: in-use bytes, no chunk */
+        m->b[cls] += size;
+    }
+    unsigned *arr = cls == 0 ? m->used : cls == 1 ? m->cached : cls == 2 ? m->freeb : m->topb;
+    size_t at = (size_t)(p - r->lo), lim = at + size;
+    while (at < lim) {
+        size_t c = at / m->cell, end = (c + 1) * m->cell;
+        size_t n = (end < lim ? end : lim) - at;
+        if (c < m->ncells)
+            arr[c] += (unsigned)n;
+        at += n;
+    }
 }
 
 PUBLIC void umalloc_heap_map(int fd)
 {
-    static um_lock map_lock; /* map_heap's cell arrays are shared */
+    static um_lock map_lock; /* the cell arrays are shared */
+    static struct map_ctx m;
     um_ensure_init();
     um_lock_acquire(&map_lock);
-    um_printf(fd, "umalloc heap map  (# in use  + mostly used  - mostly free  . free  T top)\n");
-    for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
-        um_lock_acquire(&a->lock);
-        heap *hs[64];
-        size_t n = 0;
-        for (heap *h = a->last_heap; h && n < 64; h = h->prev)
-            hs[n++] = h;
-        while (n > 0)
-            map_heap(fd, a, hs[--n]);
-        um_lock_release(&a->lock);
-    }
-    struct mmap_ctx m = {fd, 0};
-    um_printf(fd, "mapped chunks (own mmap):\n");
-    um_mmap_foreach(map_mmapped, &m);
-    if (m.n > 32)
-        um_printf(fd, "  ... and %zu more\n", m.n - 32);
+    m.fd = fd;
+    m.open = 0;
+    m.mapped = 0;
+    um_printf(fd, "umalloc heap map  (# in use  + mostly in use  c mostly cached  - mostly free  . free  T top)\n");
+    struct um_walker w = {map_region, map_chunk, &m};
+    um_walk_all(&w);
+    map_flush(&m);
+    if (m.mapped > 32)
+        um_printf(fd, "  ... and %zu more mapped chunks\n", m.mapped - 32);
     um_lock_release(&map_lock);
-}
-
-/* UMALLOC_STATS=1 / UMALLOC_HEAP_MAP=1: report at exit (tools/umrun uses
- * them). stderr is duplicated at load time: many programs (coreutils among
- * them) close fd 2 in their own exit handlers, before this one runs. */
-static int report_fd = -1;
-
-static int env_on(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v == '1';
-}
-
-__attribute__((constructor)) static void stats_report_setup(void)
-{
-    if (env_on("UMALLOC_STATS") || env_on("UMALLOC_HEAP_MAP"))
-        report_fd = fcntl(2, F_DUPFD_CLOEXEC, 64);
-}
-
-__attribute__((destructor)) static void stats_at_exit(void)
-{
-    if (report_fd < 0 || !atomic_load_explicit(&um_initialized, memory_order_acquire))
-        return;
-    if (env_on("UMALLOC_STATS")) {
-        int saved = dup(2); /* malloc_stats writes to fd 2 */
-        dup2(report_fd, 2);
-        API(malloc_stats)();
-        if (saved >= 0) {
-            dup2(saved, 2);
-            close(saved);
-        } else {
-            close(2);
-        }
-    }
-    if (env_on("UMALLOC_HEAP_MAP"))
-        umalloc_heap_map(report_fd);
 }

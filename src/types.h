@@ -145,6 +145,7 @@ struct cclass {
 } __attribute__((aligned(64)));
 struct central {
     struct cclass cls[TC_SLOTS];
+    uint64_t scan_ms;     /* last full decay scan from the purge tick */
 };
 
 /*

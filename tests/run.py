@@ -115,13 +115,15 @@ def discover(root):
 
 
 def lib_paths(root, variant):
-    """(shared object, static archive) for a variant; None where not applicable."""
+    """(shared object, static archive) for a variant; None where not applicable.
+    The release/debug archive is libumalloc-internal.a: the unit tests call
+    um_* internals, which the installed libumalloc.a keeps local."""
     b = os.path.join(root, "build")
     if variant == "release":
-        return os.path.join(b, "libumalloc.so"), os.path.join(b, "libumalloc.a")
+        return os.path.join(b, "libumalloc.so"), os.path.join(b, "libumalloc-internal.a")
     if variant == "debug":
         return (os.path.join(b, "debug", "libumalloc.so"),
-                os.path.join(b, "debug", "libumalloc.a"))
+                os.path.join(b, "debug", "libumalloc-internal.a"))
     if variant in ("asan", "tsan"):
         return None, os.path.join(b, variant, "libumalloc.a")
     return None, None

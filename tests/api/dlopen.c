@@ -38,9 +38,12 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_barrier_t loaded;
 
 /* Does /proc/self/maps mention path? (read without malloc) */
-static int mapped(const char *path)
+static int mapped(const char *link)
 {
     static char buf[1 << 16];
+    static char real[PATH_MAX];
+    /* the maps name the file itself (libumalloc.so.1), not the symlink */
+    const char *path = realpath(link, real) ? real : link;
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;

@@ -345,32 +345,35 @@ static void test_decay(void)
     um_central_check(a1);
     um_central_check(a1b);
 
-    /* 0: at each tick the low-water mark (what never left) goes back */
-    um_params.purge_decay_ms = 0;
+    /* at each tick the low-water mark (what never left) goes back; ticks in
+     * the future, so the purge's own tick (real clock) cannot interleave */
+    um_params.purge_decay_ms = 50;
+    uint64_t t0 = now + 3600 * 1000ull;
     arena *a2 = private_arena(94);
     void *heads[6];
     give_batches(a2, i, 6, per, heads);
     size_t f2 = arena_free_bytes(a2);
-    um_central_decay(a2, now); /* first tick: only sets the mark */
+    um_central_decay(a2, t0); /* first tick: only sets the mark */
     U_CHECK(um_central_class_bytes(a2, i) == 6 * B, "first tick releases nothing new: %zu",
             um_central_class_bytes(a2, i));
     size_t n;
     void *t = um_central_take(a2, i, &n, 1);
     U_CHECK(t == heads[5] && n == per, "take the newest");
     um_central_give(a2, i, t, n); /* it came back: it was used */
-    um_central_decay(a2, now);
+    um_central_decay(a2, t0 + 100);
     U_CHECK(um_central_class_bytes(a2, i) == B, "only the used batch stays: %zu", um_central_class_bytes(a2, i));
     U_CHECK(cls(a2, i)->batches == heads[5], "the batch that stays is the one used");
     U_CHECK(arena_free_bytes(a2) == f2 + 5 * B, "five idle batches freed: %zu vs %zu", arena_free_bytes(a2),
             f2 + 5 * B);
     um_central_check(a2);
-    um_central_decay(a2, now); /* idle for a whole tick now */
+    um_central_decay(a2, t0 + 200); /* idle for a whole tick now */
     U_CHECK(um_central_class_bytes(a2, i) == 0, "then it goes too");
     U_CHECK(arena_free_bytes(a2) == f2 + 6 * B, "everything freed");
     um_central_check(a2);
 
     /* 0, through the transfer count alone (no decay call): a long pure-give
      * phase returns what sat idle for a window */
+    um_params.purge_decay_ms = 0;
     arena *a3 = private_arena(95);
     size_t f3 = arena_free_bytes(a3);
     give_batches(a3, i, 140, 1, NULL);
