@@ -246,9 +246,21 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
     struct tcache *tc = um_tcp;
     if (i && cs + CHUNK_HDR <= end - (uintptr_t)p && tc->room[i] != 0 &&
         prev_inuse(chunk_at(p, cs)) &&
-        ((void **)mem)[1] != (void *)um_tc_key &&
-        chunk_at(p, cs) != peek_top(chunk_main_arena(p) ? &um_main_arena : um_heap_of(p)->ar)) {
-        tc_push(tc, i, mem);
+        ((void **)mem)[1] != (void *)um_tc_key) {
+        /* at the top of the heap, or just below the chunk this thread cached
+         * last if that one is (blocks freed from the top down): the slow path
+         * decides whether top can shrink (the seeds' trim story). Only our
+         * own cache is looked at: the next chunk's words may be another
+         * thread's live data. */
+        arena *av = chunk_main_arena(p) ? &um_main_arena : um_heap_of(p)->ar;
+        chunk *next = chunk_at(p, cs), *top = peek_top(av);
+        if (next == top ? !um_tcache_would_trim(av, top, cs, i)
+                        : !(chunk_at(next, chunksize(next)) == top &&
+                            tc->head[tc_slot_of_chunk(chunksize(next))] == chunk_to_mem(next))) {
+            tc_push(tc, i, mem);
+            return;
+        }
+        um_tcache_free_slow(p); /* checked above: no need to classify again */
         return;
     }
     um_free_generic(mem);

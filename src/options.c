@@ -211,6 +211,14 @@ static void parse_tunables(const char *s)
 void um_options_init(void)
 {
     um_purge_init();
+    /* UMALLOC_TCACHE_MAX: one thread cache's byte budget (K/M/G allowed);
+     * unset or 0 keeps the default share of 4 MiB among the live threads */
+    const char *tm = getenv("UMALLOC_TCACHE_MAX");
+    unsigned long long tmv;
+    if (tm && parse_num(tm, cstrlen(tm), &tmv) && tmv <= ((unsigned long long)1 << 40))
+        um_params.tcache_max = (size_t)tmv;
+    else if (tm)
+        um_printf(2, "umalloc: UMALLOC_TCACHE_MAX=%s ignored: not a size\n", tm);
     parse_tunables(getenv("GLIBC_TUNABLES"));
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (!names[i].env)

@@ -90,9 +90,12 @@ void um_tcache_global_init(void)
  * makes it grow (tc_grow), within the budget. */
 static void tc_reset_limits(struct tcache *tc)
 {
+    size_t budget = tc_budget();
     tc->limit_bytes = 0;
     for (size_t i = 2; i < TC_SLOTS; i++) {
         uint16_t l = i < TC_MED_FIRST ? TC_START_LIMIT : 0;
+        if (tc->limit_bytes + l * tc_slot_size(i) > budget) /* a tiny budget */
+            l = 0;
         tc->limit[i] = tc->room[i] = l;
         tc->limit_bytes += l * tc_slot_size(i);
     }
@@ -259,6 +262,8 @@ static void tc_shrink(struct tcache *tc, size_t v, uint16_t d)
 static void tc_grow(struct tcache *tc, size_t i, size_t d)
 {
     uint16_t cap = tc_max_limit(i);
+    if (tc->limit[i] >= cap) /* (a batch may have pushed it past the cap) */
+        return;
     if (tc->limit[i] + d > cap)
         d = cap - tc->limit[i];
     if (d == 0)
@@ -352,20 +357,41 @@ void *um_tcache_get(size_t i)
     }
     /* the first refill of a slot brings only the chunk asked for: a size
      * asked once costs no more than that (the seeds' A/B example stays
-     * adjacent); later ones bring half the limit. Fresh medium chunks come
-     * one at a time: a run would leave cached chunks between the program's
-     * last block and top, and top could not shrink when that block is freed
-     * (the seeds' trim story) */
+     * adjacent); later ones bring half the limit. (A run leaves cached
+     * chunks between the program's last block and top: freeing that block
+     * sends them back first, see um_tcache_free_slow, so top still shrinks
+     * as the seeds show.) */
     size_t nb = tc_slot_size(i), n;
-    size_t extra = tc->fills[i] && i < TC_MED_FIRST ? (tc->limit[i] / 2 ? tc->limit[i] / 2 : 1) : 0;
+    size_t extra = tc->fills[i] && i < TC_MED_FIRST ? tc->limit[i] / 2 : 0;
     if (tc->fills[i] < UINT16_MAX)
         tc->fills[i]++;
     tc->events[i]++;
     arena *av = um_arena_current();
     void *chain = um_central_take(av, i, &n, extra + 1);
     if (chain) {
-        tc_install(tc, i, chain, n);
-        m = tc_pop(tc, i);
+        /* the first chunk is the caller's; the rest fills the stack, as far
+         * as the limit (grown within the budget) allows: what does not fit
+         * goes back to the central cache */
+        void **first = chain, **rest = reveal_ptr(first, first[0]);
+        if (unlikely(!aligned_ok(rest)))
+            um_fatal("malloc", "corrupted central-cache batch at", first, 0);
+        first[1] = NULL;
+        m = first;
+        if (--n > tc->room[i])
+            tc_grow(tc, i, n - tc->room[i]);
+        if (n > tc->room[i]) {
+            size_t keep = tc->room[i];
+            void **cut = rest;
+            for (size_t k = 1; k < keep; k++)
+                cut = reveal_ptr(cut, cut[0]);
+            void **back = keep ? reveal_ptr(cut, cut[0]) : rest;
+            if (keep)
+                cut[0] = protect_ptr(cut, NULL);
+            um_central_give(av, i, back, n - keep);
+            n = keep;
+        }
+        if (n)
+            tc_install(tc, i, rest, n);
     } else {
         av = um_arena_get();
         m = um_arena_carve(av, nb, extra + 1, &chain, &n);
@@ -399,6 +425,27 @@ int um_tcache_holds(void *mem, size_t cs)
     return i && um_tc_state == TC_LIVE && tc_holds(um_tcp, i, mem);
 }
 
+/* Would freeing top-bordering chunk p (size cs of slot i) let top shrink?
+ * Either top plus p passes the trim threshold by at least a page, or enough
+ * of p's size is cached (blocks freed in allocation order sit just below
+ * it) that draining them may. Only then does p skip the cache: otherwise
+ * merging it changes nothing the seeds' trim story can see, and caching it
+ * keeps a malloc/free loop at the top of the heap (bench pairs-4k, 64k) off
+ * the arena lock. */
+int um_tcache_would_trim(arena *av, chunk *top, size_t cs, size_t i)
+{
+    size_t trim = RELAXED_LOAD(um_params.trim_threshold);
+    if (trim == (size_t)-1)
+        return 0;
+    size_t after = chunksize(top) + cs;
+    if (after >= trim && after > MINSIZE + RELAXED_LOAD(um_params.top_pad) + um_pagesize)
+        return 1;
+    size_t cached = um_central_class_bytes(av, i);
+    if (um_tc_state == TC_LIVE)
+        cached += tc_count(um_tcp, i) * cs;
+    return after + cached >= trim;
+}
+
 /* Free of a validated in-use heap chunk that missed the inline fast path. */
 void um_tcache_free_slow(chunk *p)
 {
@@ -409,11 +456,22 @@ void um_tcache_free_slow(chunk *p)
     arena *av = um_arena_of(p);
     if (unlikely(!av))
         um_fatal("free", "invalid pointer", mem, 0);
-    if (i >= TC_MED_FIRST && chunk_at(p, size) == peek_top(av)) {
-        /* a medium chunk on top of the heap goes back, and so do the cached
-         * chunks of its size, in this thread's cache and parked (blocks
-         * freed in allocation order sit just below it), so top can grow back
-         * and trim as the seeds show */
+    chunk *top = peek_top(av), *next = chunk_at(p, size);
+    size_t j = next != top && chunk_at(next, chunksize(next)) == top ? tc_slot_of_chunk(chunksize(next)) : 0;
+    if (i >= TC_MED_FIRST && j && um_tc_state == TC_LIVE && um_tcp->head[j] == chunk_to_mem(next)) {
+        /* the chunk above borders top and is the one this thread cached
+         * last: blocks are being freed from the top of the heap down (the
+         * seeds' reverse order); that one goes back first, so this one
+         * borders top in its turn */
+        tc_flush(um_tcp, j, tc_count(um_tcp, j));
+        um_central_drain_class(av, j);
+        top = peek_top(av);
+    }
+    if (i >= TC_MED_FIRST && chunk_at(p, size) == top && um_tcache_would_trim(av, top, size, i)) {
+        /* the top of the heap can shrink: this chunk goes back, and so do the
+         * cached chunks of its size, in this thread's cache and parked
+         * (blocks freed in allocation order sit just below it), so the break
+         * moves as the seeds show */
         if (um_tc_state == TC_LIVE && tc_count(um_tcp, i))
             tc_flush(um_tcp, i, tc_count(um_tcp, i));
         um_central_drain_class(av, i);

@@ -4,7 +4,10 @@
  * umalloc is the ptmalloc model (the seeds' system) with a per-thread cache:
  *
  *   api      malloc.c    public entry points; inline tcache fast paths
- *   tcache   tcache.c    per-thread size-classed stacks, batch refill/flush
+ *   tcache   tcache.c    per-thread size-classed stacks, batch refill/flush,
+ *                        a byte budget; reached through one TLS pointer
+ *   central  central.c   per arena and class: free chunks as whole batches
+ *                        between the thread caches and the bins (O(1) moves)
  *   large    large.c     mmapped chunks (registry: base + length), mremap
  *   owner    owner.c     whose is a pointer: segment table, heaps, registry
  *   arena    arena.c     bins + top + lock: the seeds' malloc/free algorithm
@@ -15,7 +18,10 @@
  *   chunk    chunk.h     boundary tags and the checks every path uses
  *   os       os.c        the only file that calls brk/mmap/munmap/mremap/madvise
  *   options  options.c   mallopt, MALLOC_*_ and GLIBC_TUNABLES
- *   stats    stats.c     mallinfo(2), malloc_stats, malloc_info, heap map
+ *   stats    stats.c     mallinfo(2), malloc_stats, malloc_info, heap map,
+ *                        the RSS account
+ *   walk     walk.c      the one heap walk and chunk classification of the
+ *                        reports; heapsvg.c (picture), report.c, timeline.c
  *   check    check.c     full heap-invariant walk (DEBUG=1 runs it every call)
  *   print    print.c     a tiny malloc-free formatter and the fatal-error path
  *

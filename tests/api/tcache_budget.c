@@ -1,0 +1,97 @@
+// variants: release debug
+// A thread's cache stays within its byte budget: UMALLOC_TCACHE_MAX when set
+// (K/M/G suffixes), else a share of 4 MiB (at most 1 MiB for one thread);
+// a value that is not a size is refused (and the default kept). The test
+// re-executes itself with the variable set and reads the cache's size from
+// malloc_info's <total type="tcache" .../>.
+#include "../common.h"
+#include <sys/wait.h>
+
+extern char **environ;
+
+/* Bytes in this thread's cache after freeing many blocks of many sizes. */
+static size_t cached_after_frees(void)
+{
+    enum { N = 3000 };
+    static void *v[N];
+    for (int i = 0; i < N; i++) {
+        v[i] = malloc((size_t)(i % 60) * 16 + 16 + (i % 7 == 0 ? 3000 : 0));
+        CHECK(v[i] != NULL);
+    }
+    for (int i = 0; i < N; i++)
+        free(v[i]);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    CHECK(f != NULL);
+    CHECK(malloc_info(0, f) == 0);
+    fclose(f);
+    const char *t = strstr(buf, "<total type=\"tcache\"");
+    CHECK(t != NULL);
+    const char *s = strstr(t, "size=\"");
+    CHECK(s != NULL);
+    size_t bytes = strtoull(s + 6, NULL, 10);
+    free(buf);
+    return bytes;
+}
+
+static int child(const char *mode)
+{
+    size_t b = cached_after_frees();
+    printf("%s: %zu bytes cached by the thread\n", mode, b);
+    if (!strcmp(mode, "16K"))
+        EXPECTF(b <= 16 * 1024, "UMALLOC_TCACHE_MAX=16K: %zu bytes cached", b);
+    else if (!strcmp(mode, "default") || !strcmp(mode, "bad"))
+        EXPECTF(b <= 1024 * 1024 && b > 16 * 1024, "default budget: %zu bytes cached", b);
+    else if (!strcmp(mode, "8M")) /* the per-size caps bound it then */
+        EXPECTF(b > 256 * 1024, "UMALLOC_TCACHE_MAX=8M: only %zu bytes cached", b);
+    return t_done();
+}
+
+static void run(const char *mode, const char *set)
+{
+    static char *envp[4096];
+    int n = 0;
+    for (char **e = environ; *e && n < 4000; e++)
+        if (strncmp(*e, "UMALLOC_TCACHE_MAX=", 19) != 0)
+            envp[n++] = *e;
+    if (set)
+        envp[n++] = (char *)set;
+    envp[n] = NULL;
+    int pfd[2];
+    CHECK(pipe(pfd) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        dup2(pfd[1], 2);
+        char *argv[] = {(char *)"budget-child", (char *)mode, NULL};
+        execve("/proc/self/exe", argv, envp);
+        _exit(127);
+    }
+    close(pfd[1]);
+    char err[4096];
+    size_t got = 0;
+    ssize_t r;
+    while (got < sizeof err - 1 && (r = read(pfd[0], err + got, sizeof err - 1 - got)) > 0)
+        got += (size_t)r;
+    err[got] = 0;
+    close(pfd[0]);
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    EXPECTF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %s failed: %s", mode, err);
+    (void)err;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        return child(argv[1]);
+    if (t_is_glibc())
+        t_skip("umalloc's own variable");
+    run("default", NULL);
+    run("16K", "UMALLOC_TCACHE_MAX=16K");
+    run("8M", "UMALLOC_TCACHE_MAX=8M");
+    run("bad", "UMALLOC_TCACHE_MAX=lots");
+    return t_done();
+}
