@@ -226,11 +226,9 @@ void um_central_give(arena *av, size_t i, void *head, size_t n)
 
 /* Class i of av's central cache, all of it, into the bins (arena lock not
  * held): a chunk about to let top shrink brings its parked neighbours. */
-void um_central_drain_class(arena *av, size_t i)
+/* Every batch of class k, detached (takes the class lock). */
+static void **detach_all(struct cclass *k)
 {
-    struct cclass *k = &av->central->cls[i];
-    if (!RELAXED_LOAD(k->batches))
-        return;
     um_lock_acquire(&k->lock);
     void **b = k->batches;
     RELAXED_STORE(k->batches, NULL);
@@ -238,7 +236,14 @@ void um_central_drain_class(arena *av, size_t i)
     RELAXED_STORE(k->bytes, 0);
     k->low = 0;
     um_lock_release(&k->lock);
-    release_batches(av, b, tc_slot_size(i));
+    return b;
+}
+
+void um_central_drain_class(arena *av, size_t i)
+{
+    struct cclass *k = &av->central->cls[i];
+    if (RELAXED_LOAD(k->batches))
+        release_batches(av, detach_all(k), tc_slot_size(i));
 }
 
 /* Everything parked in av's central cache, into the bins, with the arena
@@ -249,13 +254,7 @@ void um_central_drain(arena *av)
         struct cclass *k = &av->central->cls[i];
         if (!RELAXED_LOAD(k->batches))
             continue;
-        um_lock_acquire(&k->lock);
-        void **b = k->batches;
-        RELAXED_STORE(k->batches, NULL);
-        k->nbatch = 0;
-        RELAXED_STORE(k->bytes, 0);
-        k->low = 0;
-        um_lock_release(&k->lock);
+        void **b = detach_all(k);
         while (b) {
             void **next = batch_next(b);
             free_chain_locked(av, b, batch_count(b), tc_slot_size(i));

@@ -680,9 +680,7 @@ PUBLIC int umalloc_purge(void)
     int released = 0;
     for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
         um_lock_acquire(&a->lock);
-        um_central_drain(a);
-        um_consolidate(a);
-        released |= um_purge_arena_all(a, 0);
+        released |= um_trim_arena(a, 0); /* malloc_trim(0)'s work, arena by arena */
         um_lock_release(&a->lock);
     }
 #if UM_DEBUG
