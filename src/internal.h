@@ -123,6 +123,7 @@ void um_os_decommit(void *p, size_t len);  /* drop pages, keep the range usable 
 long um_os_read_file(const char *path, char *buf, size_t cap); /* bytes read, -1 on error */
 void um_os_shrink(void *p, size_t len);    /* drop pages and make PROT_NONE */
 size_t um_os_ncpus(void);
+size_t um_os_rss(void);                   /* resident bytes (statm) */
 uintptr_t um_os_random(void);
 
 /* ---- print.c ---- */

@@ -147,3 +147,23 @@ uintptr_t um_os_random(void)
     }
     return r | 1;
 }
+
+/* Resident bytes of the process, from the second field of /proc/self/statm
+ * (read without stdio or malloc); 0 if it cannot be read. */
+size_t um_os_rss(void)
+{
+    char buf[128];
+    long n = um_os_read_file("/proc/self/statm", buf, sizeof buf - 1);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    const char *s = buf;
+    while (*s && *s != ' ')
+        s++;
+    while (*s == ' ')
+        s++;
+    size_t pages = 0;
+    for (; *s >= '0' && *s <= '9'; s++)
+        pages = pages * 10 + (size_t)(*s - '0');
+    return pages * um_pagesize;
+}

@@ -37,6 +37,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -358,24 +359,6 @@ static size_t cgroup_limit(void)
     return v2 ? v2 : v1;
 }
 
-/* Resident bytes, from the second field of /proc/self/statm. */
-static size_t rss_now(void)
-{
-    char buf[128];
-    long n = um_os_read_file("/proc/self/statm", buf, sizeof buf - 1);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    const char *s = buf;
-    while (*s && *s != ' ')
-        s++;
-    while (*s == ' ')
-        s++;
-    size_t pages = 0;
-    for (; *s >= '0' && *s <= '9'; s++)
-        pages = pages * 10 + (size_t)(*s - '0');
-    return pages * um_pagesize;
-}
 
 size_t um_purge_memory_limit(void) { return mem_limit; }
 
@@ -430,7 +413,7 @@ static void purge_global(arena *av, uint64_t now, long decay)
                                                                 memory_order_relaxed, memory_order_relaxed))
         return;
     if (mem_limit) {
-        size_t rss = rss_now();
+        size_t rss = um_os_rss();
         int hot = note_rss(rss, now);
         if (hot) {
             decay = 0;
@@ -617,7 +600,7 @@ static void *purge_thread_main(void *arg)
             break;
         uint64_t now = clock_ms();
         if (mem_limit)
-            note_rss(rss_now(), now);
+            note_rss(um_os_rss(), now);
         decay = um_purge_decay();
         if (decay < 0)
             continue;
@@ -674,17 +657,5 @@ __attribute__((constructor)) static void purge_thread_ctor(void)
 
 PUBLIC int umalloc_purge(void)
 {
-    um_ensure_init();
-    um_tcache_flush_all();
-    um_tcache_request_flush();
-    int released = 0;
-    for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
-        um_lock_acquire(&a->lock);
-        released |= um_trim_arena(a, 0); /* malloc_trim(0)'s work, arena by arena */
-        um_lock_release(&a->lock);
-    }
-#if UM_DEBUG
-    um_check_all();
-#endif
-    return released;
+    return API(malloc_trim)(0); /* every cache flushed, every free page back */
 }

@@ -250,25 +250,6 @@ void um_stats_print(int fd)
 }
 
 /* ---- the RSS account ---- */
-static size_t read_statm_rss(void)
-{
-    char buf[128];
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = 0;
-    char *s = buf;
-    while (*s && *s != ' ')
-        s++;
-    size_t v = 0;
-    for (s++; *s >= '0' && *s <= '9'; s++)
-        v = v * 10 + (size_t)(*s - '0');
-    return v * um_pagesize;
-}
 
 struct rss_account {
     struct account a;
@@ -279,7 +260,7 @@ struct rss_account {
 static void rss_take(struct rss_account *r)
 {
     account_take(&r->a, NULL, 1);
-    r->rss = read_statm_rss();
+    r->rss = um_os_rss();
     struct rusage ru;
     r->minflt = r->majflt = 0;
     if (getrusage(RUSAGE_SELF, &ru) == 0) {

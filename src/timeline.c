@@ -45,25 +45,6 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static size_t statm_rss(void)
-{
-    char buf[128];
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = 0;
-    const char *p = buf;
-    while (*p && *p != ' ')
-        p++;
-    size_t v = 0;
-    for (p++; *p >= '0' && *p <= '9'; p++)
-        v = v * 10 + (size_t)(*p - '0');
-    return v * um_pagesize;
-}
 
 static void take(struct sample *x)
 {
@@ -72,7 +53,7 @@ static void take(struct sample *x)
     for (arena *a = &um_main_arena; a; a = um_arena_next(a))
         cached += um_arena_central_bytes(a);
     x->ms = (now_ns() - tl.t0_ns) / 1000000u;
-    x->v[S_RSS] = statm_rss();
+    x->v[S_RSS] = um_os_rss();
     x->v[S_USED] = mi.uordblks + mi.hblkhd;
     x->v[S_CACHED] = cached < mi.fordblks ? cached : mi.fordblks;
     x->v[S_FREE] = mi.fordblks - x->v[S_CACHED];
