@@ -99,11 +99,11 @@ void um_consolidate(arena *av)
         chunk *p = av->fastbins[i];
         av->fastbins[i] = NULL;
         while (p) {
-            if (unlikely(!aligned_ok(p)))
+            if (unlikely(!link_ok(p)))
                 um_fatal("malloc_consolidate", "unaligned fastbin chunk", p, 0);
             if (unlikely(fastbin_index(chunksize(p)) != i))
                 um_fatal("malloc_consolidate", "invalid chunk size in fastbin at", p, 0);
-            chunk *nextp = reveal_ptr((void **)&p->fd, p->fd);
+            chunk *nextp = link_reveal(p->fd);
             free_coalesce(av, p, chunksize(p), "malloc_consolidate");
             p = nextp;
         }
@@ -191,11 +191,11 @@ static chunk *take_exact(arena *av, size_t nb)
         unsigned i = fastbin_index(nb);
         chunk *p = av->fastbins[i];
         if (p) {
-            if (unlikely(!aligned_ok(p)))
+            if (unlikely(!link_ok(p)))
                 um_fatal("malloc", "unaligned fastbin chunk", p, 0);
             if (unlikely(fastbin_index(chunksize(p)) != i))
                 um_fatal("malloc", "memory corruption (fast) at", p, 0);
-            av->fastbins[i] = reveal_ptr((void **)&p->fd, p->fd);
+            av->fastbins[i] = link_reveal(p->fd);
             return p;
         }
     }
@@ -256,13 +256,14 @@ void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n)
         chunk *q;
         while (got + 1 < want && (q = take_exact(av, nb)) != NULL) {
             void **e = chunk_to_mem(q);
-            e[0] = protect_ptr(e, next);
+            e[0] = link_protect(next);
             e[1] = (void *)um_tc_key;
             next = e;
             got++;
         }
         *chain = next;
         *n = got;
+        ((void **)chunk_to_mem(p))[1] = NULL; /* the key, if p was a fast bin's */
         return chunk_to_mem(p);
     }
     /* free memory elsewhere in the bins is reused one chunk at a time, best
@@ -292,7 +293,7 @@ void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n)
             chunk *c = chunk_at(p, first + (k - 1) * nb);
             void **e = chunk_to_mem(c);
             set_head(c, nb | PREV_INUSE | abit);
-            e[0] = protect_ptr(e, next);
+            e[0] = link_protect(next);
             e[1] = (void *)um_tc_key;
             next = e;
         }
@@ -300,6 +301,7 @@ void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n)
         *chain = next;
         *n = want - 1;
     }
+    ((void **)chunk_to_mem(p))[1] = NULL; /* top's memory may hold an old key */
     return chunk_to_mem(p);
 }
 
@@ -406,7 +408,7 @@ static void *binmap_search(arena *av, size_t nb, unsigned idx)
     return NULL;
 }
 
-void *um_int_malloc(arena *av, size_t nb)
+static void *int_malloc(arena *av, size_t nb)
 {
     um_purge_tick(av);
     chunk *p = take_exact(av, nb);
@@ -449,6 +451,17 @@ void *um_int_malloc(arena *av, size_t nb)
     }
 }
 
+/* A chunk of at least nb bytes from av, for the program or a cache. Its
+ * word 1 is cleared: that word may hold the key from the time the memory
+ * was cached before (the key there means "freed", see malloc.c). */
+void *um_int_malloc(arena *av, size_t nb)
+{
+    void **m = int_malloc(av, nb);
+    if (m)
+        m[1] = NULL;
+    return m;
+}
+
 /* Free p (size bytes) into av. The caller has checked the pointer belongs to
  * av; the neighbours are checked here. fn names the public caller. */
 void um_int_free(arena *av, chunk *p, size_t size, const char *fn)
@@ -469,7 +482,8 @@ void um_int_free(arena *av, chunk *p, size_t size, const char *fn)
         chunk *old = av->fastbins[i];
         if (unlikely(old == p))
             um_fatal(fn, "double free of", mem, size - SIZE_SZ);
-        p->fd = protect_ptr((void **)&p->fd, old);
+        p->fd = link_protect(old);
+        p->bk = (chunk *)um_tc_key; /* freed: a second free is caught */
         av->fastbins[i] = p;
         av->have_fastchunks = 1;
         return;
@@ -517,6 +531,7 @@ void *um_int_memalign(arena *av, size_t align, size_t bytes)
         set_inuse_at(rem, size - nb);
         um_int_free(av, rem, size - nb, "memalign");
     }
+    ((void **)chunk_to_mem(p))[1] = NULL; /* not the key: see um_int_malloc */
     return chunk_to_mem(p);
 }
 

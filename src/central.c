@@ -61,12 +61,12 @@ void um_central_init(struct central *c)
 /* The count and next batch recorded in a batch's first chunk. */
 static inline void batch_set(void **b, void *next, size_t n)
 {
-    b[2] = (void *)(((uint64_t)n << 48) | ((uintptr_t)protect_ptr(&b[2], next) & PACK_PTR_MASK));
+    b[2] = (void *)(((uint64_t)n << 48) | ((uintptr_t)link_protect(next) & PACK_PTR_MASK));
 }
 static inline size_t batch_count(void **b) { return (size_t)((uint64_t)b[2] >> 48); }
 static inline void **batch_next(void **b)
 {
-    return reveal_ptr(&b[2], (void *)((uint64_t)b[2] & PACK_PTR_MASK));
+    return (void **)((uintptr_t)link_reveal((void *)((uint64_t)b[2] & PACK_PTR_MASK)) & PACK_PTR_MASK);
 }
 
 /* Free up to n cached chunks of a chain (all of av, size cs) into av's
@@ -74,8 +74,8 @@ static inline void **batch_next(void **b)
 static void **free_chain_locked(arena *av, void **e, size_t n, size_t cs)
 {
     for (; n > 0 && e; n--) {
-        void **next = reveal_ptr(e, e[0]);
-        if (unlikely(!aligned_ok(next)))
+        void **next = link_reveal(e[0]);
+        if (unlikely(!link_ok(next)))
             um_fatal("free", "corrupted cache list near", e, 0);
         e[1] = NULL;
         um_int_free(av, mem_to_chunk(e), cs, "free");
@@ -346,7 +346,7 @@ size_t um_arena_central_foreach(arena *av, um_central_visit fn, void *ctx)
                 if (fn)
                     fn(mem_to_chunk(e), ctx);
                 n++;
-                e = reveal_ptr(e, e[0]);
+                e = link_reveal(e[0]);
             }
         }
         um_lock_release(&k->lock);
@@ -383,9 +383,9 @@ void um_central_check(arena *av)
             size_t n = 0;
             if (++nb > k->nbatch)
                 um_fatal("check", "central cache holds more batches than counted at", b, nb);
-            for (void **e = b; e; e = reveal_ptr(e, e[0])) {
+            for (void **e = b; e; e = link_reveal(e[0])) {
                 chunk *p = mem_to_chunk(e);
-                if (!aligned_ok(e) || chunksize(p) != cs || chunk_is_mmapped(p) || !inuse(p) ||
+                if (!link_ok(e) || chunksize(p) != cs || chunk_is_mmapped(p) || !inuse(p) ||
                     e[1] != (void *)um_tc_key || um_arena_of(p) != av)
                     um_fatal("check", "bad central-cache entry", e, cs);
                 if (++n > batch_count(b))

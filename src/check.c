@@ -40,6 +40,8 @@ static size_t check_heap(arena *av, heap *h, size_t *sys)
     for (;;) {
         if ((char *)p >= end)
             FAIL("heap walk ran past the end at", p);
+        if (!hdr_valid(hdr_load(p)))
+            FAIL("chunk header overwritten (not one umalloc wrote) at", p);
         size_t s = chunksize(p);
         if ((hdr_load(p) & NON_MAIN_ARENA) != abit || chunk_is_mmapped(p))
             FAIL("wrong A/M bits on chunk", p);
@@ -163,11 +165,13 @@ static void check_bins(arena *av, size_t expect_free)
     check_purge(av, cursor_seen, purged_now);
     for (unsigned i = 0; i < NFASTBINS; i++) {
         size_t n = 0;
-        for (chunk *p = av->fastbins[i]; p; p = reveal_ptr((void **)&p->fd, p->fd)) {
-            if (!aligned_ok(p) || fastbin_index(chunksize(p)) != i)
+        for (chunk *p = av->fastbins[i]; p; p = link_reveal(p->fd)) {
+            if (!link_ok(p) || fastbin_index(chunksize(p)) != i)
                 FAIL("bad fast bin chunk at", p);
             if (!inuse(p))
                 FAIL("fast bin chunk not marked in use at", p);
+            if (p->bk != (chunk *)um_tc_key)
+                FAIL("fast bin chunk without the freed key at", p);
             if (++n > (av->system_mem >> 5))
                 FAIL("cycle in fast bin", p);
         }
@@ -200,9 +204,9 @@ static void check_tcache(void)
         return;
     for (size_t i = 2; i < TC_SLOTS; i++) {
         size_t n = 0;
-        for (void **e = tc->head[i]; e; e = reveal_ptr(e, e[0])) {
+        for (void **e = tc->head[i]; e; e = link_reveal(e[0])) {
             chunk *p = mem_to_chunk(e);
-            if (!aligned_ok(e) || chunksize(p) != tc_slot_size(i) || chunk_is_mmapped(p))
+            if (!link_ok(e) || chunksize(p) != tc_slot_size(i) || chunk_is_mmapped(p))
                 FAIL("bad tcache entry", e);
             if (e[1] != (void *)um_tc_key || !inuse(p))
                 FAIL("tcache entry not marked", e);

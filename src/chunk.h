@@ -32,13 +32,43 @@
 static inline void *chunk_to_mem(chunk *p) { return (void *)((uintptr_t)p + CHUNK_HDR); }
 static inline chunk *mem_to_chunk(void *mem) { return (chunk *)((uintptr_t)mem - CHUNK_HDR); }
 
-/* The size word is read without a lock by free() (its own header and the
+/*
+ * Header integrity. The size word is stored encoded, (raw ^ P) * um_hdr_enc
+ * for an odd secret multiplier, and decoded by multiplying with its inverse
+ * mod 2^64. Every size word we write decodes to a value below 2^48 (chunk
+ * sizes are far smaller); a word anyone else wrote — an overflow, a forged
+ * header, a stale pointer's garbage — decodes to a value with high bits set,
+ * with certainty for any one-byte change (the multiplier is chosen so, see
+ * um_hdr_init) and with odds of 2^-16 otherwise. The layout stays the seeds':
+ * decoded, the word is size | A | M | P. P is stored flipped so that the
+ * free fast path can test "valid and in use" with one mask
+ * (hdr_flipped(n) & (HDR_HIGH | PREV_INUSE)) == 0.
+ * With UMALLOC_PLAIN_HEADERS=1 the multiplier is 1 and headers read in a
+ * debugger as glibc's do (checks then catch only changes to the high bytes).
+ *
+ * The size word is read without a lock by free() (its own header and the
  * P bit of the next chunk, which another thread may rewrite under the arena
  * lock while splitting that chunk; the bit free() needs cannot change). All
  * accesses are relaxed atomics: plain moves on x86, and no data race in the
- * C11 model, so ThreadSanitizer can check the rest. */
-static inline size_t hdr_load(const chunk *p) { return __atomic_load_n(&p->size, __ATOMIC_RELAXED); }
-static inline void hdr_store(chunk *p, size_t v) { __atomic_store_n(&p->size, v, __ATOMIC_RELAXED); }
+ * C11 model, so ThreadSanitizer can check the rest.
+ */
+#define HDR_HIGH (~(((size_t)1 << 48) - 1)) /* never set in a size word we wrote */
+extern size_t um_hdr_enc UM_INTERNAL, um_hdr_dec UM_INTERNAL;
+
+/* The stored word, decoded with P still flipped: the fast paths' view. */
+static inline size_t hdr_flipped(const chunk *p)
+{
+    return __atomic_load_n(&p->size, __ATOMIC_RELAXED) * um_hdr_dec;
+}
+static inline size_t hdr_load(const chunk *p) { return hdr_flipped(p) ^ PREV_INUSE; }
+static inline void hdr_store(chunk *p, size_t v)
+{
+    __atomic_store_n(&p->size, (v ^ PREV_INUSE) * um_hdr_enc, __ATOMIC_RELAXED);
+}
+/* Was this decoded size word written by us? */
+static inline int hdr_valid(size_t v) { return (v & HDR_HIGH) == 0; }
+/* Next chunk's header is ours and says the chunk below it is in use. */
+static inline int next_hdr_inuse(const chunk *n) { return (hdr_flipped(n) & (HDR_HIGH | PREV_INUSE)) == 0; }
 
 static inline size_t chunksize(const chunk *p) { return hdr_load(p) & ~(size_t)SIZE_BITS; }
 static inline int prev_inuse(const chunk *p) { return (int)(hdr_load(p) & PREV_INUSE); }
@@ -82,13 +112,18 @@ static inline size_t chunk_usable(chunk *p)
 
 static inline int aligned_ok(const void *p) { return ((uintptr_t)p & ALIGN_MASK) == 0; }
 
-/* Safe-linking: a next pointer stored in freed memory is xored with the
- * address it is stored at (shifted past the page offset), so an overwrite or
- * a leaked value does not give an attacker a usable pointer. */
-static inline void *protect_ptr(void *const *pos, void *p)
-{
-    return (void *)(((uintptr_t)pos >> 12) ^ (uintptr_t)p);
-}
-static inline void *reveal_ptr(void *const *pos, void *p) { return protect_ptr(pos, p); }
+/* Free-list links: a next pointer stored in freed memory (tcache stacks,
+ * central batches, fast bins) is xored with a per-process secret whose high
+ * 16 bits are not zero. A link we stored reveals to an aligned address below
+ * 2^48 (or NULL); a link someone overwrote — a use after free writing a
+ * pointer, a small integer, zeros, text — reveals to a value with high or
+ * alignment bits set, and link_ok() catches it before it is followed. One
+ * xor each way (cheaper than glibc's address-shifted safe-linking), and a
+ * leaked link does not give an attacker a pointer without the key. */
+extern uintptr_t um_link_key UM_INTERNAL;
+#define LINK_CHECK (HDR_HIGH | ALIGN_MASK)
+static inline void *link_protect(const void *p) { return (void *)((uintptr_t)p ^ um_link_key); }
+static inline void *link_reveal(const void *v) { return (void *)((uintptr_t)v ^ um_link_key); }
+static inline int link_ok(const void *p) { return ((uintptr_t)p & LINK_CHECK) == 0; }
 
 #endif

@@ -37,8 +37,50 @@ struct um_mstats um_mstats;
 um_lock um_mmap_lock, um_arenas_lock;
 size_t um_pagesize = 4096;
 uintptr_t um_secret;
+size_t um_hdr_enc = 1, um_hdr_dec = 1; /* header multiplier and its inverse */
+uintptr_t um_link_key;
 _Atomic int um_initialized;
 _Atomic int um_narenas = 1;
+
+/* Does every change of one byte of a stored size word (by +-1..255 at any
+ * byte) move the decoded word by an amount that lands outside [0, 2^48) for
+ * every valid word? It does when the amount's top 16 bits are neither all
+ * zeros nor all ones. */
+static int hdr_key_catches_bytes(size_t dec)
+{
+    for (unsigned byte = 0; byte < 8; byte++)
+        for (size_t d = 1; d < 256; d++) {
+            size_t x = (d << (8 * byte)) * dec, up = x >> 48, down = (0 - x) >> 48;
+            if (up == 0 || up == 0xffff || down == 0 || down == 0xffff)
+                return 0;
+        }
+    return 1;
+}
+
+/* The header multiplier (odd, and catching every one-byte change) and the
+ * free-list link key (high bits set, so a zeroed link cannot pass). Before
+ * any chunk exists. */
+static void keys_init(void)
+{
+    um_link_key = um_os_random() | ((uintptr_t)0x8000 << 48);
+    const char *plain = getenv("UMALLOC_PLAIN_HEADERS");
+    if (plain && plain[0] == '1')
+        return; /* multiplier 1: headers read as glibc's in a debugger */
+    size_t seed = um_os_random();
+    for (;;) { /* a few multipliers in ten fail the test: draw again */
+        seed += 0x9e3779b97f4a7c15ull;
+        /* odd, so invertible mod 2^64; Newton's steps find the inverse
+         * (correct bits: 3, 6, 12, 24, 48, 96) */
+        size_t k = ((seed ^ (seed >> 29)) * 0xbf58476d1ce4e5b9ull) | 1, inv = k;
+        for (int n = 0; n < 5; n++)
+            inv *= 2 - k * inv;
+        if (hdr_key_catches_bytes(inv)) {
+            um_hdr_enc = k;
+            um_hdr_dec = inv;
+            return;
+        }
+    }
+}
 
 /* First call: settings, main arena, keys, fork handlers. Runs once, under
  * its own lock. A call from inside it (pthread_key_create or pthread_atfork
@@ -63,6 +105,7 @@ void um_init_slow(void)
     atomic_store_explicit(&init_thread, me, memory_order_relaxed);
     um_pagesize = (size_t)getpagesize();
     um_secret = um_os_random();
+    keys_init();
     um_arena_init(&um_main_arena, 0, &um_main_central);
     atomic_store_explicit(&um_main_arena.attached, 0, memory_order_relaxed);
     um_options_init();
@@ -153,14 +196,19 @@ static inline __attribute__((always_inline)) int classify(void *mem, const char 
     }
     size_t size = hdr_load(p), cs = size & ~(size_t)SIZE_BITS;
     int main = o->ar == &um_main_arena;
+    /* a word we did not write: an interior or stale pointer (user data where
+     * a header would be), or a header an overflow rewrote: we cannot tell */
+    if (unlikely(!hdr_valid(size)))
+        um_fatal(fn, "invalid pointer", mem, 0);
     if (unlikely((size & IS_MMAPPED) || ((size & NON_MAIN_ARENA) == 0) != main))
         um_fatal(fn, "invalid pointer", mem, 0);
-    /* a size that runs out of its heap: an interior or stale pointer, or a
-     * header overwritten by an overflow — we cannot tell which */
     uintptr_t room = o->hi - (uintptr_t)p;
     if (unlikely(cs < MINSIZE || room < CHUNK_HDR || cs > room - CHUNK_HDR))
         um_fatal(fn, "invalid pointer", mem, 0);
-    if (unlikely(!inuse(p)))
+    size_t next = hdr_load(chunk_at(p, cs));
+    if (unlikely(!hdr_valid(next))) /* the block ran past its end */
+        um_fatal(fn, "heap overflow past the end of", mem, cs - SIZE_SZ);
+    if (unlikely(!(next & PREV_INUSE)))
         um_fatal(fn, "double free of", mem, cs - SIZE_SZ);
     *csp = cs;
     return OWN_HEAP;
@@ -177,7 +225,7 @@ UM_NOINLINE void um_free_generic(void *mem)
     if (in_main_box((uintptr_t)p) && aligned_ok(mem) && um_tc_state == TC_LIVE) {
         size_t size = hdr_load(p), i = size >> 4;
         if ((size & (IS_MMAPPED | NON_MAIN_ARENA)) == 0 && i - 2 < TC_NBINS &&
-            um_tcp->room[i] == 0 && prev_inuse(chunk_at(p, i << 4)) &&
+            um_tcp->room[i] == 0 && next_hdr_inuse(chunk_at(p, i << 4)) &&
             ((void **)mem)[1] != (void *)um_tc_key) {
             um_tcache_free_full(i, mem);
             return;
@@ -213,8 +261,8 @@ PUBLIC void *API(malloc)(size_t bytes)
     struct tcache *tc = um_tcp;
     void **e = tc->head[i];
     if (likely(e != NULL)) {
-        void *next = reveal_ptr(e, e[0]);
-        if (unlikely(!aligned_ok(next)))
+        void *next = link_reveal(e[0]);
+        if (unlikely(!link_ok(next)))
             um_fatal("malloc", "corrupted tcache entry at", e, 0);
         tc->head[i] = next;
         tc->room[i]++;
@@ -245,7 +293,7 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
     }
     struct tcache *tc = um_tcp;
     if (i && cs + CHUNK_HDR <= end - (uintptr_t)p && tc->room[i] != 0 &&
-        prev_inuse(chunk_at(p, cs)) &&
+        next_hdr_inuse(chunk_at(p, cs)) &&
         ((void **)mem)[1] != (void *)um_tc_key) {
         /* at the top of the heap, or just below the chunk this thread cached
          * last if that one is (blocks freed from the top down): the slow path
@@ -267,18 +315,20 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
 }
 
 /* free's fast path: the chunk lies in the main arena's range (no A bit) or in
- * an aligned heap (A bit), its header is sane, its next chunk says it is in
- * use, it is not already cached, and its stack has room. */
+ * an aligned heap (A bit), its header decodes to a small size (a forged or
+ * overflowed header decodes to a huge one and takes the slow path, which
+ * names it), the next chunk's header is ours and says it is in use, it is
+ * not already cached, and its stack has room. */
 PUBLIC void API(free)(void *mem)
 {
     chunk *p = mem_to_chunk(mem);
-    size_t size;
+    size_t size; /* decoded, P flipped: only the size and M/A bits are used */
     if (likely(in_main_box((uintptr_t)p))) { /* NULL is never in the box */
-        size = hdr_load(p);
+        size = hdr_flipped(p);
         if (unlikely(((size & (IS_MMAPPED | NON_MAIN_ARENA)) | ((uintptr_t)mem & ALIGN_MASK)) != 0))
             goto generic;
     } else if (um_heap_owns(p)) {
-        size = hdr_load(p);
+        size = hdr_flipped(p);
         if (unlikely(((size & (IS_MMAPPED | NON_MAIN_ARENA)) ^ NON_MAIN_ARENA) |
                      ((uintptr_t)mem & ALIGN_MASK)))
             goto generic;
@@ -293,7 +343,7 @@ PUBLIC void API(free)(void *mem)
             return;
         }
         struct tcache *tc = um_tcp;
-        if (likely(tc->room[i] != 0 && prev_inuse(chunk_at(p, cs)) &&
+        if (likely(tc->room[i] != 0 && next_hdr_inuse(chunk_at(p, cs)) &&
                    ((void **)mem)[1] != (void *)um_tc_key)) {
             tc_push(tc, i, mem);
             DEBUG_CHECK();
@@ -328,14 +378,14 @@ PUBLIC void *API(calloc)(size_t n, size_t size)
     return m;
 }
 
-/* Is the heap chunk at mem in this thread's cache? A cached block carries
- * the key in word 1; only then walk the one stack it would be on. (The
- * same test free's slow path makes; blocks in other threads' caches or in
- * the transfer cache are the double-free detector's business.) */
-static int cached_here(void *mem, size_t cs)
-{
-    return ((void **)mem)[1] == (void *)um_tc_key && um_tcache_holds(mem, cs);
-}
+/* Is the heap chunk at mem free in a cache? Every holder of a chunk the
+ * arena counts as in use (a thread cache, a central-cache batch, a fast
+ * bin) keeps the process key in its word 1, and every chunk handed to the
+ * program has that word cleared; so the key there means the block was
+ * freed already, in whichever thread's cache it now sits. (A program that
+ * copied a freed block's words into a live one could fake it: the key is a
+ * per-process secret, and reading freed memory is the bug to report.) */
+static inline int freed_in_cache(const void *mem) { return ((void *const *)mem)[1] == (void *)um_tc_key; }
 
 /* realloc for a heap chunk (classified): in place when the arena allows,
  * else move. */
@@ -343,7 +393,7 @@ static void *realloc_heap(void *mem, size_t bytes, arena *av)
 {
     chunk *p = mem_to_chunk(mem);
     size_t oldsize = chunksize(p), nb = request2size(bytes);
-    if (unlikely(cached_here(mem, oldsize)))
+    if (unlikely(freed_in_cache(mem)))
         um_fatal("realloc", "double free of", mem, oldsize - SIZE_SZ);
     if (nb <= oldsize && oldsize - nb < MINSIZE)
         return mem;
@@ -509,31 +559,38 @@ PUBLIC void *API(pvalloc)(size_t bytes)
     return aligned_generic(ps, r ? r : ps);
 }
 
-PUBLIC size_t API(malloc_usable_size)(void *mem)
+/* malloc_usable_size for fn: checks the pointer as free would. */
+static size_t usable_size(void *mem, const char *fn)
 {
-    if (!mem)
-        return 0;
     struct um_owner o;
     size_t cs;
-    if (classify(mem, "malloc_usable_size", &o, &cs) == OWN_HEAP)
+    if (classify(mem, fn, &o, &cs) == OWN_HEAP) {
+        if (unlikely(freed_in_cache(mem)))
+            um_fatal(fn, "use after free of", mem, cs - SIZE_SZ);
         return chunk_usable(mem_to_chunk(mem));
+    }
     if (um_owner_of(mem_to_chunk(mem), &o) != OWN_MAPPED)
-        um_fatal("malloc_usable_size", "invalid pointer", mem, 0);
+        um_fatal(fn, "invalid pointer", mem, 0);
     return o.hi - (uintptr_t)mem; /* the recorded mapping, not the header */
+}
+
+PUBLIC size_t API(malloc_usable_size)(void *mem)
+{
+    return mem ? usable_size(mem, "malloc_usable_size") : 0;
 }
 
 /* C23: free with the size the caller asked for; a size that cannot belong
  * to this block is a bug worth stopping at. */
 PUBLIC void API(free_sized)(void *mem, size_t size)
 {
-    if (mem && size > API(malloc_usable_size)(mem))
+    if (mem && size > usable_size(mem, "free_sized"))
         um_fatal("free_sized", "size mismatch for", mem, size);
     API(free)(mem);
 }
 
 PUBLIC void API(free_aligned_sized)(void *mem, size_t align, size_t size)
 {
-    if (mem && ((align && ((uintptr_t)mem & (align - 1))) || size > API(malloc_usable_size)(mem)))
+    if (mem && ((align && ((uintptr_t)mem & (align - 1))) || size > usable_size(mem, "free_aligned_sized")))
         um_fatal("free_aligned_sized", "size or alignment mismatch for", mem, size);
     API(free)(mem);
 }

@@ -188,31 +188,31 @@ static void tc_flush(struct tcache *tc, size_t i, size_t n)
     if (atomic_load_explicit(&um_narenas, memory_order_relaxed) == 1) {
         /* one arena: every chunk is the main arena's, only find the cut */
         for (size_t k = 1; k < n; k++) {
-            e = reveal_ptr(e, e[0]);
-            if (unlikely(!e || !aligned_ok(e)))
+            e = link_reveal(e[0]);
+            if (unlikely(!e || !link_ok(e)))
                 um_fatal("free", "corrupted tcache list near", run, 0);
         }
-        tc->head[i] = reveal_ptr(e, e[0]);
-        e[0] = protect_ptr(e, NULL);
+        tc->head[i] = link_reveal(e[0]);
+        e[0] = link_protect(NULL);
         tc->room[i] = (uint16_t)(tc->room[i] + n);
         um_central_give(ra, i, run, n);
         tc->events[i]++;
         return;
     }
     for (size_t k = 0;; k++) {
-        void **next = reveal_ptr(e, e[0]);
-        if (unlikely(!aligned_ok(next) || (!next && k + 1 < n)))
+        void **next = link_reveal(e[0]);
+        if (unlikely(!link_ok(next) || (!next && k + 1 < n)))
             um_fatal("free", "corrupted tcache list near", e, 0);
         rn++;
         if (k + 1 == n) {
-            e[0] = protect_ptr(e, NULL);
+            e[0] = link_protect(NULL);
             tc->head[i] = next;
             break;
         }
         if (((uintptr_t)next ^ (uintptr_t)e) >> REGION_SHIFT) {
             arena *na = cached_arena(next);
             if (na != ra) {
-                e[0] = protect_ptr(e, NULL);
+                e[0] = link_protect(NULL);
                 um_central_give(ra, i, run, rn);
                 run = next;
                 ra = na;
@@ -372,8 +372,8 @@ void *um_tcache_get(size_t i)
         /* the first chunk is the caller's; the rest fills the stack, as far
          * as the limit (grown within the budget) allows: what does not fit
          * goes back to the central cache */
-        void **first = chain, **rest = reveal_ptr(first, first[0]);
-        if (unlikely(!aligned_ok(rest)))
+        void **first = chain, **rest = link_reveal(first[0]);
+        if (unlikely(!link_ok(rest)))
             um_fatal("malloc", "corrupted central-cache batch at", first, 0);
         first[1] = NULL;
         m = first;
@@ -383,10 +383,10 @@ void *um_tcache_get(size_t i)
             size_t keep = tc->room[i];
             void **cut = rest;
             for (size_t k = 1; k < keep; k++)
-                cut = reveal_ptr(cut, cut[0]);
-            void **back = keep ? reveal_ptr(cut, cut[0]) : rest;
+                cut = link_reveal(cut[0]);
+            void **back = keep ? link_reveal(cut[0]) : rest;
             if (keep)
-                cut[0] = protect_ptr(cut, NULL);
+                cut[0] = link_protect(NULL);
             um_central_give(av, i, back, n - keep);
             n = keep;
         }
@@ -403,26 +403,6 @@ void *um_tcache_get(size_t i)
     }
     tc_grow(tc, i, tc->limit[i] / 2 + 1);
     return m;
-}
-
-/* Is e on this thread's stack for slot i? (It carries the key: check for real.) */
-static int tc_holds(struct tcache *tc, size_t i, void *e)
-{
-    size_t n = 0;
-    for (void **q = tc->head[i]; q; q = reveal_ptr(q, q[0])) {
-        if (q == e)
-            return 1;
-        if (++n > 65535 || !aligned_ok(reveal_ptr(q, q[0])))
-            um_fatal("free", "corrupted tcache list near", q, 0);
-    }
-    return 0;
-}
-
-/* Is the heap chunk at mem (size cs) on this thread's cache? */
-int um_tcache_holds(void *mem, size_t cs)
-{
-    size_t i = tc_slot_of_chunk(cs);
-    return i && um_tc_state == TC_LIVE && tc_holds(um_tcp, i, mem);
 }
 
 /* Would freeing top-bordering chunk p (size cs of slot i) let top shrink?
@@ -451,6 +431,10 @@ void um_tcache_free_slow(chunk *p)
 {
     size_t size = chunksize(p);
     void *mem = chunk_to_mem(p);
+    /* the key in word 1: freed already and held by a cache, a central batch
+     * or a fast bin, this thread's or another's (see freed_in_cache) */
+    if (unlikely(((void **)mem)[1] == (void *)um_tc_key))
+        um_fatal("free", "double free of", mem, size - SIZE_SZ);
     struct tcache *tc;
     size_t i = tc_slot_of_chunk(size);
     arena *av = um_arena_of(p);
@@ -478,8 +462,6 @@ void um_tcache_free_slow(chunk *p)
         i = 0;
     }
     if (i && (tc = tc_usable()) != NULL) {
-        if (((void **)mem)[1] == (void *)um_tc_key && tc_holds(tc, i, mem))
-            um_fatal("free", "double free of", mem, size - SIZE_SZ);
         if (unlikely(!inuse(p)))
             um_fatal("free", "double free of", mem, size - SIZE_SZ);
         tc_tick(tc);

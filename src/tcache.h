@@ -86,8 +86,8 @@ static inline void *tc_pop(struct tcache *tc, size_t i)
     void **e = tc->head[i];
     if (!e)
         return NULL;
-    void *next = reveal_ptr(e, e[0]);
-    if (unlikely(!aligned_ok(next)))
+    void *next = link_reveal(e[0]);
+    if (unlikely(!link_ok(next)))
         um_fatal("malloc", "corrupted tcache entry at", e, 0);
     tc->head[i] = next;
     tc->room[i]++;
@@ -99,7 +99,7 @@ static inline void *tc_pop(struct tcache *tc, size_t i)
 static inline void tc_push(struct tcache *tc, size_t i, void *mem)
 {
     void **e = mem;
-    e[0] = protect_ptr(e, tc->head[i]);
+    e[0] = link_protect(tc->head[i]);
     e[1] = (void *)um_tc_key;
     tc->head[i] = e;
     tc->room[i]--;

@@ -55,7 +55,7 @@
 #define NON_MAIN_ARENA 0x4u   /* A: chunk lives in a non-main arena heap */
 #define SIZE_BITS (PREV_INUSE | IS_MMAPPED | NON_MAIN_ARENA)
 /* Largest request we accept: keeps every size computation free of overflow. */
-#define MAX_REQUEST ((size_t)PTRDIFF_MAX - 2 * 1024 * 1024)
+#define MAX_REQUEST (((size_t)1 << 47) - 2 * 1024 * 1024) /* sizes stay below 2^48: see chunk.h */
 
 /* ---- bins ---- */
 #define NBINS 128

@@ -28,8 +28,11 @@
 
 /* ---- the batch format, read independently of central.c ---- */
 static size_t bcount(void **b) { return (size_t)((uint64_t)b[2] >> 48); }
-static void **bnext(void **b) { return reveal_ptr(&b[2], (void *)((uint64_t)b[2] & PACK_MASK)); }
-static void **enext(void **e) { return reveal_ptr(e, e[0]); }
+static void **bnext(void **b)
+{
+    return (void **)((uintptr_t)link_reveal((void *)((uint64_t)b[2] & PACK_MASK)) & PACK_MASK);
+}
+static void **enext(void **e) { return link_reveal(e[0]); }
 
 static struct cclass *cls(arena *av, size_t i) { return &av->central->cls[i]; }
 
@@ -80,7 +83,7 @@ static size_t arena_free_bytes(arena *av)
     }
     U_CHECK(!prev_free, "free chunk below top");
     for (unsigned i = 0; i < NFASTBINS; i++)
-        for (chunk *q = av->fastbins[i]; q; q = reveal_ptr((void **)&q->fd, q->fd))
+        for (chunk *q = av->fastbins[i]; q; q = link_reveal(q->fd))
             freeb += chunksize(q);
     freeb += chunksize(av->top);
     um_lock_release(&av->lock);
@@ -120,7 +123,7 @@ static void *link_chain(void **mem, size_t n)
     void *next = NULL;
     for (size_t k = n; k-- > 0;) {
         void **e = mem[k];
-        e[0] = protect_ptr(e, next);
+        e[0] = link_protect(next);
         e[1] = (void *)um_tc_key;
         next = e;
     }

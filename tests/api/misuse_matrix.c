@@ -1,0 +1,181 @@
+// variants: release debug
+// Misuse caught wherever the block is (issue 9): each case runs in a child,
+// which must die of SIGABRT with the expected line on stderr.
+//  - a single byte changed anywhere in the size word just past a block
+//    (every byte position, several values; small and medium blocks): the
+//    free of the overrun block names the overflow;
+//  - writes into a freed block's link word (zeros, a plausible heap
+//    pointer, text): the pop that would follow it stops;
+//  - double free of a block held by another thread's cache (live and
+//    exited), by a central-cache batch, by a fast bin; realloc and
+//    malloc_usable_size / free_sized of such a block.
+#include "../common.h"
+#include <pthread.h>
+#include <sys/wait.h>
+
+typedef void (*scenario)(long arg);
+
+static int failures;
+
+/* Run f(arg) in a child; expect SIGABRT and `want` in its stderr. */
+static void expect_abort(const char *name, scenario f, long arg, const char *want)
+{
+    int fds[2];
+    if (pipe(fds) != 0) {
+        perror("pipe");
+        exit(2);
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        f(arg);
+        fprintf(stderr, "survived\n");
+        _exit(0);
+    }
+    close(fds[1]);
+    char buf[512];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof buf - 1 && (r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = 0;
+    close(fds[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT) || !strstr(buf, want) ||
+        strncmp(buf, "umalloc: ", 9) != 0 || strchr(buf, '\n') != buf + n - 1) {
+        fprintf(stderr, "FAILED: %s(%ld): want one line with \"%s\", status %#x, stderr: %s\n",
+                name, arg, want, st, buf);
+        failures++;
+    }
+}
+
+/* arg: (size << 16) | (byte << 8) | mode; mode 0: +1, 1: -1, 2: xor 0x80,
+ * 3: xor 0xff (each changes the byte, whatever it held) */
+static void overflow_byte(long arg)
+{
+    size_t size = (size_t)arg >> 16;
+    int byte = (int)(arg >> 8) & 0xff, mode = (int)arg & 0xff;
+    char *a = malloc(size), *b = malloc(size); /* b keeps a off top */
+    (void)b;
+    volatile unsigned char *x = (unsigned char *)a + malloc_usable_size(a) + byte;
+    if (mode == 0)
+        *x = (unsigned char)(*x + 1);
+    else if (mode == 1)
+        *x = (unsigned char)(*x - 1);
+    else if (mode == 2)
+        *x ^= 0x80;
+    else
+        *x ^= 0xff;
+    free(a);
+}
+
+static void uaf_link(long mode)
+{
+    char *keep = malloc(16), *p = malloc(16);
+    free(keep);
+    free(p);
+    volatile uintptr_t *q = (uintptr_t *)p; /* stores to freed memory are dead to gcc otherwise */
+    if (mode == 0)
+        q[0] = 0;
+    else if (mode == 1)
+        q[0] = (uintptr_t)keep;
+    else
+        q[0] = 0x6874206574786574; /* "text th" */
+    t_escape(malloc(16));
+}
+
+static void *free_and_exit(void *arg)
+{
+    void **slot = arg;
+    *slot = malloc(40);
+    free(*slot);
+    return NULL;
+}
+
+static void df_exited_thread(long arg)
+{
+    (void)arg;
+    void *p = NULL;
+    pthread_t t;
+    pthread_create(&t, NULL, free_and_exit, &p);
+    pthread_join(t, NULL); /* its cache went back to the central cache */
+    void *volatile again = p;
+    free(again);
+}
+
+/* 600 blocks of 48 freed: most leave this thread's cache for the central
+ * cache; then one of them (index arg) is freed, realloc'ed or measured */
+static void *blocks[600];
+static void free_600(void)
+{
+    for (int i = 0; i < 600; i++)
+        blocks[i] = malloc(48);
+    for (int i = 0; i < 600; i++)
+        free(blocks[i]);
+}
+static void df_central(long k)
+{
+    free_600();
+    void *volatile again = blocks[k];
+    free(again);
+}
+static void realloc_central(long k)
+{
+    free_600();
+    void *volatile again = blocks[k];
+    t_escape(realloc(again, 100));
+}
+static void usable_central(long k)
+{
+    free_600();
+    void *volatile again = blocks[k];
+    printf("%zu\n", malloc_usable_size(again));
+}
+static void free_sized_freed(long arg)
+{
+    (void)arg;
+    void *p = malloc(40);
+    free(p);
+    void *volatile again = p;
+    free_sized(again, 40);
+}
+
+static void df_fastbin(long arg)
+{
+    (void)arg;
+    mallopt(M_PERTURB, 0x11); /* bypasses the thread cache: frees go to fast bins */
+    void *a = malloc(40), *b = malloc(40);
+    free(a);
+    free(b);
+    void *volatile again = a; /* not the head of the fast bin any more */
+    free(again);
+}
+
+int main(void)
+{
+    if (t_is_glibc())
+        t_skip("umalloc's messages");
+    static const size_t sizes[] = {24, 100, 1000, 2000, 20000};
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
+        for (long byte = 0; byte < 8; byte++)
+            for (long mode = 0; mode < 4; mode++)
+                expect_abort("overflow_byte", overflow_byte,
+                             (long)(sizes[s] << 16) | byte << 8 | mode, "heap overflow past the end of");
+    for (long m = 0; m < 3; m++)
+        expect_abort("uaf_link", uaf_link, m, "malloc(): corrupted tcache entry at");
+    expect_abort("df_exited_thread", df_exited_thread, 0, "free(): double free of");
+    static const long ks[] = {0, 100, 300, 550, 599};
+    for (size_t i = 0; i < sizeof ks / sizeof *ks; i++) {
+        expect_abort("df_central", df_central, ks[i], "free(): double free of");
+        expect_abort("realloc_central", realloc_central, ks[i], "realloc(): double free of");
+        expect_abort("usable_central", usable_central, ks[i], "malloc_usable_size(): use after free of");
+    }
+    expect_abort("free_sized_freed", free_sized_freed, 0, "free_sized(): use after free of");
+    expect_abort("df_fastbin", df_fastbin, 0, "free(): double free of");
+    if (failures)
+        fprintf(stderr, "%d case(s) failed\n", failures);
+    return failures ? 1 : t_done();
+}
