@@ -69,6 +69,8 @@ static inline void unmark_bin(arena *av, unsigned i) { av->binmap[idx2block(i)] 
 static inline void unlink_chunk(arena *av, chunk *p)
 {
     chunk *fd = p->fd, *bk = p->bk;
+    if (unlikely(!hdr_valid(hdr_load(p)))) /* before its size is followed */
+        um_fatal("malloc", "corrupted chunk header at", p, 0);
     if (unlikely(chunksize(p) != chunk_at(p, chunksize(p))->prev_size))
         um_fatal("malloc", "corrupted size vs. prev_size at", p, 0);
     if (unlikely(fd->bk != p || bk->fd != p))

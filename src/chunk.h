@@ -43,8 +43,7 @@ static inline chunk *mem_to_chunk(void *mem) { return (chunk *)((uintptr_t)mem -
  * decoded, the word is size | A | M | P. P is stored flipped so that the
  * free fast path can test "valid and in use" with one mask
  * (hdr_flipped(n) & (HDR_HIGH | PREV_INUSE)) == 0.
- * With UMALLOC_PLAIN_HEADERS=1 the multiplier is 1 and headers read in a
- * debugger as glibc's do (checks then catch only changes to the high bytes).
+ * The heap map, the picture and umalloc_check show the decoded words.
  *
  * The size word is read without a lock by free() (its own header and the
  * P bit of the next chunk, which another thread may rewrite under the arena
