@@ -283,8 +283,15 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
      * wild header may claim up to 128 KiB (classify() reports it properly) */
     uintptr_t end;
     if (chunk_main_arena(p)) {
-        uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
-        end = atomic_load_explicit(&um_box_lo, memory_order_relaxed) + span;
+        heap *h;
+        if (in_main_box((uintptr_t)p)) {
+            uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
+            end = atomic_load_explicit(&um_box_lo, memory_order_relaxed) + span;
+        } else if ((h = um_owner_seg_hint(p)) != NULL) {
+            end = (uintptr_t)h + RELAXED_LOAD(h->size);
+        } else {
+            end = (uintptr_t)p; /* the hint moved on meanwhile: the generic path */
+        }
     } else {
         end = (uintptr_t)um_heap_of(p) + RELAXED_LOAD(um_heap_of(p)->size);
     }
@@ -328,6 +335,12 @@ PUBLIC void API(free)(void *mem)
         size = hdr_flipped(p);
         if (unlikely(((size & (IS_MMAPPED | NON_MAIN_ARENA)) ^ NON_MAIN_ARENA) |
                      ((uintptr_t)mem & ALIGN_MASK)))
+            goto generic;
+    } else if (um_owner_seg_hint(p)) {
+        /* a main-arena segment outside the brk heap (brk blocked by a
+         * mapping, or capped as under valgrind): the one looked up last */
+        size = hdr_flipped(p);
+        if (unlikely(((size & (IS_MMAPPED | NON_MAIN_ARENA)) | ((uintptr_t)mem & ALIGN_MASK)) != 0))
             goto generic;
     } else {
         goto generic;
