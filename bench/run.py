@@ -884,7 +884,9 @@ def write_markdown(path, data):
           "run (so start-up cancels out) divided by the difference in pairs, minus the "
           "benchmark loop's own instructions (those counted in main()); other synthetic workloads: total user-space "
           "instructions / the workload's operation count; real programs: total instructions "
-          "in millions.", fkey="cg_failures")
+          "in millions. Under valgrind the brk heap cannot grow past about 8 MB, so a workload whose heap "
+          "is larger runs umalloc's (and glibc's) brk-blocked mode there: the main arena continues in "
+          "mmap'd segments.", fkey="cg_failures")
     # fragmentation
     fr = [w for w in ws if w["name"] == "frag"]
     if fr:
