@@ -498,6 +498,27 @@ void um_tcache_free_full(size_t i, void *mem)
         um_arena_free(mem_to_chunk(mem));
 }
 
+/* At exit, the exiting thread's cached blocks are checked: one that was
+ * written after it was freed (its link or its key changed) is reported, so
+ * a use after free is caught even when no later malloc pops the block. The
+ * walk is bounded by the cache's budget; other threads' caches are theirs
+ * and may be in use, so they are not read. */
+__attribute__((destructor)) static void tc_check_at_exit(void)
+{
+    struct tcache *tc = um_tcp;
+    if (um_tc_state != TC_LIVE || tc == &um_tc_empty)
+        return;
+    for (size_t i = 2; i < TC_SLOTS; i++) {
+        void **e = tc->head[i];
+        for (size_t k = tc_count(tc, i); k > 0 && e; k--) {
+            void **next = link_reveal(e[0]);
+            if (e[1] != (void *)um_tc_key || !link_ok(next))
+                um_fatal("exit", "write after free into", e, tc_slot_size(i) - SIZE_SZ);
+            e = next;
+        }
+    }
+}
+
 /* pthread key destructor: the thread is ending; hand everything back. */
 void um_tcache_thread_exit(void *arg)
 {
