@@ -231,6 +231,9 @@ void um_munmap_chunk(chunk *p, const char *fn);
 chunk *um_mremap_chunk(chunk *p, size_t nb);
 int um_mmap_valid(chunk *p);
 int um_mmap_lookup(chunk *p, uintptr_t *base, size_t *len); /* 1: live mapped chunk */
+int um_mmap_recycled(chunk *p);   /* its memory came from the mapping cache (not zeroed) */
+int um_mmap_cache_release(int all); /* expired (or all) kept mappings back; 1 if any */
+const char *um_mmap_check(const void **where); /* check.c: NULL if consistent */
 void um_dyn_threshold_update(size_t size);
 typedef void (*um_mmap_visit)(chunk *p, size_t maplen, void *ctx);
 void um_mmap_foreach(um_mmap_visit fn, void *ctx);
