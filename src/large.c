@@ -416,12 +416,24 @@ void um_munmap_chunk(chunk *p, const char *fn)
         um_os_unmap((void *)base, len);
 }
 
-/* glibc's dynamic threshold: a freed mapped chunk raises the bar to its size. */
+/* glibc's dynamic threshold: a freed mapped chunk raises the bar to its size,
+ * and the trim threshold to twice that. Past 32 MiB the mmap threshold stays
+ * (such blocks keep their own mappings, and the mapping cache serves them
+ * when they come back), but while that cache may hold blocks of this size
+ * the trim threshold still follows: a program that builds and frees blocks
+ * this big (vectors grown by realloc leave their old copies in the heap)
+ * would otherwise give its heap back with brk on every round and fault it
+ * all in again. The decay purge still returns those free pages after the
+ * decay time. */
 void um_dyn_threshold_update(size_t size)
 {
-    if (!RELAXED_LOAD(um_params.no_dyn_threshold) && size > RELAXED_LOAD(um_params.mmap_threshold) &&
-        size <= DEFAULT_MMAP_THRESHOLD_MAX) {
+    if (RELAXED_LOAD(um_params.no_dyn_threshold))
+        return;
+    if (size > RELAXED_LOAD(um_params.mmap_threshold) && size <= DEFAULT_MMAP_THRESHOLD_MAX) {
         RELAXED_STORE(um_params.mmap_threshold, size);
+        RELAXED_STORE(um_params.trim_threshold, 2 * size);
+    } else if (size > DEFAULT_MMAP_THRESHOLD_MAX && size <= MC_MAX_BYTES &&
+               2 * size > RELAXED_LOAD(um_params.trim_threshold) && mc_enabled(um_purge_decay())) {
         RELAXED_STORE(um_params.trim_threshold, 2 * size);
     }
 }

@@ -8,7 +8,10 @@
 //  - a block handed a larger kept mapping grows by realloc in place;
 //  - malloc_trim(0) gives every kept mapping back;
 //  - a kept mapping goes back by itself after the decay time;
-//  - with the mmap threshold pinned (mallopt) nothing is kept.
+//  - with the mmap threshold pinned (mallopt) nothing is kept;
+//  - a free of a mapped block past 32 MiB raises the trim threshold to twice
+//    its size (the mmap threshold stays): heap blocks freed after it stay
+//    in the heap until malloc_trim or the decay purge.
 #include "../common.h"
 #include "../../include/umalloc.h"
 
@@ -25,14 +28,41 @@ static char *big(size_t n)
 
 static int mapped(uintptr_t a) { return t_map_of((void *)a) != NULL; }
 
+/* Heap blocks of 1 MiB (under the threshold a freed 2 MiB block set), all
+ * freed: how far the break is above where it started. */
+static long heap_round(void)
+{
+    char *p[24];
+    uintptr_t b0 = (uintptr_t)sbrk(0);
+    for (int i = 0; i < 24; i++) {
+        p[i] = malloc(MiB);
+        CHECK(p[i] != NULL);
+        memset(p[i], i, MiB);
+    }
+    for (int i = 0; i < 24; i++)
+        free(p[i]);
+    return (long)((uintptr_t)sbrk(0) - b0);
+}
+
 int main(void)
 {
     const size_t n = 40 * MiB;
+    /* 0: a freed 2 MiB block: mmap threshold 2 MiB, trim threshold 4 MiB */
+    free(big(2 * MiB));
+    long grown = heap_round();
+    EXPECTF(grown < (long)(8 * MiB), "24 MiB of heap freed, break still %ld above", grown);
+
     /* 1: one free of a size unmaps */
     char *a = big(n);
     volatile uintptr_t addr = (uintptr_t)a;
     free(a);
     EXPECTF(!mapped(addr), "the first free(40 MiB) left its mapping at %#lx", (unsigned long)addr);
+    /* ... and raised the trim threshold to 80 MiB */
+    grown = heap_round();
+    EXPECTF(grown >= (long)(16 * MiB), "after free(40 MiB) the heap was trimmed (break %+ld)", grown);
+    uintptr_t before = (uintptr_t)sbrk(0);
+    malloc_trim(0);
+    EXPECTF((uintptr_t)sbrk(0) + 16 * MiB <= before, "malloc_trim(0) did not lower the break");
 
     /* 2: the second free of that size keeps it; the next request takes it */
     a = big(n);
@@ -89,7 +119,7 @@ int main(void)
     free(a);
     EXPECTF(mapped(addr), "free(40 MiB) with a 100 ms decay did not keep the mapping");
     usleep(300 * 1000);
-    free(big(2 * MiB)); /* any mapped-chunk call looks at the clock */
+    free(big(6 * MiB)); /* any mapped-chunk call looks at the clock */
     EXPECTF(!mapped(addr), "a kept mapping outlived the decay time");
 
     /* 6: the user pinned the threshold: every free unmaps */
