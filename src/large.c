@@ -200,7 +200,7 @@ static struct mc_ent mc_take(unsigned k)
 {
     struct mc_ent e = mc.e[k];
     mc.e[k].base = 0;
-    um_mstats.mc_count--;
+    RELAXED_STORE(um_mstats.mc_count, um_mstats.mc_count - 1); /* peeked unlocked */
     um_mstats.mc_bytes -= e.len;
     return e;
 }
@@ -276,7 +276,7 @@ static int mc_keep(uintptr_t base, size_t len, uint64_t now, long decay, struct 
         um_mstats.mc_released++;
     }
     mc.e[slot] = (struct mc_ent){base, len, now};
-    um_mstats.mc_count++;
+    RELAXED_STORE(um_mstats.mc_count, um_mstats.mc_count + 1);
     um_mstats.mc_bytes += len;
     return 1;
 }
@@ -337,10 +337,13 @@ void *um_mmap_chunk(size_t nb, size_t align)
         um_lock_acquire(&um_mmap_lock);
         if (mc_find(len, &k)) {
             struct mc_ent e = mc_take(k);
-            if (!(r = mmap_setup((char *)e.base, e.len, align, 1)))
-                mc.e[k] = e, um_mstats.mc_count++, um_mstats.mc_bytes += e.len; /* put back */
-            else
+            if ((r = mmap_setup((char *)e.base, e.len, align, 1))) {
                 um_mstats.mc_reused++;
+            } else { /* the registry could not grow: put it back */
+                mc.e[k] = e;
+                RELAXED_STORE(um_mstats.mc_count, um_mstats.mc_count + 1);
+                um_mstats.mc_bytes += e.len;
+            }
         }
         um_lock_release(&um_mmap_lock);
         if (r)
