@@ -21,7 +21,7 @@
  * paying a mmap, a munmap and a page fault per touched page for each request.
  * Blocks above the threshold's reach (vectors grown by realloc past 32 MiB)
  * get the same relief from a small mapping cache: once a mapping of a
- * similar length was unmapped within the decay time, a freed mapping is kept
+ * similar length was freed within the decay time, a freed mapping is kept
  * (resident) instead of unmapped, and the next request it fits takes it
  * whole. The first free of a size always unmaps (the seeds' "a freed mmapped
  * block goes back to the kernel at once"); nothing is cached when the user
@@ -64,7 +64,7 @@ static struct {
     struct {
         size_t len;
         uint64_t t;
-    } hist[MC_HIST]; /* lengths unmapped lately */
+    } hist[MC_HIST]; /* lengths freed lately */
     unsigned hist_next;
 } mc;
 
@@ -241,7 +241,7 @@ static int mc_find(size_t need, unsigned *best)
 }
 
 /* A mapping of len bytes is being freed: keep it (1) when one of a similar
- * length was unmapped within the decay time; else remember its length (0).
+ * length was freed within the decay time; remember its length either way.
  * An entry pushed out to make room goes into *evicted (len 0: none). */
 static int mc_keep(uintptr_t base, size_t len, uint64_t now, long decay, struct mc_ent *evicted)
 {
@@ -252,12 +252,11 @@ static int mc_keep(uintptr_t base, size_t len, uint64_t now, long decay, struct 
         if (h && mc.hist[i].t + (uint64_t)decay > now && h / 2 <= len && len / 2 <= h)
             repeat = 1;
     }
-    if (!repeat || len > MC_MAX_BYTES) {
-        unsigned h = mc.hist_next++ % MC_HIST;
-        mc.hist[h].len = len;
-        mc.hist[h].t = now;
+    unsigned h = mc.hist_next++ % MC_HIST; /* kept or not, this length came back */
+    mc.hist[h].len = len;
+    mc.hist[h].t = now;
+    if (!repeat || len > MC_MAX_BYTES)
         return 0;
-    }
     unsigned slot = MC_SLOTS;
     for (;;) {
         unsigned oldest = MC_SLOTS;
@@ -332,8 +331,9 @@ void *um_mmap_chunk(size_t nb, size_t align)
     size_t len = page_align(nb + slack);
     if (RELAXED_LOAD(um_mstats.mc_count)) {
         /* a kept mapping: its pages are resident already */
-        unsigned k = 0;
+        unsigned k = 0, n = 0;
         void *r = NULL;
+        struct mc_ent out[MC_SLOTS];
         um_lock_acquire(&um_mmap_lock);
         if (mc_find(len, &k)) {
             struct mc_ent e = mc_take(k);
@@ -344,8 +344,16 @@ void *um_mmap_chunk(size_t nb, size_t align)
                 RELAXED_STORE(um_mstats.mc_count, um_mstats.mc_count + 1);
                 um_mstats.mc_bytes += e.len;
             }
+        } else {
+            /* a miss: kept mappings too small for this request go back
+             * now (blocks that grew past them will not want them again) */
+            for (unsigned i = 0; i < MC_SLOTS; i++)
+                if (mc.e[i].base && mc.e[i].len < len)
+                    out[n++] = mc_take(i);
+            um_mstats.mc_released += n;
         }
         um_lock_release(&um_mmap_lock);
+        mc_unmap(out, n);
         if (r)
             return r;
     }

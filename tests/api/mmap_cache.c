@@ -6,6 +6,7 @@
 //    fits takes it (same address, no new page faults), and calloc of it is
 //    zero-filled;
 //  - a block handed a larger kept mapping grows by realloc in place;
+//  - a request no kept mapping fits releases the smaller ones;
 //  - malloc_trim(0) gives every kept mapping back;
 //  - a kept mapping goes back by itself after the decay time;
 //  - with the mmap threshold pinned (mallopt) nothing is kept;
@@ -103,11 +104,20 @@ int main(void)
     EXPECT(t_all_bytes(x, 16 * MiB, 0x44));
     free(x);
 
-    /* 4: malloc_trim gives kept mappings back */
+    /* 4: a request that finds no kept mapping big enough releases the
+     * smaller ones; malloc_trim gives kept mappings back */
     a = big(n);
     addr = (uintptr_t)a;
     free(a);
     EXPECTF(mapped(addr), "free(40 MiB) after several did not keep the mapping");
+    char *y = malloc(60 * MiB);
+    CHECK(y != NULL);
+    /* (the kernel may place the new mapping where the released one was) */
+    EXPECTF(!mapped(addr) || (addr + n > (uintptr_t)y && addr < (uintptr_t)y + 60 * MiB),
+            "malloc(60 MiB) missed the cache but the kept 40 MiB mapping stayed");
+    addr = (uintptr_t)y;
+    free(y);
+    EXPECTF(mapped(addr), "free(60 MiB) after a 40 MiB one did not keep the mapping");
     malloc_trim(0);
     EXPECTF(!mapped(addr), "malloc_trim(0) left a kept mapping at %#lx", (unsigned long)addr);
 
