@@ -23,7 +23,8 @@
  * get the same relief from a small mapping cache: once a mapping of a
  * similar length was freed within the decay time, a freed mapping is kept
  * (resident) instead of unmapped, and the next request it fits takes it
- * whole. The first free of a size always unmaps (the seeds' "a freed mmapped
+ * whole (a request it does not fit releases the kept mappings smaller than
+ * itself: blocks that grew past them will not want them). The first free of a size always unmaps (the seeds' "a freed mmapped
  * block goes back to the kernel at once"); nothing is cached when the user
  * pinned the mmap settings, when the purge decay is 0 or off, or under
  * memory pressure; entries go back after the decay time, and malloc_trim /
@@ -52,7 +53,7 @@ static uintptr_t *canary_at(uintptr_t base, size_t len) { return (uintptr_t *)(b
 /* ---- the mapping cache (under um_mmap_lock) ---- */
 #define MC_SLOTS 4                                   /* mappings kept */
 #define MC_MAX_BYTES (2 * DEFAULT_MMAP_THRESHOLD_MAX) /* bytes kept, 64 MiB */
-#define MC_HIST 8                                    /* recent unmaps remembered */
+#define MC_HIST 8                                    /* recent frees remembered */
 
 struct mc_ent {
     uintptr_t base; /* 0 = empty */
