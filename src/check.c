@@ -16,6 +16,9 @@
  *     the future; the sweep's cursor is a chunk of the bin the sweep is at;
  *     top's purged interval is ordered; the bytes known purged now are no
  *     more than the bytes ever purged.
+ * Mapped chunks: header, record and end canary agree with the registry; the
+ * mapping cache's entries are page aligned, overlap no live mapping, and
+ * its counters add up.
  * And this thread's cache: every entry is an in-use heap chunk of its size.
  */
 #include "bins.h"
@@ -225,5 +228,9 @@ void um_check_all(void)
         return;
     for (arena *a = &um_main_arena; a; a = um_arena_next(a))
         check_arena(a);
+    const void *where = NULL;
+    const char *bad = um_mmap_check(&where);
+    if (bad)
+        FAIL(bad, where);
     check_tcache();
 }

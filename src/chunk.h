@@ -106,7 +106,7 @@ static inline size_t request2size(size_t req)
 /* Bytes a user may touch in an in-use chunk. */
 static inline size_t chunk_usable(chunk *p)
 {
-    return chunksize(p) - (chunk_is_mmapped(p) ? CHUNK_HDR : SIZE_SZ);
+    return chunksize(p) - (chunk_is_mmapped(p) ? CHUNK_HDR + MMAP_TAIL : SIZE_SZ);
 }
 
 static inline int aligned_ok(const void *p) { return ((uintptr_t)p & ALIGN_MASK) == 0; }

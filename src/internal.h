@@ -175,9 +175,36 @@ static inline heap *um_owner_seg_hint(const void *c)
 }
 int um_owner_add_segment(heap *h);          /* main arena lock held; -1: no memory */
 void um_owner_seg_resized(heap *h);         /* after a main segment's size changed */
-int um_owner_heap(const void *c, struct um_owner *o); /* OWN_HEAP or OWN_NONE; no lock */
+int um_owner_heap_slow(const void *c, struct um_owner *o);
+/* Is chunk address c inside a heap of some arena? Fills o; takes no lock.
+ * OWN_HEAP or OWN_NONE. Inline for the brk heap, the common case. */
+static inline int um_owner_heap(const void *c, struct um_owner *o)
+{
+    uintptr_t a = (uintptr_t)c;
+    uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
+    uintptr_t blo = atomic_load_explicit(&um_box_lo, memory_order_relaxed);
+    if (likely(a - blo < span)) {
+        heap *h = (heap *)(blo - HEAP_HDR);
+        o->ar = &um_main_arena;
+        o->h = h;
+        o->lo = blo;
+        o->hi = (uintptr_t)h + RELAXED_LOAD(h->size);
+        return o->kind = a < o->hi ? OWN_HEAP : OWN_NONE;
+    }
+    return um_owner_heap_slow(c, o);
+}
 int um_owner_of(const void *c, struct um_owner *o);   /* also mapped chunks (mmap lock) */
-int um_owner_holds(arena *av, chunk *p, size_t size); /* p..p+size+header in a heap of av */
+int um_owner_holds_slow(arena *av, chunk *p, size_t size);
+/* [p, p + size) plus the next chunk's header lies in one heap of av. Inline
+ * for a chunk in the brk heap (every chunk of a flushed batch asks). */
+static inline int um_owner_holds(arena *av, chunk *p, size_t size)
+{
+    uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
+    uintptr_t room = atomic_load_explicit(&um_box_lo, memory_order_relaxed) + span - (uintptr_t)p;
+    if (likely(room - 1 < span)) /* p in [lo, lo + span) */
+        return av == &um_main_arena && size <= room && room - size >= CHUNK_HDR;
+    return um_owner_holds_slow(av, p, size);
+}
 const char *um_owner_check(void);           /* check.c: NULL if consistent */
 
 /* ---- arena.c ---- */
@@ -231,6 +258,9 @@ void um_munmap_chunk(chunk *p, const char *fn);
 chunk *um_mremap_chunk(chunk *p, size_t nb);
 int um_mmap_valid(chunk *p);
 int um_mmap_lookup(chunk *p, uintptr_t *base, size_t *len); /* 1: live mapped chunk */
+int um_mmap_recycled(chunk *p);   /* its memory came from the mapping cache (not zeroed) */
+int um_mmap_cache_release(int all); /* expired (or all) kept mappings back; 1 if any */
+const char *um_mmap_check(const void **where); /* check.c: NULL if consistent */
 void um_dyn_threshold_update(size_t size);
 typedef void (*um_mmap_visit)(chunk *p, size_t maplen, void *ctx);
 void um_mmap_foreach(um_mmap_visit fn, void *ctx);

@@ -10,21 +10,64 @@
  * can recognise one — and a second free of an unmapped one — without
  * touching memory that may no longer be mapped, and unmaps exactly what was
  * mapped: a header whose size was overwritten is caught, not trusted.
+ * The last word of every mapping is a canary (keyed with um_secret and the
+ * chunk's address, every byte >= 0x80 so a NUL or ASCII byte never matches);
+ * the usable size stops short of it, and free/realloc check it: a write past
+ * the end of a mapped block (the hardened_malloc overflow_large_* programs)
+ * ends in abort() instead of landing in whatever is mapped next.
  * The threshold is dynamic, as in glibc: freeing a mapped chunk larger than
  * the threshold raises it to that size (up to 32 MiB) and the trim threshold
  * to twice that, so a program that repeatedly mallocs and frees 2 MiB stops
  * paying a mmap, a munmap and a page fault per touched page for each request.
+ * Blocks above the threshold's reach (vectors grown by realloc past 32 MiB)
+ * get the same relief from a small mapping cache: once a mapping of a
+ * similar length was freed within the decay time, a freed mapping is kept
+ * (resident) instead of unmapped, and the next request it fits takes it
+ * whole (a request it does not fit releases the kept mappings smaller than
+ * itself: blocks that grew past them will not want them). The first free of a size always unmaps (the seeds' "a freed mmapped
+ * block goes back to the kernel at once"); nothing is cached when the user
+ * pinned the mmap settings, when the purge decay is 0 or off, or under
+ * memory pressure; entries go back after the decay time, and malloc_trim /
+ * umalloc_purge release them all.
  */
 #include <string.h>
 
 #include "bins.h"
+#include "purge.h"
 
 /* A live mapped chunk: its address (the key), and the mapping it owns. */
 struct reg_ent {
     uintptr_t chunk; /* 0 = empty slot */
     uintptr_t base;
     size_t len;
+    size_t recycled; /* came from the mapping cache: not zero-filled */
 };
+
+/* The canary in the last word of a mapping whose chunk is at c. */
+static uintptr_t mmap_canary(uintptr_t c)
+{
+    return ((um_secret ^ c) * 0x9e3779b97f4a7c15ull) | 0x8080808080808080ull;
+}
+static uintptr_t *canary_at(uintptr_t base, size_t len) { return (uintptr_t *)(base + len - MMAP_TAIL); }
+
+/* ---- the mapping cache (under um_mmap_lock) ---- */
+#define MC_SLOTS 4                                   /* mappings kept */
+#define MC_MAX_BYTES (2 * DEFAULT_MMAP_THRESHOLD_MAX) /* bytes kept, 64 MiB */
+#define MC_HIST 8                                    /* recent frees remembered */
+
+struct mc_ent {
+    uintptr_t base; /* 0 = empty */
+    size_t len;
+    uint64_t t; /* ms, when it was freed */
+};
+static struct {
+    struct mc_ent e[MC_SLOTS];
+    struct {
+        size_t len;
+        uint64_t t;
+    } hist[MC_HIST]; /* lengths freed lately */
+    unsigned hist_next;
+} mc;
 
 static struct {
     struct reg_ent *slot;
@@ -60,14 +103,14 @@ static int reg_grow(void)
     return 0;
 }
 
-static int reg_insert(uintptr_t c, uintptr_t base, size_t len)
+static int reg_insert(uintptr_t c, uintptr_t base, size_t len, size_t recycled)
 {
     if ((reg.count + 1) * 2 > reg.cap && reg_grow() != 0)
         return -1;
     size_t j = hash_slot(c, reg.cap);
     while (reg.slot[j].chunk)
         j = (j + 1) & (reg.cap - 1);
-    reg.slot[j] = (struct reg_ent){c, base, len};
+    reg.slot[j] = (struct reg_ent){c, base, len, recycled};
     reg.count++;
     return 0;
 }
@@ -123,6 +166,17 @@ int um_mmap_lookup(chunk *p, uintptr_t *base, size_t *len)
     return ok;
 }
 
+/* Did live mapped chunk p come from the mapping cache (so its memory holds
+ * an earlier block's bytes, not the kernel's zeros)? */
+int um_mmap_recycled(chunk *p)
+{
+    um_lock_acquire(&um_mmap_lock);
+    size_t j = reg_find((uintptr_t)p);
+    int r = j != (size_t)-1 && reg.slot[j].recycled;
+    um_lock_release(&um_mmap_lock);
+    return r;
+}
+
 /* Was c unmapped recently (so a free of it is a double free)? */
 static int recently_unmapped(uintptr_t c)
 {
@@ -134,18 +188,119 @@ static int recently_unmapped(uintptr_t c)
 
 static size_t page_align(size_t n) { return (n + um_pagesize - 1) & ~(um_pagesize - 1); }
 
-/* A chunk of at least nb bytes (header included) with mem aligned to align. */
-void *um_mmap_chunk(size_t nb, size_t align)
+/* ---- the mapping cache ---- */
+
+/* May freed mappings be kept at all right now? */
+static int mc_enabled(long decay)
 {
-    if (align < MALLOC_ALIGNMENT)
-        align = MALLOC_ALIGNMENT;
-    size_t slack = MMAP_HDR + CHUNK_HDR + (align > MALLOC_ALIGNMENT ? align : 0);
-    if (nb > MAX_REQUEST - slack)
-        return NULL;
-    size_t len = page_align(nb + slack);
-    char *m = um_os_map(len);
-    if (!m)
-        return NULL;
+    return decay > 0 && !RELAXED_LOAD(um_params.no_dyn_threshold) && !um_purge_pressure();
+}
+
+/* Take entry k out of the cache (lock held). */
+static struct mc_ent mc_take(unsigned k)
+{
+    struct mc_ent e = mc.e[k];
+    mc.e[k].base = 0;
+    RELAXED_STORE(um_mstats.mc_count, um_mstats.mc_count - 1); /* peeked unlocked */
+    um_mstats.mc_bytes -= e.len;
+    return e;
+}
+
+/* Entries older than the decay time (all of them when the cache is off)
+ * into out[] for the caller to unmap once the lock is released. */
+static unsigned mc_expire(uint64_t now, long decay, int all, struct mc_ent out[MC_SLOTS])
+{
+    unsigned n = 0;
+    int off = all || !mc_enabled(decay);
+    for (unsigned k = 0; k < MC_SLOTS; k++)
+        if (mc.e[k].base && (off || mc.e[k].t + (uint64_t)decay <= now))
+            out[n++] = mc_take(k);
+    um_mstats.mc_released += n;
+    return n;
+}
+
+static void mc_unmap(struct mc_ent *out, unsigned n)
+{
+    for (unsigned k = 0; k < n; k++)
+        um_os_unmap((void *)out[k].base, out[k].len);
+}
+
+/* A kept mapping of at least need bytes and at most MMAP_CACHE_SLACK times that
+ * (the smallest such), or 0. Lock held. */
+static int mc_find(size_t need, unsigned *best)
+{
+    int found = 0;
+    for (unsigned k = 0; k < MC_SLOTS; k++) {
+        size_t len = mc.e[k].len;
+        if (mc.e[k].base && len >= need && len / MMAP_CACHE_SLACK <= need &&
+            (!found || len < mc.e[*best].len)) {
+            *best = k;
+            found = 1;
+        }
+    }
+    return found;
+}
+
+/* A mapping of len bytes is being freed: keep it (1) when one of a similar
+ * length was freed within the decay time; remember its length either way.
+ * An entry pushed out to make room goes into *evicted (len 0: none). */
+static int mc_keep(uintptr_t base, size_t len, uint64_t now, long decay, struct mc_ent *evicted)
+{
+    evicted->len = 0;
+    int repeat = 0;
+    for (unsigned i = 0; i < MC_HIST; i++) {
+        size_t h = mc.hist[i].len;
+        if (h && mc.hist[i].t + (uint64_t)decay > now && h / 2 <= len && len / 2 <= h)
+            repeat = 1;
+    }
+    unsigned h = mc.hist_next++ % MC_HIST; /* kept or not, this length came back */
+    mc.hist[h].len = len;
+    mc.hist[h].t = now;
+    if (!repeat || len > MC_MAX_BYTES)
+        return 0;
+    unsigned slot = MC_SLOTS;
+    for (;;) {
+        unsigned oldest = MC_SLOTS;
+        for (unsigned k = 0; k < MC_SLOTS; k++) {
+            if (!mc.e[k].base)
+                slot = k;
+            else if (oldest == MC_SLOTS || mc.e[k].t < mc.e[oldest].t)
+                oldest = k;
+        }
+        if (slot < MC_SLOTS && um_mstats.mc_bytes + len <= MC_MAX_BYTES)
+            break;
+        /* full: the oldest goes (one per free at most; the rest next time) */
+        if (evicted->len || oldest == MC_SLOTS)
+            return 0;
+        *evicted = mc_take(oldest);
+        um_mstats.mc_released++;
+    }
+    mc.e[slot] = (struct mc_ent){base, len, now};
+    RELAXED_STORE(um_mstats.mc_count, um_mstats.mc_count + 1);
+    um_mstats.mc_bytes += len;
+    return 1;
+}
+
+/* Give back every kept mapping whose time is up (all of them if all):
+ * malloc_trim, umalloc_purge, the purge's clock. 1 if any went back. */
+int um_mmap_cache_release(int all)
+{
+    if (!RELAXED_LOAD(um_mstats.mc_count))
+        return 0;
+    struct mc_ent out[MC_SLOTS];
+    um_lock_acquire(&um_mmap_lock);
+    unsigned n = mc_expire(um_now_ms(), um_purge_decay(), all, out);
+    um_lock_release(&um_mmap_lock);
+    mc_unmap(out, n);
+    return n != 0;
+}
+
+/* ---- mapped chunks ---- */
+
+/* Lay out a mapped chunk at m (len bytes) with mem aligned to align, and
+ * register it. NULL (nothing registered) if the registry cannot grow. */
+static void *mmap_setup(char *m, size_t len, size_t align, size_t recycled)
+{
     uintptr_t mem = ((uintptr_t)m + MMAP_HDR + CHUNK_HDR + align - 1) & ~(uintptr_t)(align - 1);
     chunk *p = (chunk *)(mem - CHUNK_HDR);
     size_t off = (size_t)((char *)p - m);
@@ -153,13 +308,9 @@ void *um_mmap_chunk(size_t nb, size_t align)
     set_head(p, (len - off) | IS_MMAPPED);
     struct mmap_rec *rec = (struct mmap_rec *)m;
     rec->magic = um_secret ^ (uintptr_t)m;
-
-    um_lock_acquire(&um_mmap_lock);
-    if (reg_insert((uintptr_t)p, (uintptr_t)m, len) != 0) {
-        um_lock_release(&um_mmap_lock);
-        um_os_unmap(m, len);
+    *canary_at((uintptr_t)m, len) = mmap_canary((uintptr_t)p);
+    if (reg_insert((uintptr_t)p, (uintptr_t)m, len, recycled) != 0)
         return NULL;
-    }
     struct um_mstats *s = &um_mstats;
     RELAXED_STORE(s->n_mmaps, s->n_mmaps + 1);
     s->mmapped_mem += len;
@@ -167,13 +318,61 @@ void *um_mmap_chunk(size_t nb, size_t align)
         s->max_n_mmaps = s->n_mmaps;
     if (s->mmapped_mem > s->max_mmapped_mem)
         s->max_mmapped_mem = s->mmapped_mem;
-    um_lock_release(&um_mmap_lock);
     return (void *)mem;
 }
 
+/* A chunk of at least nb bytes (header included) with mem aligned to align. */
+void *um_mmap_chunk(size_t nb, size_t align)
+{
+    if (align < MALLOC_ALIGNMENT)
+        align = MALLOC_ALIGNMENT;
+    size_t slack = MMAP_HDR + CHUNK_HDR + MMAP_TAIL + (align > MALLOC_ALIGNMENT ? align : 0);
+    if (nb > MAX_REQUEST - slack)
+        return NULL;
+    size_t len = page_align(nb + slack);
+    if (RELAXED_LOAD(um_mstats.mc_count)) {
+        /* a kept mapping: its pages are resident already */
+        unsigned k = 0, n = 0;
+        void *r = NULL;
+        struct mc_ent out[MC_SLOTS];
+        um_lock_acquire(&um_mmap_lock);
+        if (mc_find(len, &k)) {
+            struct mc_ent e = mc_take(k);
+            if ((r = mmap_setup((char *)e.base, e.len, align, 1))) {
+                um_mstats.mc_reused++;
+            } else { /* the registry could not grow: put it back */
+                mc.e[k] = e;
+                RELAXED_STORE(um_mstats.mc_count, um_mstats.mc_count + 1);
+                um_mstats.mc_bytes += e.len;
+            }
+        } else {
+            /* a miss: kept mappings too small for this request go back
+             * now (blocks that grew past them will not want them again) */
+            for (unsigned i = 0; i < MC_SLOTS; i++)
+                if (mc.e[i].base && mc.e[i].len < len)
+                    out[n++] = mc_take(i);
+            um_mstats.mc_released += n;
+        }
+        um_lock_release(&um_mmap_lock);
+        mc_unmap(out, n);
+        if (r)
+            return r;
+    }
+    char *m = um_os_map(len);
+    if (!m)
+        return NULL;
+    um_lock_acquire(&um_mmap_lock);
+    void *r = mmap_setup(m, len, align, 0);
+    um_lock_release(&um_mmap_lock);
+    if (!r)
+        um_os_unmap(m, len);
+    return r;
+}
+
 /* The registry slot of mapped chunk p, with the lock held; aborts (lock
- * released) on a pointer that is not one, or whose header no longer agrees
- * with the mapping recorded for it (an overflow or a forged size). */
+ * released) on a pointer that is not one, whose header no longer agrees
+ * with the mapping recorded for it (an overflow or a forged size), or whose
+ * canary a write past the end of the block destroyed. */
 static size_t reg_validate(chunk *p, const char *fn)
 {
     size_t j = reg_find((uintptr_t)p);
@@ -192,15 +391,24 @@ static size_t reg_validate(chunk *p, const char *fn)
         um_lock_release(&um_mmap_lock);
         um_fatal(fn, "corrupted chunk header at", chunk_to_mem(p), 0);
     }
+    if (unlikely(*canary_at(e->base, e->len) != mmap_canary((uintptr_t)p))) {
+        size_t usable = e->len - off - CHUNK_HDR - MMAP_TAIL;
+        um_lock_release(&um_mmap_lock);
+        um_fatal(fn, "write past the end of", chunk_to_mem(p), usable);
+    }
     return j;
 }
 
 /* Give a mapped chunk back: the recorded mapping, never what the header
- * says. Aborts on a pointer that is not a live mapped chunk. If the kernel
+ * says; into the mapping cache when the same length keeps coming back.
+ * Aborts on a pointer that is not a live mapped chunk. If the kernel
  * cannot unmap (at vm.max_map_count a split needs a new mapping) the
  * mapping stays, as in glibc, and errno is kept. */
 void um_munmap_chunk(chunk *p, const char *fn)
 {
+    long decay = um_purge_decay();
+    uint64_t now = mc_enabled(decay) ? um_now_ms() : 0;
+    struct mc_ent out[MC_SLOTS + 1];
     um_lock_acquire(&um_mmap_lock);
     size_t j = reg_validate(p, fn);
     uintptr_t base = reg.slot[j].base;
@@ -209,17 +417,35 @@ void um_munmap_chunk(chunk *p, const char *fn)
     reg.gone[reg.gone_next++ & 63] = (uintptr_t)p;
     RELAXED_STORE(um_mstats.n_mmaps, um_mstats.n_mmaps - 1);
     um_mstats.mmapped_mem -= len;
+    unsigned n = um_mstats.mc_count ? mc_expire(now, decay, 0, out) : 0;
+    int kept = now && mc_keep(base, len, now, decay, &out[n]);
+    if (now && out[n].len)
+        n++;
     um_lock_release(&um_mmap_lock);
     um_dyn_threshold_update(size);
-    um_os_unmap((void *)base, len);
+    mc_unmap(out, n);
+    if (!kept)
+        um_os_unmap((void *)base, len);
 }
 
-/* glibc's dynamic threshold: a freed mapped chunk raises the bar to its size. */
+/* glibc's dynamic threshold: a freed mapped chunk raises the bar to its size,
+ * and the trim threshold to twice that. Past 32 MiB the mmap threshold stays
+ * (such blocks keep their own mappings, and the mapping cache serves them
+ * when they come back), but while that cache may hold blocks of this size
+ * the trim threshold still follows: a program that builds and frees blocks
+ * this big (vectors grown by realloc leave their old copies in the heap)
+ * would otherwise give its heap back with brk on every round and fault it
+ * all in again. The decay purge still returns those free pages after the
+ * decay time. */
 void um_dyn_threshold_update(size_t size)
 {
-    if (!RELAXED_LOAD(um_params.no_dyn_threshold) && size > RELAXED_LOAD(um_params.mmap_threshold) &&
-        size <= DEFAULT_MMAP_THRESHOLD_MAX) {
+    if (RELAXED_LOAD(um_params.no_dyn_threshold))
+        return;
+    if (size > RELAXED_LOAD(um_params.mmap_threshold) && size <= DEFAULT_MMAP_THRESHOLD_MAX) {
         RELAXED_STORE(um_params.mmap_threshold, size);
+        RELAXED_STORE(um_params.trim_threshold, 2 * size);
+    } else if (size > DEFAULT_MMAP_THRESHOLD_MAX && size <= MC_MAX_BYTES &&
+               2 * size > RELAXED_LOAD(um_params.trim_threshold) && mc_enabled(um_purge_decay())) {
         RELAXED_STORE(um_params.trim_threshold, 2 * size);
     }
 }
@@ -230,10 +456,11 @@ chunk *um_mremap_chunk(chunk *p, size_t nb)
     um_lock_acquire(&um_mmap_lock);
     size_t j = reg_validate(p, "realloc");
     uintptr_t base = reg.slot[j].base;
-    size_t oldlen = reg.slot[j].len, off = (uintptr_t)p - base;
-    /* a mapped chunk has no next chunk whose prev_size it could borrow, so
-     * it needs SIZE_SZ more than nb to give the caller nb - SIZE_SZ bytes */
-    size_t len = page_align(nb + off + SIZE_SZ);
+    size_t oldlen = reg.slot[j].len, off = (uintptr_t)p - base, recycled = reg.slot[j].recycled;
+    /* a mapped chunk has no next chunk whose prev_size it could borrow, and
+     * ends in the canary, so it needs CHUNK_HDR more than nb to give the
+     * caller nb - SIZE_SZ bytes */
+    size_t len = page_align(nb + off + SIZE_SZ + MMAP_TAIL);
     if (len == oldlen) {
         um_lock_release(&um_mmap_lock);
         return p;
@@ -246,8 +473,9 @@ chunk *um_mremap_chunk(chunk *p, size_t nb)
     chunk *np = (chunk *)(nm + off);
     set_head(np, (len - off) | IS_MMAPPED);
     ((struct mmap_rec *)nm)->magic = um_secret ^ (uintptr_t)nm;
+    *canary_at((uintptr_t)nm, len) = mmap_canary((uintptr_t)np);
     reg_remove(j);
-    reg_insert((uintptr_t)np, (uintptr_t)nm, len); /* cannot fail: a slot was just freed */
+    reg_insert((uintptr_t)np, (uintptr_t)nm, len, recycled); /* cannot fail: a slot was just freed */
     um_mstats.mmapped_mem += len - oldlen;
     if (um_mstats.mmapped_mem > um_mstats.max_mmapped_mem)
         um_mstats.max_mmapped_mem = um_mstats.mmapped_mem;
@@ -263,4 +491,48 @@ void um_mmap_foreach(um_mmap_visit fn, void *ctx)
         if (reg.slot[i].chunk)
             fn((chunk *)reg.slot[i].chunk, reg.slot[i].len, ctx);
     um_lock_release(&um_mmap_lock);
+}
+
+/* check.c: every live mapped chunk's header, record and canary agree with
+ * the registry; the cache's counters match its entries, which are page
+ * aligned and overlap no live mapping. NULL when all is well. */
+const char *um_mmap_check(const void **where)
+{
+    const char *bad = NULL;
+    um_lock_acquire(&um_mmap_lock);
+    size_t live = 0, mem = 0, cn = 0, cb = 0;
+    for (size_t i = 0; i < reg.cap && !bad; i++) {
+        struct reg_ent *e = &reg.slot[i];
+        if (!e->chunk)
+            continue;
+        chunk *p = (chunk *)e->chunk;
+        *where = chunk_to_mem(p);
+        live++;
+        mem += e->len;
+        if (e->chunk - e->base < MMAP_HDR || e->chunk - e->base >= e->len || p->prev_size != e->chunk - e->base ||
+            hdr_load(p) != ((e->len - p->prev_size) | IS_MMAPPED) ||
+            ((struct mmap_rec *)e->base)->magic != (um_secret ^ e->base))
+            bad = "mapped chunk disagrees with its registry entry";
+        else if (*canary_at(e->base, e->len) != mmap_canary(e->chunk))
+            bad = "mapped chunk's end canary overwritten";
+    }
+    for (unsigned k = 0; k < MC_SLOTS && !bad; k++) {
+        struct mc_ent *c = &mc.e[k];
+        if (!c->base)
+            continue;
+        *where = (void *)c->base;
+        cn++;
+        cb += c->len;
+        if ((c->base | c->len) & (um_pagesize - 1) || !c->len)
+            bad = "mapping cache entry not page aligned";
+        for (size_t i = 0; i < reg.cap && !bad; i++)
+            if (reg.slot[i].chunk && reg.slot[i].base < c->base + c->len && c->base < reg.slot[i].base + reg.slot[i].len)
+                bad = "mapping cache entry overlaps a live mapped chunk";
+    }
+    if (!bad && (live != um_mstats.n_mmaps || mem != um_mstats.mmapped_mem || live != reg.count))
+        bad = "mapped chunk counters disagree with the registry", *where = NULL;
+    if (!bad && (cn != um_mstats.mc_count || cb != um_mstats.mc_bytes || cb > MC_MAX_BYTES))
+        bad = "mapping cache counters disagree with its entries", *where = NULL;
+    um_lock_release(&um_mmap_lock);
+    return bad;
 }

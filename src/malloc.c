@@ -382,8 +382,8 @@ PUBLIC void *API(calloc)(size_t n, size_t size)
     m = um_malloc_generic(bytes);
     if (m && !chunk_is_mmapped(mem_to_chunk(m)))
         memset(m, 0, bytes);
-    else if (m && RELAXED_LOAD(um_params.perturb))
-        memset(m, 0, bytes);
+    else if (m && (RELAXED_LOAD(um_params.perturb) || um_mmap_recycled(mem_to_chunk(m))))
+        memset(m, 0, bytes); /* not the kernel's zeros */
     DEBUG_CHECK();
     return m;
 }
@@ -432,8 +432,13 @@ static void *realloc_mapped(void *mem, size_t bytes)
     uintptr_t base;
     if (!um_mmap_lookup(p, &base, &len))
         um_fatal("realloc", "invalid pointer", mem, 0);
-    size_t usable = base + len - (uintptr_t)mem;
+    size_t usable = base + len - MMAP_TAIL - (uintptr_t)mem;
     if (bytes <= usable && usable - bytes < um_pagesize)
+        return mem;
+    /* a mapping from the mapping cache was handed out whole, for requests
+     * down to 1/MMAP_CACHE_SLACK of it: a block growing back into it (a
+     * vector, freed and built again) stays put, no copy, no page fault */
+    if (bytes <= usable && bytes >= usable / MMAP_CACHE_SLACK && um_mmap_recycled(p))
         return mem;
     if (nb >= RELAXED_LOAD(um_params.mmap_threshold) / 2 || bytes > usable) {
         chunk *np = um_mremap_chunk(p, nb);
@@ -581,7 +586,8 @@ static size_t usable_size(void *mem, const char *fn)
     }
     if (um_owner_of(mem_to_chunk(mem), &o) != OWN_MAPPED)
         um_fatal(fn, "invalid pointer", mem, 0);
-    return o.hi - (uintptr_t)mem; /* the recorded mapping, not the header */
+    return o.hi - MMAP_TAIL - (uintptr_t)mem; /* the recorded mapping, not the header; its
+                                               * last word is the canary */
 }
 
 PUBLIC size_t API(malloc_usable_size)(void *mem)
@@ -624,6 +630,7 @@ PUBLIC int API(malloc_trim)(size_t pad)
         released |= um_trim_arena(a, pad);
         um_lock_release(&a->lock);
     }
+    released |= um_mmap_cache_release(1);
     DEBUG_CHECK();
     return released;
 }

@@ -128,8 +128,9 @@ static uintptr_t aligned_first(heap *h)
     return lo;
 }
 
-/* Is chunk address c inside a heap of some arena? Fills o; takes no lock. */
-int um_owner_heap(const void *c, struct um_owner *o)
+/* um_owner_heap, whole: also aligned heaps and the main arena's other
+ * segments. */
+int um_owner_heap_slow(const void *c, struct um_owner *o)
 {
     uintptr_t a = (uintptr_t)c;
     uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
@@ -176,11 +177,12 @@ int um_owner_of(const void *c, struct um_owner *o)
     return o->kind = OWN_NONE;
 }
 
-/* [p, p + size) plus the next chunk's header lies in one heap of av. */
-int um_owner_holds(arena *av, chunk *p, size_t size)
+/* um_owner_holds for a chunk outside the brk heap (a mapped segment of the
+ * main arena, an aligned heap), or not in any heap. */
+int um_owner_holds_slow(arena *av, chunk *p, size_t size)
 {
     struct um_owner o;
-    if (um_owner_heap(p, &o) != OWN_HEAP || o.ar != av)
+    if (um_owner_heap_slow(p, &o) != OWN_HEAP || o.ar != av)
         return 0;
     return size <= o.hi - (uintptr_t)p && o.hi - (uintptr_t)p - size >= CHUNK_HDR;
 }

@@ -421,6 +421,7 @@ static void purge_global(arena *av, uint64_t now, long decay)
                 av->purge.next_sweep = now;
         }
     }
+    um_mmap_cache_release(0); /* kept mappings past the decay time */
     uint64_t inext = atomic_load_explicit(&idle_next, memory_order_relaxed);
     if (decay >= 0 && (now >= inext || pending)) {
         if (!pending)
@@ -606,6 +607,7 @@ static void *purge_thread_main(void *arg)
             continue;
         for (arena *a = &um_main_arena; a; a = um_arena_next(a))
             purge_arena_sweep(a, now, decay);
+        um_mmap_cache_release(0);
     }
     return NULL;
 }

@@ -245,6 +245,7 @@ void um_stats_print(int fd)
     um_printf(fd, "in use bytes     = %10zu\n", used + ms.mmapped_mem);
     um_printf(fd, "max mmap regions = %10zu\n", ms.max_n_mmaps);
     um_printf(fd, "max mmap bytes   = %10zu\n", ms.max_mmapped_mem);
+    um_printf(fd, "mmap cache bytes = %10zu (%zu freed mappings kept for reuse)\n", ms.mc_bytes, ms.mc_count);
     um_printf(fd, "cached bytes     = %10zu (freed, kept in thread and central caches)\n", cached);
     um_printf(fd, "free bytes       = %10zu (in bins and top)\n", freeb);
 }
@@ -386,6 +387,7 @@ PUBLIC int API(malloc_info)(int options, FILE *fp)
     xput(&b, "<total type=\"fast\" count=\"%zu\" size=\"%zu\"/>\n", tot[0], tot[1], 0, 0);
     xput(&b, "<total type=\"rest\" count=\"%zu\" size=\"%zu\"/>\n", tot[2], tot[3], 0, 0);
     xput(&b, "<total type=\"mmap\" count=\"%zu\" size=\"%zu\"/>\n", ms.n_mmaps, ms.mmapped_mem, 0, 0);
+    xput(&b, "<total type=\"mmap_cache\" count=\"%zu\" size=\"%zu\"/>\n", ms.mc_count, ms.mc_bytes, 0, 0);
     xput(&b, "<total type=\"tcache\" count=\"%zu\" size=\"%zu\"/>\n", ncached, cached, 0, 0);
     size_t ncentral = 0, central = 0;
     for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {

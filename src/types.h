@@ -79,6 +79,8 @@
 #define HEAP_MIN_SIZE ((size_t)32 * 1024)
 #define HEAP_MAX_SIZE ((size_t)2 * DEFAULT_MMAP_THRESHOLD_MAX) /* 64 MiB */
 #define MMAP_HDR 32u /* struct mmap_rec before a mapped chunk's header */
+#define MMAP_TAIL 8u /* the canary word that ends every mapping */
+#define MMAP_CACHE_SLACK 4 /* a cached mapping serves requests down to 1/4 of it */
 
 /* ---- tcache ---- */
 #define TC_NBINS 64                                    /* chunk sizes 32..1040 */
@@ -223,6 +225,8 @@ struct um_params {
 struct um_mstats {
     size_t n_mmaps, max_n_mmaps;
     size_t mmapped_mem, max_mmapped_mem;
+    size_t mc_count, mc_bytes;      /* freed mappings kept for reuse (large.c) */
+    size_t mc_reused, mc_released;  /* ... taken again / given back, ever */
 };
 
 #endif
