@@ -327,20 +327,23 @@ PUBLIC void API(free)(void *mem)
 {
     chunk *p = mem_to_chunk(mem);
     size_t size; /* decoded, P flipped: only the size and M/A bits are used */
+    /* No alignment test: a misaligned pointer's "header" straddles two words
+     * and decodes to a huge size (the slow path names it); in the 2^-32 case
+     * that it and the next header both decode to something plausible, the
+     * push stores a misaligned link, which the pop refuses (link_ok). */
     if (likely(in_main_box((uintptr_t)p))) { /* NULL is never in the box */
         size = hdr_flipped(p);
-        if (unlikely(((size & (IS_MMAPPED | NON_MAIN_ARENA)) | ((uintptr_t)mem & ALIGN_MASK)) != 0))
+        if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA)) != 0))
             goto generic;
     } else if (um_heap_owns(p)) {
         size = hdr_flipped(p);
-        if (unlikely(((size & (IS_MMAPPED | NON_MAIN_ARENA)) ^ NON_MAIN_ARENA) |
-                     ((uintptr_t)mem & ALIGN_MASK)))
+        if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA)) != NON_MAIN_ARENA))
             goto generic;
     } else if (um_owner_seg_hint(p)) {
         /* a main-arena segment outside the brk heap (brk blocked by a
          * mapping, or capped as under valgrind): the one looked up last */
         size = hdr_flipped(p);
-        if (unlikely(((size & (IS_MMAPPED | NON_MAIN_ARENA)) | ((uintptr_t)mem & ALIGN_MASK)) != 0))
+        if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA)) != 0))
             goto generic;
     } else {
         goto generic;
