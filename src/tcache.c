@@ -254,6 +254,40 @@ static void tc_shrink(struct tcache *tc, size_t v, uint16_t d)
     tc->limit_bytes -= (size_t)d * tc_slot_size(v);
 }
 
+/*
+ * What an idle thread can hold. A thread's stacks are its own: the inline
+ * fast paths read and write them with no lock and no atomic, so no other
+ * thread can ever take chunks off them (not even from a thread that looks
+ * idle: it may be in the middle of a push or pop, or run fast-path hits
+ * only, for ever, without a slow call). Whatever a thread holds when it stops
+ * calling malloc stays until its next slow call or its exit; malloc_trim can
+ * only ask it (flush_req). So the bound must hold at all times: the medium
+ * classes, where a handful of chunks is hundreds of KiB, share at most
+ * TC_MED_MAX of the budget (unless UMALLOC_TCACHE_MAX sets the budget
+ * explicitly); their overflow goes to the central cache, which others can
+ * drain (malloc_trim, the decay, an idle arena's purge). Measured (issue 8,
+ * tests/stress/idle_workers_trim): 8 workers idle after a burst of 1-120 KiB
+ * blocks held 2.8 MB with the budget alone, ~1 MB with this bound.
+ */
+#define TC_MED_MAX ((size_t)128 << 10)
+
+static size_t tc_med_budget(size_t budget)
+{
+    if (RELAXED_LOAD(um_params.tcache_max))
+        return budget; /* the user chose the budget: all of it may be medium */
+    return budget < TC_MED_MAX ? budget : TC_MED_MAX;
+}
+
+/* Sum of limit * size over the medium slots (their grows are rare: each
+ * moves chunks of 1 KiB or more, so a sum beats a field to keep in step). */
+static size_t tc_med_limit_bytes(const struct tcache *tc)
+{
+    size_t sum = 0;
+    for (size_t v = TC_MED_FIRST; v < TC_SLOTS; v++)
+        sum += (size_t)tc->limit[v] * tc_slot_size(v);
+    return sum;
+}
+
 /* Let slot i's limit grow by up to d chunks, within the thread's budget.
  * When the budget is spent the slot stays as it is; room comes back as quiet
  * slots shrink (tc_tick). (Taking room from other slots on every grow was
@@ -271,6 +305,11 @@ static void tc_grow(struct tcache *tc, size_t i, size_t d)
     size_t cs = tc_slot_size(i), budget = tc_budget();
     if (tc->limit_bytes + d * cs > budget)
         d = tc->limit_bytes < budget ? (budget - tc->limit_bytes) / cs : 0;
+    if (i >= TC_MED_FIRST && d) {
+        size_t mb = tc_med_budget(budget), used = tc_med_limit_bytes(tc);
+        if (used + d * cs > mb)
+            d = used < mb ? (mb - used) / cs : 0;
+    }
     tc->limit[i] = (uint16_t)(tc->limit[i] + d);
     tc->room[i] = (uint16_t)(tc->room[i] + d);
     tc->limit_bytes += d * cs;
