@@ -21,12 +21,15 @@
  *
  * Measured 2026-12-01 on the 2-CPU build machine, full scale (the test
  * prints both numbers; `python3 tests/run.py -v -k idle_workers`):
- *   malloc_trim(0):       glibc 2.5 MB; umalloc 4.7-5.0 MB before the medium
- *                         bound in tcache.c (idle caches held 2.8 MB), 2.9 MB after
- *   purge thread, no call: glibc 24 MB (its lowest in 2 s); umalloc 3.3 MB
+ *   malloc_trim(0):       glibc 2.5-2.7 MB; umalloc 4.7-5.2 MB before the
+ *                         medium share in tcache.c (idle caches held 2.4-2.8
+ *                         MB), 3.3-3.4 MB with it (1.28-1.35x)
+ *   purge thread, no call: glibc 24 MB (its lowest in 2 s); umalloc 3.7-3.8 MB
+ *                         after 1.0-1.2 s
+ *   light traffic in main: glibc 24 MB; umalloc 6-24 MB after 1.1 s
  *   no purge thread and no call at all: umalloc 150-166 MB, glibc 24 MB:
  *                         nothing in umalloc runs, so nothing goes back (not
- *                         a test; see the report in issue 8)
+ *                         a test)
  */
 #include <pthread.h>
 #include <stdatomic.h>
