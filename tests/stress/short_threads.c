@@ -10,15 +10,17 @@
 //
 // Measured 2026-12-01 on the 2-CPU build machine, full scale (the binary the
 // runner builds, build/tests/release/stress/short_threads):
-//   glibc 2.36 (UMALLOC_TEST_VARIANT=glibc, no preload): 8 MB after the
-//     exchange, 36 MB after the short threads, 30 MB when all is freed.
-//   umalloc: 200-220 MB after the exchange (the heap grows far past the live
-//     set while threads exchange blocks), 190-200 MB when all is freed, then
-//     the decay brings it to 88-117 MB at 2 s and under 32 MiB after 2.5-5 s
-//     (8 s allowed: the decay runs from the main thread's calls, which a
-//     loaded machine slows). With MALLOC_ARENA_MAX=1: 90 MB after the
-//     exchange, under 32 MiB after 1.0 s. With UMALLOC_PURGE_DECAY_MS=-1 it
-//     stays at 150 MB: this test fails without the decay.
+//   glibc 2.36 (UMALLOC_TEST_VARIANT=glibc, no preload): RSS peaks at
+//     307-320 MiB during the exchange (the inboxes fill up while threads wait
+//     for the 2 CPUs), 7-8 MB once it is over (each arena's top trimmed at
+//     free), 36 MB after the short threads, 30 MB when all is freed.
+//   umalloc: peak 136-165 MiB, but 140-220 MB right after the exchange and
+//     when all is freed: free memory goes back after the decay time (1 s),
+//     here under 32 MiB after 2.5-5 s (8 s allowed: the decay runs from the
+//     main thread's calls, which a loaded machine slows). With
+//     UMALLOC_PURGE_DECAY_MS=0: 23 MB after the exchange, 30 MB when all is
+//     freed. With UMALLOC_PURGE_DECAY_MS=-1 it stays at 150-256 MB: this test
+//     fails without the decay.
 // In the debug variant the work is scaled down (the bound stays 32 MiB);
 // under the sanitizers only correctness is checked.
 #include <pthread.h>
