@@ -41,7 +41,6 @@
 enum { NW = 8, MODE_TRIM = 1, MODE_WAIT = 2, MODE_TRAFFIC = 3 };
 
 static int rounds, per_round;
-static void (*idle_probe)(void); /* for measurements: called before the workers go */
 static pthread_barrier_t bar;
 static _Atomic int bad;
 
@@ -132,8 +131,6 @@ static void idle_run(int mode, size_t bound, struct idle_result *res)
             res->after = rss;
         }
     }
-    if (idle_probe)
-        idle_probe();
     pthread_barrier_wait(&bar);
     for (unsigned i = 0; i < NW; i++)
         pthread_join(th[i], NULL);
