@@ -205,6 +205,15 @@ static void check_tcache(void)
     struct tcache *tc = um_tcp;
     if (um_tc_state != TC_LIVE || tc == &um_tc_empty)
         return;
+    size_t bytes = 0, med = 0;
+    for (size_t i = 2; i < TC_SLOTS; i++) {
+        bytes += (size_t)tc->limit[i] * tc_slot_size(i);
+        if (i >= TC_MED_FIRST)
+            med += (size_t)tc->limit[i] * tc_slot_size(i);
+    }
+    /* the budget's running sums (tcache.c keeps them in step with the limits) */
+    if (bytes != tc->limit_bytes || med != tc->med_limit_bytes)
+        FAIL("tcache limit totals disagree with its limits", tc);
     for (size_t i = 2; i < TC_SLOTS; i++) {
         size_t n = 0;
         for (void **e = tc->head[i]; e; e = link_reveal(e[0])) {

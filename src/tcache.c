@@ -12,7 +12,9 @@
  * grows by half whenever the slot runs dry or overflows, up to a per-size
  * cap, while the sum of all limits (in bytes) stays within the thread's
  * budget (UMALLOC_TCACHE_MAX; by default 4 MiB shared by the live threads,
- * 256 KiB..1 MiB each); quiet slots shrink to make room. A
+ * 256 KiB..1 MiB each; of it, the medium slots 1.5 MiB shared, 64..512 KiB
+ * each: what an idle thread keeps, see tc_med_budget); quiet slots shrink
+ * to make room. A
  * slot's first refill brings only the chunk asked for (no speculative
  * carving for a size asked once); later ones bring half the limit. Every
  * 4096 slow calls, slots that saw no refill or flush give half their chunks
@@ -91,7 +93,7 @@ void um_tcache_global_init(void)
 static void tc_reset_limits(struct tcache *tc)
 {
     size_t budget = tc_budget();
-    tc->limit_bytes = 0;
+    tc->limit_bytes = tc->med_limit_bytes = 0; /* medium slots start at 0 */
     for (size_t i = 2; i < TC_SLOTS; i++) {
         uint16_t l = i < TC_MED_FIRST ? TC_START_LIMIT : 0;
         if (tc->limit_bytes + l * tc_slot_size(i) > budget) /* a tiny budget */
@@ -238,7 +240,7 @@ static void tc_disable(struct tcache *tc)
     tc_flush_all(tc);
     for (size_t i = 2; i < TC_SLOTS; i++)
         tc->limit[i] = tc->room[i] = 0;
-    tc->limit_bytes = 0;
+    tc->limit_bytes = tc->med_limit_bytes = 0;
     tc->disabled = 1;
 }
 
@@ -252,6 +254,48 @@ static void tc_shrink(struct tcache *tc, size_t v, uint16_t d)
     tc->limit[v] = (uint16_t)(tc->limit[v] - d);
     tc->room[v] = (uint16_t)(tc->room[v] - d);
     tc->limit_bytes -= (size_t)d * tc_slot_size(v);
+    if (v >= TC_MED_FIRST)
+        tc->med_limit_bytes -= (size_t)d * tc_slot_size(v);
+}
+
+/*
+ * What an idle thread can hold. A thread's stacks are its own: the inline
+ * fast paths read and write them with no lock and no atomic, so no other
+ * thread can ever take chunks off them, not even from a thread that looks
+ * idle: it may be between the two stores of a push or pop, or run nothing
+ * but fast-path hits for ever without a slow call that could bump an epoch;
+ * madvising the pages of its cached chunks races with a pop whose caller
+ * writes the block. (A signal to run the flush on the owner's own stack
+ * would be safe for the cache but makes sleeps, poll and epoll_wait in the
+ * program return EINTR.) So whatever a thread holds when it stops calling
+ * malloc stays until its next slow call or its exit, and malloc_trim can
+ * only ask it (flush_req): the bound must hold at all times. The medium
+ * classes, where a handful of chunks is hundreds of KiB, share 1.5 MiB among
+ * the live threads (64..512 KiB each, and never more than the thread's
+ * budget; UMALLOC_TCACHE_MAX lifts it to the whole budget); a thread whose
+ * share dropped (more threads) gives the excess back as its slots overflow
+ * or refill. Their overflow goes to the central cache, which others drain
+ * (malloc_trim, the decay, an idle arena's purge).
+ * Measured (tests/stress/idle_workers_trim, 8 idle workers after a burst of
+ * 1-120 KiB blocks, then malloc_trim(0)): the caches held 2.4-2.8 MB and RSS
+ * was 4.7-5.2 MB without this bound, 1.4 MB and 3.1-3.4 MB with it (glibc:
+ * 2.5 MB). Its cost: bench/xchurn (4 threads, 16 B-16 KiB, every block
+ * freed by another thread) runs 18% more instructions (cachegrind, scale
+ * 0.1: 362M against 308M); server, prodcons, threads, churn, heap_random
+ * within 1%. A total of 2 MiB gives RSS 3.8-3.9 MB, just over 1.5x glibc's.
+ */
+#define TC_MED_TOTAL ((size_t)1536 << 10) /* all threads' medium slots, by default */
+#define TC_MED_MIN ((size_t)64 << 10)
+#define TC_MED_MAX ((size_t)512 << 10)
+
+static size_t tc_med_budget(size_t budget)
+{
+    if (RELAXED_LOAD(um_params.tcache_max))
+        return budget; /* the user chose the budget: all of it may be medium */
+    size_t n = atomic_load_explicit(&tc_live, memory_order_relaxed);
+    size_t b = TC_MED_TOTAL / (n ? n : 1);
+    b = b < TC_MED_MIN ? TC_MED_MIN : b > TC_MED_MAX ? TC_MED_MAX : b;
+    return budget < b ? budget : b;
 }
 
 /* Let slot i's limit grow by up to d chunks, within the thread's budget.
@@ -261,6 +305,17 @@ static void tc_shrink(struct tcache *tc, size_t v, uint16_t d)
  * bench/bulk.) */
 static void tc_grow(struct tcache *tc, size_t i, size_t d)
 {
+    size_t cs = tc_slot_size(i), mb = 0;
+    if (i >= TC_MED_FIRST) {
+        mb = tc_med_budget(tc_budget());
+        if (tc->med_limit_bytes > mb) {
+            /* more threads since this one grew: its medium share shrank;
+             * this slot gives back the excess (or all it has) */
+            size_t over = (tc->med_limit_bytes - mb + cs - 1) / cs;
+            tc_shrink(tc, i, (uint16_t)(over < tc->limit[i] ? over : tc->limit[i]));
+            return;
+        }
+    }
     uint16_t cap = tc_max_limit(i);
     if (tc->limit[i] >= cap) /* (a batch may have pushed it past the cap) */
         return;
@@ -268,12 +323,16 @@ static void tc_grow(struct tcache *tc, size_t i, size_t d)
         d = cap - tc->limit[i];
     if (d == 0)
         return;
-    size_t cs = tc_slot_size(i), budget = tc_budget();
+    size_t budget = tc_budget();
     if (tc->limit_bytes + d * cs > budget)
         d = tc->limit_bytes < budget ? (budget - tc->limit_bytes) / cs : 0;
+    if (i >= TC_MED_FIRST && tc->med_limit_bytes + d * cs > mb)
+        d = (mb - tc->med_limit_bytes) / cs;
     tc->limit[i] = (uint16_t)(tc->limit[i] + d);
     tc->room[i] = (uint16_t)(tc->room[i] + d);
     tc->limit_bytes += d * cs;
+    if (i >= TC_MED_FIRST)
+        tc->med_limit_bytes += d * cs;
 }
 
 /* Slow-path housekeeping: a flush asked for by another thread, and slots
@@ -330,6 +389,8 @@ static void tc_install(struct tcache *tc, size_t i, void *chain, size_t n)
         tc->limit[i] = (uint16_t)(tc->limit[i] + more);
         tc->room[i] = (uint16_t)(tc->room[i] + more);
         tc->limit_bytes += (size_t)more * tc_slot_size(i);
+        if (i >= TC_MED_FIRST)
+            tc->med_limit_bytes += (size_t)more * tc_slot_size(i);
     }
     tc->head[i] = chain;
     tc->room[i] = (uint16_t)(tc->room[i] - n);

@@ -56,6 +56,7 @@ struct tcache {
     uint16_t events[TC_SLOTS]; /* refills + flushes since the last scavenge */
     uint16_t fills[TC_SLOTS];  /* refills ever (saturating): sizes the next one */
     size_t limit_bytes;        /* sum of limit * size: kept within the budget */
+    size_t med_limit_bytes;    /* ... of the medium slots alone (tc_med_budget) */
     unsigned slow_calls;       /* slow-path calls since the last scavenge */
     int disabled;              /* limits zeroed while M_PERTURB is on */
     _Atomic int flush_req;     /* another thread asks this one to flush */
