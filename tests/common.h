@@ -446,4 +446,17 @@ static inline size_t t_capture_end(struct t_capture c, char *buf, size_t cap)
     return (size_t)r;
 }
 
+/* Reads fd to its end (or until buf is full) into buf, NUL-terminated, and
+ * closes it: a child's output through a pipe. Returns the length. */
+static inline size_t t_read_all(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    ssize_t r;
+    while (n < cap - 1 && ((r = read(fd, buf + n, cap - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
+        n += r > 0 ? (size_t)r : 0;
+    buf[n] = 0;
+    close(fd);
+    return n;
+}
+
 #endif /* UMALLOC_TESTS_COMMON_H */

@@ -36,12 +36,7 @@ static void expect_abort(const char *name, scenario f, long arg, const char *wan
     }
     close(fds[1]);
     char buf[512];
-    size_t n = 0;
-    ssize_t r;
-    while (n < sizeof buf - 1 && (r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0)
-        n += (size_t)r;
-    buf[n] = 0;
-    close(fds[0]);
+    size_t n = t_read_all(fds[0], buf, sizeof buf);
     int st = 0;
     waitpid(pid, &st, 0);
     if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT) || !strstr(buf, want) ||

@@ -71,12 +71,7 @@ static void run(const char *mode, const char *set)
     }
     close(pfd[1]);
     char err[4096];
-    size_t got = 0;
-    ssize_t r;
-    while (got < sizeof err - 1 && (r = read(pfd[0], err + got, sizeof err - 1 - got)) > 0)
-        got += (size_t)r;
-    err[got] = 0;
-    close(pfd[0]);
+    t_read_all(pfd[0], err, sizeof err);
     int st;
     CHECK(waitpid(pid, &st, 0) == pid);
     EXPECTF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %s failed: %s", mode, err);

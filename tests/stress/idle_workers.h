@@ -154,13 +154,8 @@ static size_t idle_glibc_rss(void)
         _exit(127);
     }
     close(fd[1]);
-    char buf[256] = "";
-    size_t n = 0;
-    ssize_t k;
-    while (n < sizeof buf - 1 && (k = read(fd[0], buf + n, sizeof buf - 1 - n)) > 0)
-        n += (size_t)k;
-    buf[n] = 0;
-    close(fd[0]);
+    char buf[256];
+    t_read_all(fd[0], buf, sizeof buf);
     int st = 0;
     if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
         return 0;
