@@ -99,11 +99,10 @@ void um_consolidate(arena *av)
         chunk *p = av->fastbins[i];
         av->fastbins[i] = NULL;
         while (p) {
-            if (unlikely(!link_ok(p)))
-                um_fatal("malloc_consolidate", "unaligned fastbin chunk", p, 0);
+            /* p is the bin's head or a link fastbin_next checked */
             if (unlikely(fastbin_index(chunksize(p)) != i))
                 um_fatal("malloc_consolidate", "invalid chunk size in fastbin at", p, 0);
-            chunk *nextp = link_reveal(p->fd);
+            chunk *nextp = fastbin_next(p, "malloc_consolidate");
             free_coalesce(av, p, chunksize(p), "malloc_consolidate");
             p = nextp;
         }
@@ -191,11 +190,9 @@ static chunk *take_exact(arena *av, size_t nb)
         unsigned i = fastbin_index(nb);
         chunk *p = av->fastbins[i];
         if (p) {
-            if (unlikely(!link_ok(p)))
-                um_fatal("malloc", "unaligned fastbin chunk", p, 0);
             if (unlikely(fastbin_index(chunksize(p)) != i))
                 um_fatal("malloc", "memory corruption (fast) at", p, 0);
-            av->fastbins[i] = link_reveal(p->fd);
+            av->fastbins[i] = fastbin_next(p, "malloc"); /* the head is never a bad link */
             return p;
         }
     }
@@ -270,7 +267,7 @@ void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n)
      * fit, as the seeds' algorithm does (a run would need a larger hole and
      * grow the heap past the holes it leaves); runs come from top only */
     chunk *top = av->top;
-    size_t tsize = top ? chunksize(top) : 0;
+    size_t tsize = top ? top_size(av, top) : 0;
     if (want > 1 && !bins_may_fit(av, nb) && tsize >= want * nb + MINSIZE) {
         p = top;
         size = want * nb;
@@ -426,9 +423,7 @@ static void *int_malloc(arena *av, size_t nb)
         if ((m = binmap_search(av, nb, idx)))
             return m;
         chunk *top = av->top;
-        size_t tsize = top ? chunksize(top) : 0;
-        if (unlikely(tsize > av->system_mem))
-            um_fatal("malloc", "corrupted top size at", top, 0);
+        size_t tsize = top ? top_size(av, top) : 0;
         if (tsize >= nb + MINSIZE) {
             set_top(av, chunk_at(top, nb));
             set_head(av->top, (tsize - nb) | PREV_INUSE | abit_of(av));

@@ -59,6 +59,16 @@ static inline unsigned bin_index(size_t sz)
 static inline unsigned fastbin_index(size_t sz) { return (unsigned)(sz >> 4) - 2; }
 static inline size_t fastbin_size(unsigned i) { return ((size_t)i + 2) << 4; }
 
+/* The chunk after p in its fast bin, checked before anyone follows it (a
+ * use after free may have written over the link). */
+static inline chunk *fastbin_next(const chunk *p, const char *fn)
+{
+    chunk *n = link_reveal(p->fd);
+    if (unlikely(!link_ok(n)))
+        um_fatal(fn, "corrupted fast bin link in", chunk_to_mem((chunk *)p), 0);
+    return n;
+}
+
 /* Binmap: one bit per bin, set when the bin may be non-empty. */
 static inline unsigned idx2block(unsigned i) { return i >> BINMAPSHIFT; }
 static inline unsigned idx2bit(unsigned i) { return 1u << (i & (BITSPERMAP - 1)); }

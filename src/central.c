@@ -66,7 +66,10 @@ static inline void batch_set(void **b, void *next, size_t n)
 static inline size_t batch_count(void **b) { return (size_t)((uint64_t)b[2] >> 48); }
 static inline void **batch_next(void **b)
 {
-    return (void **)((uintptr_t)link_reveal((void *)((uint64_t)b[2] & PACK_PTR_MASK)) & PACK_PTR_MASK);
+    uintptr_t n = (uintptr_t)link_reveal((void *)((uint64_t)b[2] & PACK_PTR_MASK)) & PACK_PTR_MASK;
+    if (unlikely(n & ALIGN_MASK)) /* a use after free wrote over word 2 */
+        um_fatal("malloc", "corrupted central-cache batch at", b, 0);
+    return (void **)n;
 }
 
 /* Free up to n cached chunks of a chain (all of av, size cs) into av's
@@ -179,7 +182,10 @@ void *um_central_take(arena *av, size_t i, size_t *n, size_t want)
     void **b = k->batches;
     if (b) {
         *n = batch_count(b);
-        RELAXED_STORE(k->batches, batch_next(b));
+        void **next = batch_next(b);
+        if (unlikely(*n == 0 || *n * cs > k->bytes || (next == NULL) != (k->nbatch == 1)))
+            um_fatal("malloc", "corrupted central-cache batch at", b, 0);
+        RELAXED_STORE(k->batches, next);
         k->nbatch--;
         RELAXED_STORE(k->bytes, k->bytes - *n * cs);
         if (k->low > k->bytes)
@@ -347,6 +353,8 @@ size_t um_arena_central_foreach(arena *av, um_central_visit fn, void *ctx)
                     fn(mem_to_chunk(e), ctx);
                 n++;
                 e = link_reveal(e[0]);
+                if (unlikely(!link_ok(e)))
+                    um_fatal("malloc_stats", "corrupted central-cache batch near", b, 0);
             }
         }
         um_lock_release(&k->lock);

@@ -128,7 +128,7 @@ static int heap_grow(heap *h, size_t new_size)
 static int grow_main(arena *av, size_t nb)
 {
     heap *h = av->last_heap;
-    size_t old_size = av->top ? chunksize(av->top) : 0;
+    size_t old_size = av->top ? top_size(av, av->top) : 0;
     char *old_end = av->top ? (char *)av->top + old_size : NULL;
     size_t want = nb + um_params.top_pad + MINSIZE;
 
@@ -196,12 +196,12 @@ static int grow_main(arena *av, size_t nb)
 static int grow_other(arena *av, size_t nb)
 {
     heap *h = av->last_heap;
-    size_t top_size = chunksize(av->top);
-    size_t need = nb + MINSIZE - top_size;
+    size_t tsize = top_size(av, av->top);
+    size_t need = nb + MINSIZE - tsize;
     size_t old = h->size;
     if (heap_grow(h, old + need + um_params.top_pad) == 0 || heap_grow(h, old + need) == 0) {
         size_t diff = h->size - old;
-        set_head(av->top, (top_size + diff) | PREV_INUSE | NON_MAIN_ARENA);
+        set_head(av->top, (tsize + diff) | PREV_INUSE | NON_MAIN_ARENA);
         av->system_mem += diff;
         if (av->system_mem > av->max_system_mem)
             av->max_system_mem = av->system_mem;

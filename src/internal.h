@@ -133,6 +133,18 @@ size_t um_snprintf(char *buf, size_t cap, const char *fmt, ...) __attribute__((f
 size_t um_cmdline(char *buf, size_t cap);  /* /proc/self/cmdline, spaces between args */
 _Noreturn void um_fatal(const char *fn, const char *what, const void *addr, size_t size);
 
+/* The size of av's top chunk (arena lock held), checked before anything
+ * follows it: the trim, the purge and the carver turn it into lengths for
+ * sbrk and madvise, and an overflow into top's header decodes to a huge
+ * size (chunk.h), which must stop here, not reach the kernel. */
+static inline size_t top_size(const arena *av, const chunk *top)
+{
+    size_t w = hdr_load(top), s = w & ~(size_t)SIZE_BITS;
+    if (unlikely(!hdr_valid(w) || s > av->system_mem))
+        um_fatal("malloc", "corrupted top size at", top, 0);
+    return s;
+}
+
 /* ---- heap.c ---- */
 heap *um_heap_of(chunk *p);                 /* aligned heap of a non-main chunk */
 arena *um_arena_of(chunk *p);

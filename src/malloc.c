@@ -174,6 +174,13 @@ UM_NOINLINE void *um_malloc_generic(size_t bytes)
     return m;
 }
 
+/* What a call on an already freed block is: freeing it again (free,
+ * realloc), or using it (malloc_usable_size, free_sized's size check). */
+static const char *freed_what(const char *fn)
+{
+    return strcmp(fn, "free") == 0 || strcmp(fn, "realloc") == 0 ? "double free of" : "use after free of";
+}
+
 /* Classify a pointer handed to free/realloc/malloc_usable_size without
  * trusting it (owner.c): OWN_HEAP for an in-use heap chunk whose size stays
  * inside its heap, OWN_MAPPED for anything outside every heap (the mapped
@@ -205,8 +212,8 @@ static inline __attribute__((always_inline)) int classify(void *mem, const char 
     size_t next = hdr_load(chunk_at(p, cs));
     if (unlikely(!hdr_valid(next))) /* the block ran past its end */
         um_fatal(fn, "heap overflow past the end of", mem, cs - SIZE_SZ);
-    if (unlikely(!(next & PREV_INUSE)))
-        um_fatal(fn, "double free of", mem, cs - SIZE_SZ);
+    if (unlikely(!(next & PREV_INUSE))) /* free in the bins */
+        um_fatal(fn, freed_what(fn), mem, cs - SIZE_SZ);
     *csp = cs;
     return OWN_HEAP;
 }
@@ -327,10 +334,10 @@ PUBLIC void API(free)(void *mem)
 {
     chunk *p = mem_to_chunk(mem);
     size_t size; /* decoded, P flipped: only the size and M/A bits are used */
-    /* No alignment test: a misaligned pointer's "header" straddles two words
-     * and decodes to a huge size (the slow path names it); in the 2^-32 case
-     * that it and the next header both decode to something plausible, the
-     * push stores a misaligned link, which the pop refuses (link_ok). */
+    /* No alignment test: a misaligned pointer's "header" is part of two
+     * words of user data, and it and the next "header" decode to a small
+     * in-use chunk with odds of about 2^-54; otherwise the slow path names
+     * the pointer. */
     if (likely(in_main_box((uintptr_t)p))) { /* NULL is never in the box */
         size = hdr_flipped(p);
         if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA)) != 0))

@@ -155,7 +155,7 @@ static int purge_top(arena *av, uint64_t cutoff, size_t pad, struct budget *b)
     chunk *top = av->top;
     if (!top)
         return 1;
-    uintptr_t end = (uintptr_t)top + chunksize(top);
+    uintptr_t end = (uintptr_t)top + top_size(av, top);
     if (end != av->purge.top_end) { /* the heap grew (or shrank) since: young */
         av->purge.top_end = end;
         if (av->purge.top_stamp < av->purge.now)
@@ -172,8 +172,8 @@ static int purge_top(arena *av, uint64_t cutoff, size_t pad, struct budget *b)
     }
     av->purge.trimmed_bytes += before - av->system_mem;
     top = av->top;
-    av->purge.top_end = (uintptr_t)top + chunksize(top);
-    size_t tsize = chunksize(top);
+    size_t tsize = top_size(av, top);
+    av->purge.top_end = (uintptr_t)top + tsize;
     if (tsize <= PTAG_END + pad)
         return 1;
     uintptr_t lo = page_up((uintptr_t)top + PTAG_END + pad), hi = page_down((uintptr_t)top + tsize);
@@ -498,7 +498,7 @@ void um_purge_stats(arena *av, struct um_purge_stats *st)
     }
     chunk *top = av->top;
     if (top) {
-        uintptr_t lo = page_up((uintptr_t)top + PTAG_END), hi = page_down((uintptr_t)top + chunksize(top));
+        uintptr_t lo = page_up((uintptr_t)top + PTAG_END), hi = page_down((uintptr_t)top + top_size(av, top));
         if (av->purge.top_hi == hi && lo < hi && av->purge.top_lo < hi)
             st->purged_now += hi - (av->purge.top_lo > lo ? av->purge.top_lo : lo);
     }

@@ -38,7 +38,7 @@ static void arena_info(arena *av, struct arena_info *ai)
     ai->nblocks = av->top ? 1 : 0;
     ai->nfast = ai->fastavail = 0;
     for (unsigned i = 0; i < NFASTBINS; i++)
-        for (chunk *p = av->fastbins[i]; p; p = link_reveal(p->fd)) {
+        for (chunk *p = av->fastbins[i]; p; p = fastbin_next(p, "mallinfo")) {
             ai->nfast++;
             ai->fastavail += chunksize(p);
         }
@@ -322,7 +322,7 @@ static void sizes_of_arena(arena *av, struct xbuf *b, size_t tot[6])
     xput(b, "<heap nr=\"%zu\">\n<sizes>\n", (size_t)av->index, 0, 0, 0);
     for (unsigned i = 0; i < NFASTBINS; i++) {
         size_t n = 0;
-        for (chunk *p = av->fastbins[i]; p; p = link_reveal(p->fd))
+        for (chunk *p = av->fastbins[i]; p; p = fastbin_next(p, "malloc_info"))
             n++;
         if (n)
             xput(b, "  <size from=\"%zu\" to=\"%zu\" total=\"%zu\" count=\"%zu\"/>\n",

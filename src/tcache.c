@@ -443,8 +443,11 @@ void *um_tcache_get(size_t i)
         if (n > tc->room[i]) {
             size_t keep = tc->room[i];
             void **cut = rest;
-            for (size_t k = 1; k < keep; k++)
+            for (size_t k = 1; k < keep; k++) {
                 cut = link_reveal(cut[0]);
+                if (unlikely(!cut || !link_ok(cut)))
+                    um_fatal("malloc", "corrupted central-cache batch at", first, 0);
+            }
             void **back = keep ? link_reveal(cut[0]) : rest;
             if (keep)
                 cut[0] = link_protect(NULL);
@@ -478,7 +481,10 @@ int um_tcache_would_trim(arena *av, chunk *top, size_t cs, size_t i)
     size_t trim = RELAXED_LOAD(um_params.trim_threshold);
     if (trim == (size_t)-1)
         return 0;
-    size_t after = chunksize(top) + cs;
+    size_t tw = hdr_load(top);
+    if (!hdr_valid(tw))
+        return 1; /* a corrupted top: the locked path reports it */
+    size_t after = (tw & ~(size_t)SIZE_BITS) + cs;
     if (after >= trim && after > MINSIZE + RELAXED_LOAD(um_params.top_pad) + um_pagesize)
         return 1;
     size_t cached = um_central_class_bytes(av, i);

@@ -16,9 +16,9 @@
 static size_t page_down(size_t n) { return n & ~(um_pagesize - 1); }
 
 /* Bytes of top beyond pad that whole pages could give back. */
-static size_t top_excess(chunk *top, size_t pad)
+static size_t top_excess(arena *av, chunk *top, size_t pad)
 {
-    size_t tsize = chunksize(top);
+    size_t tsize = top_size(av, top);
     if (tsize <= MINSIZE + pad + 1)
         return 0;
     return page_down(tsize - MINSIZE - pad - 1);
@@ -31,7 +31,7 @@ int um_systrim(arena *av, size_t pad)
     heap *h = av->last_heap;
     if (!top || !h)
         return 0;
-    size_t extra = top_excess(top, pad);
+    size_t extra = top_excess(av, top, pad);
     if (extra == 0)
         return 0;
     char *end = (char *)top + chunksize(top);
@@ -72,7 +72,7 @@ int um_heap_trim(arena *av, heap *h, size_t pad, int force)
         h = ph;
         did = 1;
     }
-    size_t extra = top_excess(av->top, pad);
+    size_t extra = top_excess(av, av->top, pad);
     if (extra < um_pagesize || (!force && chunksize(av->top) < RELAXED_LOAD(um_params.trim_threshold)))
         return did;
     char *end = (char *)h + h->size;

@@ -38,7 +38,7 @@ static size_t count_listed(arena *av)
 {
     size_t n = um_arena_central_foreach(av, NULL, NULL);
     for (unsigned i = 0; i < NFASTBINS; i++)
-        for (chunk *p = av->fastbins[i]; p; p = link_reveal(p->fd))
+        for (chunk *p = av->fastbins[i]; p; p = fastbin_next(p, "malloc_stats"))
             n++;
     chunk *ub = bin_at(av, 1);
     for (chunk *p = ub->bk; p != ub; p = p->bk)
@@ -92,7 +92,7 @@ static int listed_build(arena *av, struct listed *l)
         return 0;
     um_arena_central_foreach(av, listed_central, l);
     for (unsigned i = 0; i < NFASTBINS; i++)
-        for (chunk *p = av->fastbins[i]; p; p = link_reveal(p->fd))
+        for (chunk *p = av->fastbins[i]; p; p = fastbin_next(p, "malloc_stats"))
             listed_add(l, p, UM_CS_FAST);
     chunk *ub = bin_at(av, 1);
     for (chunk *p = ub->bk; p != ub; p = p->bk)

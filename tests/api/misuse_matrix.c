@@ -8,7 +8,9 @@
 //    pointer, text): the pop that would follow it stops;
 //  - double free of a block held by another thread's cache (live and
 //    exited), by a central-cache batch, by a fast bin; realloc and
-//    malloc_usable_size / free_sized of such a block.
+//    malloc_usable_size / free_sized of such a block;
+//  - overflow into top's header before a trim; use-after-free writes over a
+//    central batch's word and a fast bin's link, met by every walker.
 #include "../common.h"
 #include <pthread.h>
 #include <sys/wait.h>
@@ -149,6 +151,65 @@ static void df_fastbin(long arg)
     free(again);
 }
 
+/* A one-byte overflow into top's size word, then malloc_trim: the trim and
+ * the purge turn top's size into lengths for sbrk/madvise, so the size is
+ * checked before (an unchecked one once reached madvise and wiped memory). */
+static void top_overflow_trim(long byte)
+{
+    char *a = malloc(5000); /* a first medium request: cut from top, top follows */
+    volatile unsigned char *x = (unsigned char *)a + malloc_usable_size(a) + byte;
+    *x ^= 1;
+    malloc_trim(0);
+}
+
+/* A use after free over word 2 of freed small blocks, where a central-cache
+ * batch keeps its count and next batch: the refill that takes it stops. */
+static void *batch_blocks[3000];
+static void central_batch_word(long arg)
+{
+    (void)arg;
+    for (int i = 0; i < 3000; i++)
+        batch_blocks[i] = malloc(48);
+    for (int i = 0; i < 3000; i++)
+        free(batch_blocks[i]);
+    for (int i = 0; i < 3000; i++)
+        ((volatile uint64_t *)batch_blocks[i])[2] = 0x4141414141414141ull;
+    for (int i = 0; i < 6000; i++)
+        t_escape(malloc(48));
+}
+
+/* A zeroed fast-bin link, then a call that walks the fast bins (arg: 0
+ * mallinfo2, 1 malloc_info, 2 malloc_stats, 3 malloc) */
+static void fastbin_link(long which)
+{
+    mallopt(M_PERTURB, 0x55); /* bypasses the thread cache: frees go to fast bins */
+    char *p = malloc(40), *guard = malloc(40);
+    t_escape(guard);
+    free(p);
+    *(volatile uintptr_t *)p = 0;
+    if (which == 0)
+        t_escape((void *)mallinfo2().fordblks);
+    else if (which == 1)
+        malloc_info(0, stdout);
+    else if (which == 2)
+        malloc_stats();
+    else
+        t_escape(malloc(40)), t_escape(malloc(40));
+}
+
+/* malloc_usable_size of a medium block freed into the bins (its first free
+ * of that size skips the cache) */
+static void usable_binned(long arg)
+{
+    (void)arg;
+    char *a = malloc(3000), *guard = malloc(100), *b = malloc(3000);
+    t_escape(guard);
+    t_escape(b);
+    free(a);
+    char *volatile again = a;
+    printf("%zu\n", malloc_usable_size(again));
+}
+
 int main(void)
 {
     if (t_is_glibc())
@@ -170,6 +231,15 @@ int main(void)
     }
     expect_abort("free_sized_freed", free_sized_freed, 0, "free_sized(): use after free of");
     expect_abort("df_fastbin", df_fastbin, 0, "free(): double free of");
+    for (long byte = 0; byte < 8; byte++)
+        expect_abort("top_overflow_trim", top_overflow_trim, byte, "corrupted top size at");
+    /* the debug build's heap check, after the first malloc, sees it first */
+    expect_abort("central_batch_word", central_batch_word, 0,
+                 t_is_debug() ? "central batch" : "malloc(): corrupted central-cache batch at");
+    static const char *const fast_fn[] = {"mallinfo(): ", "malloc_info(): ", "malloc_stats(): ", "malloc(): "};
+    for (long w = 0; w < 4; w++)
+        expect_abort("fastbin_link", fastbin_link, w, fast_fn[w]);
+    expect_abort("usable_binned", usable_binned, 0, "malloc_usable_size(): use after free of");
     if (failures)
         fprintf(stderr, "%d case(s) failed\n", failures);
     return failures ? 1 : t_done();
