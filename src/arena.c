@@ -63,6 +63,8 @@ static size_t free_coalesce(arena *av, chunk *p, size_t size, const char *fn)
     size_t nextsize = chunksize(next);
     if (!prev_inuse(p)) {
         ps = p->prev_size;
+        if (unlikely(ps < MINSIZE || (ps & ALIGN_MASK) || ps > av->system_mem)) /* before following it */
+            um_fatal(fn, "corrupted size vs. prev_size at", p, 0);
         p = (chunk *)((char *)p - ps);
         if (unlikely(chunksize(p) != ps))
             um_fatal(fn, "corrupted size vs. prev_size at", p, 0);
@@ -203,6 +205,9 @@ static chunk *take_exact(arena *av, size_t nb)
             chunk *bck = victim->bk;
             if (unlikely(bck->fd != victim))
                 um_fatal("malloc", "smallbin double linked list corrupted at", victim, 0);
+            size_t w = hdr_load(victim); /* an overflow into a free chunk's header */
+            if (unlikely(!hdr_valid(w) || (w & ~(size_t)SIZE_BITS) != nb))
+                um_fatal("malloc", "corrupted chunk header at", victim, 0);
             set_inuse_at(victim, nb);
             bin->bk = bck;
             bck->fd = bin;
