@@ -26,7 +26,7 @@ WERROR  ?= 0
 SOVERSION := 1
 VERSION   := $(shell sed -n 's/^\#define UMALLOC_VERSION "\(.*\)"/\1/p' include/umalloc.h)
 
-SRCS    := os.c print.c heap.c owner.c arena.c central.c large.c trim.c purge.c tcache.c options.c walk.c stats.c heapsvg.c report.c timeline.c check.c malloc.c
+SRCS    := os.c print.c heap.c owner.c arena.c central.c large.c trim.c purge.c tcache.c malloc.c options.c walk.c stats.c heapsvg.c report.c timeline.c check.c
 WARN    := -Wall -Wextra -Wmissing-prototypes -Wshadow -Wno-unused-function
 ifeq ($(WERROR),1)
 WARN    += -Werror

@@ -332,10 +332,17 @@ static size_t limit_along(const char *root, const char *path, size_t plen, const
 /* Our cgroup's memory limit: v2 ("0::/path"), else v1's memory controller. */
 static size_t cgroup_limit(void)
 {
-    static char buf[4096];
-    long n = um_os_read_file("/proc/self/cgroup", buf, sizeof buf - 1);
-    if (n <= 0)
+    /* read once: a page of its own for the moment, not a static buffer
+     * among the hot variables of the data segment */
+    const size_t cap = 4096;
+    char *buf = um_os_map(cap);
+    if (!buf)
         return 0;
+    long n = um_os_read_file("/proc/self/cgroup", buf, cap - 1);
+    if (n <= 0) {
+        um_os_unmap(buf, cap);
+        return 0;
+    }
     buf[n] = '\0';
     size_t v2 = 0, v1 = 0;
     for (char *line = buf; *line;) {
@@ -362,6 +369,7 @@ static size_t cgroup_limit(void)
         }
         line = *end ? end + 1 : end;
     }
+    um_os_unmap(buf, cap);
     return v2 ? v2 : v1;
 }
 
