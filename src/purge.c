@@ -376,6 +376,7 @@ static size_t cgroup_limit(void)
 
 static inline size_t limit_get(void) { return atomic_load_explicit(&mem_limit, memory_order_relaxed); }
 size_t um_purge_memory_limit(void) { return limit_get(); }
+int um_purge_limit_known(void) { return atomic_load_explicit(&limit_state, memory_order_acquire) == LIMIT_KNOWN; }
 
 /* Read the cgroup's limit, once (the first caller does it; the others go on
  * without it). A limit found makes the next tick look at RSS. */
