@@ -34,8 +34,9 @@
  * Memory limit: cgroup v2 memory.max of our own cgroup (v1 memory.limit_in_bytes
  * as a fallback) or UMALLOC_MEMORY_LIMIT; with RSS within 10% of it the decay
  * is zero and sweeps run every few ms. The cgroup files are read once umalloc
- * holds LIMIT_PROBE_BYTES in one arena or in mappings (or when the purge
- * thread starts), not at start-up: a small process never runs that code, and
+ * holds LIMIT_PROBE_BYTES in one arena, or as many mapped chunks as make that
+ * at the default mmap threshold (or when the purge thread starts), not at
+ * start-up: a small process never runs that code, and
  * its pages (umalloc's and libc's open/read) stay out of its RSS.
  */
 #include <pthread.h>
@@ -468,7 +469,8 @@ void um_purge_tick_slow(arena *av)
     if (unlikely(!atomic_load_explicit(&um_initialized, memory_order_relaxed)))
         return; /* a unit test driving a private arena */
     if (unlikely(atomic_load_explicit(&limit_state, memory_order_relaxed) == LIMIT_UNREAD) &&
-        (av->system_mem >= LIMIT_PROBE_BYTES || RELAXED_LOAD(um_mstats.mmapped_mem) >= LIMIT_PROBE_BYTES))
+        (av->system_mem >= LIMIT_PROBE_BYTES ||
+         RELAXED_LOAD(um_mstats.n_mmaps) >= LIMIT_PROBE_BYTES / DEFAULT_MMAP_THRESHOLD))
         limit_read();
     uint64_t now = clock_ms();
     av->purge.now = now;
