@@ -66,14 +66,12 @@ $(OUT)/flags: FORCE
 # resident (the kernel maps 64 KiB around each fault), so a smaller library
 # is a smaller RSS for every program that preloads it.
 COLD_SRCS := heapsvg.c stats.c report.c timeline.c walk.c check.c
-ifneq ($(DEBUG),1)
-$(COLD_SRCS:%.c=$(OUT)/obj/%.o): CFLAGS_ += -Os
-endif
+COLD_OPT  := $(if $(filter 1,$(DEBUG)),,-Os)
 
 $(OUT)/obj/%.o: src/%.c $(HDRS) Makefile $(OUT)/flags
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	@$(CC) $(CFLAGS_) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	@$(CC) $(CFLAGS_) $(if $(filter $(COLD_SRCS),$(<F)),$(COLD_OPT)) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # libumalloc.so.1 carries the SONAME; libumalloc.so is the link-time (and
 # LD_PRELOAD) name.
