@@ -33,7 +33,11 @@
  * processes that stop calling malloc, and umalloc_purge() to do it all now.
  * Memory limit: cgroup v2 memory.max of our own cgroup (v1 memory.limit_in_bytes
  * as a fallback) or UMALLOC_MEMORY_LIMIT; with RSS within 10% of it the decay
- * is zero and sweeps run every few ms.
+ * is zero and sweeps run every few ms. The cgroup files are read once umalloc
+ * holds LIMIT_PROBE_BYTES in one arena, or as many mapped chunks as make that
+ * at the default mmap threshold (or when the purge thread starts), not at
+ * start-up: a small process never runs that code, and
+ * its pages (umalloc's and libc's open/read) stay out of its RSS.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -53,7 +57,10 @@
 
 uintptr_t um_purge_key;
 
-static size_t mem_limit;             /* bytes; 0 = none */
+static _Atomic size_t mem_limit;     /* bytes; 0 = none (or not read yet) */
+static _Atomic int limit_state;      /* LIMIT_UNREAD, LIMIT_READING, LIMIT_KNOWN */
+enum { LIMIT_UNREAD, LIMIT_READING, LIMIT_KNOWN };
+#define LIMIT_PROBE_BYTES ((size_t)1 << 20) /* read the cgroup's limit from here on */
 static _Atomic int pressure;         /* RSS was within 10% of mem_limit lately */
 static _Atomic uint64_t pressure_until; /* ms: ... and stays so until then */
 #define PRESSURE_HOLD_MS 1000        /* once near the limit, purge all for this long */
@@ -326,10 +333,17 @@ static size_t limit_along(const char *root, const char *path, size_t plen, const
 /* Our cgroup's memory limit: v2 ("0::/path"), else v1's memory controller. */
 static size_t cgroup_limit(void)
 {
-    static char buf[4096];
-    long n = um_os_read_file("/proc/self/cgroup", buf, sizeof buf - 1);
-    if (n <= 0)
+    /* read once: a page of its own for the moment, not a static buffer
+     * among the hot variables of the data segment */
+    const size_t cap = 4096;
+    char *buf = um_os_map(cap);
+    if (!buf)
         return 0;
+    long n = um_os_read_file("/proc/self/cgroup", buf, cap - 1);
+    if (n <= 0) {
+        um_os_unmap(buf, cap);
+        return 0;
+    }
     buf[n] = '\0';
     size_t v2 = 0, v1 = 0;
     for (char *line = buf; *line;) {
@@ -356,17 +370,36 @@ static size_t cgroup_limit(void)
         }
         line = *end ? end + 1 : end;
     }
+    um_os_unmap(buf, cap);
     return v2 ? v2 : v1;
 }
 
 
-size_t um_purge_memory_limit(void) { return mem_limit; }
+static inline size_t limit_get(void) { return atomic_load_explicit(&mem_limit, memory_order_relaxed); }
+size_t um_purge_memory_limit(void) { return limit_get(); }
+int um_purge_limit_known(void) { return atomic_load_explicit(&limit_state, memory_order_acquire) == LIMIT_KNOWN; }
+
+/* Read the cgroup's limit, once (the first caller does it; the others go on
+ * without it). A limit found makes the next tick look at RSS. */
+static UM_COLD void limit_read(void)
+{
+    int unread = LIMIT_UNREAD;
+    if (!atomic_compare_exchange_strong_explicit(&limit_state, &unread, LIMIT_READING,
+                                                 memory_order_relaxed, memory_order_relaxed))
+        return;
+    size_t v = cgroup_limit();
+    atomic_store_explicit(&mem_limit, v, memory_order_relaxed);
+    atomic_store_explicit(&limit_state, LIMIT_KNOWN, memory_order_release);
+    if (v)
+        atomic_store_explicit(&global_next, 0, memory_order_relaxed);
+}
 
 /* RSS within 10% of the limit: pressure on, and it stays on for a while, so
  * that everything free goes back, not just enough to dip under the line. */
 static int note_rss(size_t rss, uint64_t now)
 {
-    int hot = rss >= mem_limit - mem_limit / 10;
+    size_t lim = limit_get();
+    int hot = rss >= lim - lim / 10;
     if (hot)
         atomic_store_explicit(&pressure_until, now + PRESSURE_HOLD_MS, memory_order_relaxed);
     else if (now >= atomic_load_explicit(&pressure_until, memory_order_relaxed))
@@ -405,14 +438,14 @@ static int purge_idle_arenas(arena *self, uint64_t now, long decay)
 static void purge_global(arena *av, uint64_t now, long decay)
 {
     uint64_t next = atomic_load_explicit(&global_next, memory_order_relaxed);
-    uint64_t step = mem_limit ? PRESSURE_EVERY_MS : (decay > 0 ? (uint64_t)decay / 4 : 4);
+    uint64_t step = limit_get() ? PRESSURE_EVERY_MS : (decay > 0 ? (uint64_t)decay / 4 : 4);
     int pending = atomic_load_explicit(&idle_pending, memory_order_relaxed);
     if (pending && step > IDLE_STEP_MS)
         step = IDLE_STEP_MS; /* an idle arena's sweep is under way: keep at it */
     if (now < next || !atomic_compare_exchange_strong_explicit(&global_next, &next, now + step,
                                                                 memory_order_relaxed, memory_order_relaxed))
         return;
-    if (mem_limit) {
+    if (limit_get()) {
         size_t rss = um_os_rss();
         int hot = note_rss(rss, now);
         if (hot) {
@@ -435,6 +468,10 @@ void um_purge_tick_slow(arena *av)
     av->purge.countdown = PURGE_TICK_EVERY;
     if (unlikely(!atomic_load_explicit(&um_initialized, memory_order_relaxed)))
         return; /* a unit test driving a private arena */
+    if (unlikely(atomic_load_explicit(&limit_state, memory_order_relaxed) == LIMIT_UNREAD) &&
+        (av->system_mem >= LIMIT_PROBE_BYTES ||
+         RELAXED_LOAD(um_mstats.n_mmaps) >= LIMIT_PROBE_BYTES / DEFAULT_MMAP_THRESHOLD))
+        limit_read();
     uint64_t now = clock_ms();
     av->purge.now = now;
     /* 6..9 calls to the next read: a loop with an even number of arena
@@ -551,7 +588,10 @@ void um_purge_init(void)
     if (ok)
         um_params.purge_thread = v != 0;
     const char *lim = getenv("UMALLOC_MEMORY_LIMIT");
-    mem_limit = lim ? parse_size(lim) : cgroup_limit();
+    if (lim) {
+        atomic_store_explicit(&mem_limit, parse_size(lim), memory_order_relaxed);
+        atomic_store_explicit(&limit_state, LIMIT_KNOWN, memory_order_relaxed);
+    }
 }
 
 /* ---- the purge thread ---- */
@@ -593,6 +633,7 @@ static void *purge_thread_main(void *arg)
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
+    limit_read(); /* it may be the only one to look at RSS */
     while (atomic_load_explicit(&thread_gen, memory_order_acquire) == gen) {
         long decay = um_purge_decay();
         uint64_t period = decay < 0 ? 1000 : sweep_interval(decay);
@@ -600,7 +641,7 @@ static void *purge_thread_main(void *arg)
         if (atomic_load_explicit(&thread_gen, memory_order_acquire) != gen)
             break;
         uint64_t now = clock_ms();
-        if (mem_limit)
+        if (limit_get())
             note_rss(um_os_rss(), now);
         decay = um_purge_decay();
         if (decay < 0)

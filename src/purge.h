@@ -152,5 +152,6 @@ void um_purge_fork_child(void);
 int um_purge_pressure(void);      /* RSS is near the memory limit */
 long um_purge_decay(void);        /* the decay in force, ms: -1 never, 0 at once */
 size_t um_purge_memory_limit(void);
+int um_purge_limit_known(void);    /* the limit has been read (env at start, cgroup later) */
 
 #endif
