@@ -17,10 +17,10 @@
  * class empty (the thread had to go to the arena), and shrinks by what stayed
  * parked untouched for a whole decay period (the low-water mark).
  *
- * Batch format: word 0 of each chunk's mem is the safe-linked next chunk,
+ * Batch format: word 0 of each chunk's mem is the encrypted next chunk (link_protect),
  * word 1 the cache key (um_tc_key: "cached", so a double free is caught);
  * word 2 of a batch's FIRST chunk packs the chunk count (top 16 bits) with
- * the safe-linked address of the next batch. Word 2 is the next chunk's
+ * the encrypted address of the next batch. Word 2 is the next chunk's
  * prev_size, which an in-use chunk lends to its user, so even a 32-byte
  * chunk has it.
  * Locks: one per class, a leaf below the arena lock (never take the arena

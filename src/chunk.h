@@ -39,7 +39,7 @@ static inline chunk *mem_to_chunk(void *mem) { return (chunk *)((uintptr_t)mem -
  * sizes are far smaller); a word anyone else wrote — an overflow, a forged
  * header, a stale pointer's garbage — decodes to a value with high bits set,
  * with certainty for any one-byte change (the multiplier is chosen so, see
- * um_hdr_init) and with odds of 2^-16 otherwise. The layout stays the seeds':
+ * keys_init in malloc.c) and with odds of 2^-16 otherwise. The layout stays the seeds':
  * decoded, the word is size | A | M | P. P is stored flipped so that the
  * free fast path can test "valid and in use" with one mask
  * (hdr_flipped(n) & (HDR_HIGH | PREV_INUSE)) == 0.

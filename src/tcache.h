@@ -5,10 +5,11 @@
  * size >> 4 (2..65), then 56 medium classes up to 128 KiB, eight per
  * doubling (1152, 1280, ..., 2048, 2304, ...): a medium request is rounded up
  * to its class (at most 12.5%), so its chunks can be cached and reused
- * exactly. A medium chunk that borders top is never cached (top must be able
- * to grow back and trim, as the seeds show). The stacks live in freed memory: word 0 holds the
- * safe-linked next pointer, word 1 the process key (marks "in a tcache", so
- * a second free of the same block is caught). To the arenas a cached chunk is
+ * exactly. A medium chunk that borders top is cached only when top could
+ * not shrink anyway (top must be able to trim, as the seeds show). The
+ * stacks live in freed memory: word 0 holds the encrypted next pointer
+ * (link_protect), word 1 the process key (marks "freed and cached", so a
+ * second free of the block is caught in any thread). To the arenas a cached chunk is
  * in use. room[i] == 0 means "full, not set up or disabled": every free then takes
  * the slow path, which is how a fresh, exiting or perturbing thread opts out
  * without a flag test on the fast path.
