@@ -335,16 +335,10 @@ static void tc_grow(struct tcache *tc, size_t i, size_t d)
         tc->med_limit_bytes += d * cs;
 }
 
-/* Slow-path housekeeping: a flush asked for by another thread, and slots
- * that were quiet since the last look give half their chunks back. */
-static void tc_tick(struct tcache *tc)
+/* Every TC_SCAVENGE_EVERY slow calls: slots that were quiet since the last
+ * look give half their chunks back. */
+static UM_NOINLINE void tc_scavenge(struct tcache *tc)
 {
-    if (unlikely(atomic_load_explicit(&tc->flush_req, memory_order_relaxed))) {
-        atomic_store_explicit(&tc->flush_req, 0, memory_order_relaxed);
-        tc_flush_all(tc);
-    }
-    if (++tc->slow_calls < TC_SCAVENGE_EVERY)
-        return;
     tc->slow_calls = 0;
     uint64_t now = um_now_ms();
     RELAXED_STORE(tc->active_ms, now);
@@ -363,8 +357,20 @@ static void tc_tick(struct tcache *tc)
     }
 }
 
+/* Slow-path housekeeping (inline in each slow path: two tests): a flush
+ * asked for by another thread, and the periodic scavenge. */
+static inline __attribute__((always_inline)) void tc_tick(struct tcache *tc)
+{
+    if (unlikely(atomic_load_explicit(&tc->flush_req, memory_order_relaxed))) {
+        atomic_store_explicit(&tc->flush_req, 0, memory_order_relaxed);
+        tc_flush_all(tc);
+    }
+    if (unlikely(++tc->slow_calls >= TC_SCAVENGE_EVERY))
+        tc_scavenge(tc);
+}
+
 /* This thread's cache if usable; sets it up on first use. */
-static struct tcache *tc_usable(void)
+static inline __attribute__((always_inline)) struct tcache *tc_usable(void)
 {
     struct tcache *tc = um_tcp;
     if (unlikely(um_tc_state != TC_LIVE)) {
