@@ -25,8 +25,6 @@ static void region_mark(void *p, int on)
 }
 
 
-heap *um_heap_of(chunk *p) { return (heap *)((uintptr_t)p & ~(uintptr_t)(HEAP_MAX_SIZE - 1)); }
-
 /* The arena of an in-use chunk, validating the heap it claims to be in. */
 arena *um_arena_of(chunk *p)
 {

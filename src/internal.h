@@ -146,7 +146,8 @@ static inline size_t top_size(const arena *av, const chunk *top)
 }
 
 /* ---- heap.c ---- */
-heap *um_heap_of(chunk *p);                 /* aligned heap of a non-main chunk */
+/* Aligned heap of a non-main chunk: its address masked (no validation). */
+static inline heap *um_heap_of(chunk *p) { return (heap *)((uintptr_t)p & ~(uintptr_t)(HEAP_MAX_SIZE - 1)); }
 arena *um_arena_of(chunk *p);
 #define REGION_SHIFT 26 /* log2(HEAP_MAX_SIZE) */
 #define REGION_WORDS ((1ull << (UM_VA_BITS - REGION_SHIFT)) / 64)

@@ -280,16 +280,20 @@ generic:;
     return m;
 }
 
-/* free of a medium chunk whose header passed free()'s checks: cache it
- * unless it borders top (so top can grow back and trim). Out of line so the
- * small path keeps its registers. */
+/* free of a chunk above the small classes (or a header that decodes to less
+ * than MINSIZE) whose owner region free() found; cs is its decoded size.
+ * The inline path's checks, bounded by the region's end, then a medium class
+ * is cached unless it borders top and top could shrink (the seeds' trim
+ * story); everything else that passed goes straight to the tcache's slow
+ * path, which needs no classification. Out of line so the small path keeps
+ * its registers. */
 static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
 {
-    size_t i = cs <= TC_MED_MAX_CHUNK ? tc_slot_of_chunk(cs) : 0; /* slot 0 has no room */
+    size_t size = hdr_flipped(p); /* its A bit; free() kept no copy (a register less) */
     /* bound the size by the heap the chunk claims before reading past it: a
-     * wild header may claim up to 128 KiB (classify() reports it properly) */
+     * wild header may claim any size (classify() reports it properly) */
     uintptr_t end;
-    if (chunk_main_arena(p)) {
+    if (!(size & NON_MAIN_ARENA)) {
         heap *h;
         if (in_main_box((uintptr_t)p)) {
             uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
@@ -302,27 +306,40 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
     } else {
         end = (uintptr_t)um_heap_of(p) + RELAXED_LOAD(um_heap_of(p)->size);
     }
+    chunk *next = chunk_at(p, cs);
+    if (unlikely(cs < MINSIZE || cs + CHUNK_HDR > end - (uintptr_t)p || !next_hdr_inuse(next) ||
+                 ((void **)mem)[1] == (void *)um_tc_key)) {
+        um_free_generic(mem); /* names what is wrong */
+        return;
+    }
     struct tcache *tc = um_tcp;
-    if (i && cs + CHUNK_HDR <= end - (uintptr_t)p && tc->room[i] != 0 &&
-        next_hdr_inuse(chunk_at(p, cs)) &&
-        ((void **)mem)[1] != (void *)um_tc_key) {
-        /* at the top of the heap, or just below the chunk this thread cached
-         * last if that one is (blocks freed from the top down): the slow path
-         * decides whether top can shrink (the seeds' trim story). Only our
-         * own cache is looked at: the next chunk's words may be another
-         * thread's live data. */
-        arena *av = chunk_main_arena(p) ? &um_main_arena : um_heap_of(p)->ar;
-        chunk *next = chunk_at(p, cs), *top = peek_top(av);
-        if (next == top ? !um_tcache_would_trim(av, top, cs, i)
-                        : !(chunk_at(next, chunksize(next)) == top &&
-                            tc->head[tc_slot_of_chunk(chunksize(next))] == chunk_to_mem(next))) {
+    size_t i;
+    if (cs <= TC_MED_MAX_CHUNK && tc_med_exact(cs) && tc->room[i = tc_med_index(cs)] != 0) {
+        arena *av = !(size & NON_MAIN_ARENA) ? &um_main_arena : um_heap_of(p)->ar;
+        chunk *top = peek_top(av);
+        if (next == top) {
+            /* um_tcache_would_trim, inline: cache unless top plus this
+             * chunk plus the cached chunks of its size (freed in allocation
+             * order, they sit just below) reach the trim threshold. A
+             * threshold of -1 never trims: the sum stays below it. */
+            size_t tw = hdr_load(top);
+            size_t after = (tw & ~(size_t)SIZE_BITS) + cs * (tc_count(tc, i) + 1) +
+                           RELAXED_LOAD(av->central->cls[i].bytes);
+            if (likely(hdr_valid(tw) && after < RELAXED_LOAD(um_params.trim_threshold))) {
+                tc_push(tc, i, mem);
+                return;
+            }
+        } else if (!(chunk_at(next, chunksize(next)) == top &&
+                     tc->head[tc_slot_of_chunk(chunksize(next))] == chunk_to_mem(next))) {
+            /* not just below the chunk this thread cached last at the top
+             * of the heap (blocks freed from the top down: the slow path
+             * lets top grow back). Only our own cache is looked at: the
+             * next chunk's words may be another thread's live data. */
             tc_push(tc, i, mem);
             return;
         }
-        um_tcache_free_slow(p); /* checked above: no need to classify again */
-        return;
     }
-    um_free_generic(mem);
+    um_tcache_free_slow(p); /* checked above: no need to classify again */
 }
 
 /* free's fast path: the chunk lies in the main arena's range (no A bit) or in

@@ -20,13 +20,25 @@
 #include "internal.h"
 
 #define TC_MED_MAX_REQUEST (TC_MED_MAX_CHUNK - SIZE_SZ)
+_Static_assert(TC_MED_PER_DOUBLING == 8, "tc_med_index and tc_med_exact shift by e - 3");
 
-/* Slot of the medium class for chunk size nb (TC_MAX_CHUNK < nb <= 128 KiB). */
+/* Slot of the medium class for chunk size nb (TC_MAX_CHUNK < nb <= 128 KiB).
+ * With x = nb - 1 and 2^e <= x < 2^(e+1), the classes of that doubling are
+ * 2^e + k * 2^(e-3), k = 1..8, and the smallest one >= nb has
+ * k - 1 = (x >> (e-3)) - 8: one count of leading zeros and a shift. */
 static inline size_t tc_med_index(size_t nb)
 {
-    unsigned e = 63u - (unsigned)__builtin_clzll(nb - 1); /* 2^e < nb <= 2^(e+1) */
-    size_t m = (nb - ((size_t)1 << e) + ((size_t)1 << (e - 3)) - 1) >> (e - 3); /* 1..8 */
-    return TC_MED_FIRST + (e - 10) * TC_MED_PER_DOUBLING + (m - 1);
+    size_t x = nb - 1;
+    unsigned e = 63u - (unsigned)__builtin_clzll(x);
+    return (x >> (e - 3)) + TC_MED_PER_DOUBLING * e + (TC_MED_FIRST - 8 - 10 * TC_MED_PER_DOUBLING);
+}
+
+/* Is cs (a multiple of 16 above TC_MAX_CHUNK) exactly a medium class size,
+ * i.e. a multiple of 2^(e-3) for its doubling? */
+static inline int tc_med_exact(size_t cs)
+{
+    size_t x = cs - 1, m = ((size_t)1 << (60u - (unsigned)__builtin_clzll(x))) - 1;
+    return (x & m) == m;
 }
 
 /* Chunk size held by slot i. */
@@ -43,10 +55,8 @@ static inline size_t tc_slot_of_chunk(size_t cs)
 {
     if (cs <= TC_MAX_CHUNK)
         return cs >> 4;
-    if (cs <= TC_MED_MAX_CHUNK) {
-        size_t i = tc_med_index(cs);
-        return tc_slot_size(i) == cs ? i : 0;
-    }
+    if (cs <= TC_MED_MAX_CHUNK && tc_med_exact(cs))
+        return tc_med_index(cs);
     return 0;
 }
 
