@@ -523,6 +523,10 @@ void um_tcache_free_slow(chunk *p)
         um_fatal("free", "double free of", mem, size - SIZE_SZ);
     struct tcache *tc;
     size_t i = tc_slot_of_chunk(size);
+    if (i == 0) { /* no cached size (above 128 KiB): straight to its arena */
+        um_arena_free(p);
+        return;
+    }
     arena *av = um_arena_of(p);
     if (unlikely(!av))
         um_fatal("free", "invalid pointer", mem, 0);
