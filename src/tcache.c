@@ -173,9 +173,8 @@ static arena *cached_arena(void **e)
     return av;
 }
 
-/* Hand n chunks of slot i to the central caches of their arenas (the
- * oldest n when there is one arena, else the newest n, whose chain is cut
- * into runs of one arena (chunks in one 64 MiB region share
+/* Hand the n newest chunks of slot i to the central caches of their arenas:
+ * the chain is cut into runs of one arena (chunks in one 64 MiB region share
  * their arena, so most steps read nothing but the link) and each run is
  * parked whole. */
 static void tc_flush(struct tcache *tc, size_t i, size_t n)
@@ -189,28 +188,16 @@ static void tc_flush(struct tcache *tc, size_t i, size_t n)
     arena *ra = cached_arena(run);
     size_t rn = 0;
     if (atomic_load_explicit(&um_narenas, memory_order_relaxed) == 1) {
-        /* one arena: every chunk is the main arena's. The n OLDEST chunks
-         * go: the stack's bottom part, which already ends the list, so only
-         * the kept newest ones are walked to find the cut; those were freed
-         * last and are likely still in the cache, while a walk through the
-         * old part misses on every link (bench bulk: a fifth of its time). */
-        size_t keep = have - n;
-        void **give = run;
-        if (keep == 0) {
-            tc->head[i] = NULL;
-        } else {
-            for (size_t k = 1; k < keep; k++) {
-                e = link_reveal(e[0]);
-                if (unlikely(!e || !link_ok(e)))
-                    um_fatal("free", "corrupted tcache list near", run, 0);
-            }
-            give = link_reveal(e[0]);
-            if (unlikely(!give || !link_ok(give)))
+        /* one arena: every chunk is the main arena's, only find the cut */
+        for (size_t k = 1; k < n; k++) {
+            e = link_reveal(e[0]);
+            if (unlikely(!e || !link_ok(e)))
                 um_fatal("free", "corrupted tcache list near", run, 0);
-            e[0] = link_protect(NULL);
         }
+        tc->head[i] = link_reveal(e[0]);
+        e[0] = link_protect(NULL);
         tc->room[i] = (uint16_t)(tc->room[i] + n);
-        um_central_give(ra, i, give, n);
+        um_central_give(ra, i, run, n);
         tc->events[i]++;
         return;
     }
