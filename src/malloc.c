@@ -295,9 +295,10 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
     uintptr_t end;
     if (!(size & NON_MAIN_ARENA)) {
         heap *h;
-        if (in_main_box((uintptr_t)p)) {
-            uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
-            end = atomic_load_explicit(&um_box_lo, memory_order_relaxed) + span;
+        uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
+        uintptr_t lo = atomic_load_explicit(&um_box_lo, memory_order_relaxed);
+        if ((uintptr_t)p - lo < span) { /* in_main_box, with the bounds kept */
+            end = lo + span;
         } else if ((h = um_owner_seg_hint(p)) != NULL) {
             end = (uintptr_t)h + RELAXED_LOAD(h->size);
         } else {
