@@ -481,7 +481,8 @@ void *um_tcache_get(size_t i)
  * it) that draining them may. Only then does p skip the cache: otherwise
  * merging it changes nothing the seeds' trim story can see, and caching it
  * keeps a malloc/free loop at the top of the heap (bench pairs-4k, 64k) off
- * the arena lock. */
+ * the arena lock. free_medium (malloc.c) makes the same test inline: keep
+ * the two in step. */
 int um_tcache_would_trim(arena *av, chunk *top, size_t cs, size_t i)
 {
     size_t trim = RELAXED_LOAD(um_params.trim_threshold);
