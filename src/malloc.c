@@ -307,8 +307,15 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
     } else {
         end = (uintptr_t)um_heap_of(p) + RELAXED_LOAD(um_heap_of(p)->size);
     }
+    /* as classify(): aligned (the small path skips it: a misaligned pointer
+     * there is word-aligned user data that decodes with odds of 2^-54, but
+     * a medium chunk from here may go to the slow path, which trusts it),
+     * the size and the next header inside the region (end may lie below p
+     * if the segment shrank since free() looked), the next chunk in use,
+     * not cached already */
     chunk *next = chunk_at(p, cs);
-    if (unlikely(cs < MINSIZE || cs + CHUNK_HDR > end - (uintptr_t)p || !next_hdr_inuse(next) ||
+    if (unlikely(!aligned_ok(mem) || cs < MINSIZE || end <= (uintptr_t)p + CHUNK_HDR ||
+                 cs > end - (uintptr_t)p - CHUNK_HDR || !next_hdr_inuse(next) ||
                  ((void **)mem)[1] == (void *)um_tc_key)) {
         um_free_generic(mem); /* names what is wrong */
         return;
