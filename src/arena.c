@@ -111,10 +111,22 @@ void um_consolidate(arena *av)
     }
 }
 
-/* Hand out victim (size bytes) for a request of nb: split off the excess. */
-static void *split_victim(arena *av, chunk *victim, size_t size, size_t nb, int remember)
+/* How much of a free chunk of size bytes a request of nb takes: nb, or for
+ * a run (run > nb: a thread cache's refill) as many whole nb as the chunk
+ * holds, up to run bytes. */
+static inline size_t run_take(size_t size, size_t nb, size_t run)
+{
+    if (run <= nb)
+        return nb;
+    return size < run ? size - size % nb : run;
+}
+
+/* Hand out victim (size bytes) for a request of nb (run: see run_take):
+ * split off the excess. */
+static void *split_victim(arena *av, chunk *victim, size_t size, size_t nb, size_t run, int remember)
 {
     size_t abit = abit_of(av);
+    nb = run_take(size, nb, run);
     size_t rsize = size - nb;
     if (rsize < MINSIZE) {
         set_inuse_at(victim, size);
@@ -217,32 +229,20 @@ static chunk *take_exact(arena *av, size_t nb)
     return NULL;
 }
 
-/* Could the bins (other than nb's exact bins, already tried) hold a chunk of
- * at least nb? Stale binmap bits only make this say yes too often. */
-static int bins_may_fit(arena *av, size_t nb)
-{
-    if (av->have_fastchunks || !bin_empty(av, 1))
-        return 1;
-    unsigned idx = bin_index(nb);
-    for (unsigned b = idx2block(idx); b < BINMAPSIZE; b++) {
-        unsigned map = av->binmap[b];
-        if (b == idx2block(idx))
-            map &= ~(idx2bit(idx) - 1);
-        if (map)
-            return 1;
-    }
-    return 0;
-}
+static void *int_malloc(arena *av, size_t nb, size_t run);
 
 /*
  * A run of fresh chunks for a thread cache, cut from one piece of free memory
  * in a single pass, as a slab allocator would: the first chunk (returned) is
  * the caller's malloc, the other want-1 are chained in address order in cache
  * format (*chain, *n), so the refill and the pops that follow touch sequential
- * memory. The piece is top when top has room (no search), else the best fit
- * of the bins or a grown top, through the seeds' algorithm. A piece that
- * comes a few bytes larger than asked (a remainder too small to split) gives
- * the excess to the first chunk. NULL when the arena is out of memory.
+ * memory. Chunks of exactly nb already in a fast or small bin come first;
+ * else the piece is the one the seeds' algorithm picks for nb (last
+ * remainder, best fit, top, a grown top), and the run is as long as it holds,
+ * up to want: fewer when the piece is a smaller hole (a tail that does not
+ * divide stays free). A piece that comes a few bytes larger than asked (a
+ * remainder too small to split) gives the excess to the first chunk. NULL
+ * when the arena is out of memory.
  */
 void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n)
 {
@@ -268,25 +268,18 @@ void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n)
         ((void **)chunk_to_mem(p))[1] = NULL; /* the key, if p was a fast bin's */
         return chunk_to_mem(p);
     }
-    /* free memory elsewhere in the bins is reused one chunk at a time, best
-     * fit, as the seeds' algorithm does (a run would need a larger hole and
-     * grow the heap past the holes it leaves); runs come from top only */
-    chunk *top = av->top;
-    size_t tsize = top ? top_size(av, top) : 0;
-    if (want > 1 && !bins_may_fit(av, nb) && tsize >= want * nb + MINSIZE) {
-        p = top;
-        size = want * nb;
-        set_top(av, chunk_at(top, size));
-        set_head(av->top, (tsize - size) | PREV_INUSE | abit);
-        set_head(p, size | PREV_INUSE | abit);
-    } else {
-        void *m = um_int_malloc(av, nb);
-        if (!m)
-            return NULL;
-        p = mem_to_chunk(m);
-        size = chunksize(p);
-        want = 1;
-    }
+    /* else one piece, found as the seeds' algorithm finds a chunk for nb
+     * (last remainder, best fit, top, a grown top), gives the whole run or
+     * as much of it as the piece holds: a hole smaller than the run is used,
+     * not skipped, and the chunks of a refill lie side by side wherever they
+     * come from (consecutive allocations then touch neighbouring memory, as
+     * a slab's do) */
+    void *m = int_malloc(av, nb, want > 1 ? want * nb : 0);
+    if (!m)
+        return NULL;
+    p = mem_to_chunk(m);
+    size = chunksize(p);
+    want = size / nb; /* a remainder too small to split stays with p */
     if (want > 1) {
         /* cut from the end down so each chunk links to the one above it */
         size_t first = size - (want - 1) * nb;
@@ -309,7 +302,7 @@ void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n)
 
 /* Scan the unsorted bin: return an exact fit or the last remainder's split;
  * everything else is sorted into bins. NULL when nothing was handed out. */
-static void *scan_unsorted(arena *av, size_t nb)
+static void *scan_unsorted(arena *av, size_t nb, size_t run)
 {
     chunk *unsorted = unsorted_chunks(av);
     chunk *victim;
@@ -331,7 +324,7 @@ static void *scan_unsorted(arena *av, size_t nb)
         if (in_smallbin_range(nb) && bck == unsorted && victim == av->last_remainder &&
             size > nb + MINSIZE) {
             unsorted->bk = unsorted->fd = unsorted;
-            return split_victim(av, victim, size, nb, 1);
+            return split_victim(av, victim, size, nb, run, 1);
         }
         unsorted->bk = bck;
         bck->fd = unsorted;
@@ -366,7 +359,7 @@ unsigned um_arena_sort_unsorted(arena *av, unsigned max)
 }
 
 /* Best fit within nb's own large bin (sorted, largest first). */
-static void *large_best_fit(arena *av, size_t nb)
+static void *large_best_fit(arena *av, size_t nb, size_t run)
 {
     chunk *bin = bin_at(av, largebin_index(nb));
     chunk *victim = bin->fd;
@@ -380,11 +373,11 @@ static void *large_best_fit(arena *av, size_t nb)
     if (victim != bin->bk && chunksize(victim->fd) == size)
         victim = victim->fd;
     unlink_chunk(av, victim);
-    return split_victim(av, victim, size, nb, 0);
+    return split_victim(av, victim, size, nb, run, 0);
 }
 
 /* The smallest chunk in the first non-empty bin above idx, per the binmap. */
-static void *binmap_search(arena *av, size_t nb, unsigned idx)
+static void *binmap_search(arena *av, size_t nb, size_t run, unsigned idx)
 {
     for (unsigned i = idx + 1; i < NBINS;) {
         unsigned block = idx2block(i);
@@ -405,12 +398,15 @@ static void *binmap_search(arena *av, size_t nb, unsigned idx)
         if (unlikely(size < nb))
             um_fatal("malloc", "corrupted bin at", victim, 0);
         unlink_chunk(av, victim);
-        return split_victim(av, victim, size, nb, in_smallbin_range(nb));
+        return split_victim(av, victim, size, nb, run, in_smallbin_range(nb));
     }
     return NULL;
 }
 
-static void *int_malloc(arena *av, size_t nb)
+/* The seeds' malloc. run > nb asks for a run (a thread cache's refill):
+ * the piece found for nb (best fit, last remainder, top) gives up to run
+ * bytes of whole nb chunks instead of one (see um_arena_carve). */
+static void *int_malloc(arena *av, size_t nb, size_t run)
 {
     um_purge_tick(av);
     chunk *p = take_exact(av, nb);
@@ -419,20 +415,21 @@ static void *int_malloc(arena *av, size_t nb)
     if (!in_smallbin_range(nb) && av->have_fastchunks)
         um_consolidate(av);
     for (;;) {
-        void *m = scan_unsorted(av, nb);
+        void *m = scan_unsorted(av, nb, run);
         if (m)
             return m;
         unsigned idx = bin_index(nb);
-        if (!in_smallbin_range(nb) && (m = large_best_fit(av, nb)))
+        if (!in_smallbin_range(nb) && (m = large_best_fit(av, nb, run)))
             return m;
-        if ((m = binmap_search(av, nb, idx)))
+        if ((m = binmap_search(av, nb, run, idx)))
             return m;
         chunk *top = av->top;
         size_t tsize = top ? top_size(av, top) : 0;
         if (tsize >= nb + MINSIZE) {
-            set_top(av, chunk_at(top, nb));
-            set_head(av->top, (tsize - nb) | PREV_INUSE | abit_of(av));
-            set_head(top, nb | PREV_INUSE | abit_of(av));
+            size_t take = run_take(tsize - MINSIZE, nb, run);
+            set_top(av, chunk_at(top, take));
+            set_head(av->top, (tsize - take) | PREV_INUSE | abit_of(av));
+            set_head(top, take | PREV_INUSE | abit_of(av));
             return chunk_to_mem(top);
         }
         if (av->have_fastchunks) {
@@ -456,7 +453,7 @@ static void *int_malloc(arena *av, size_t nb)
  * was cached before (the key there means "freed", see malloc.c). */
 void *um_int_malloc(arena *av, size_t nb)
 {
-    void **m = int_malloc(av, nb);
+    void **m = int_malloc(av, nb, 0);
     if (m)
         m[1] = NULL;
     return m;

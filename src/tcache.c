@@ -4,9 +4,10 @@
  *
  * Protocol with the layers below: a miss takes a whole batch from the
  * central cache of the thread's arena (O(1)), or, when that class is empty,
- * a run of fresh chunks carved from the arena in one pass; a free into a full
- * stack hands the newest half of it to the central cache of each chunk's own
- * arena, as chains (O(1) per arena met). Nothing here walks a bin.
+ * a run of chunks carved side by side from one piece of the arena; a free
+ * into a full stack hands the oldest part of it to the central cache of each
+ * chunk's own arena, as chains (O(1) per arena met), so that chunks come
+ * back in the reverse order of their frees. Nothing here walks a bin.
  *
  * Sizing: a small slot's limit starts at 4, a medium one's at 0, and a limit
  * grows by half whenever the slot runs dry or overflows, up to a per-size
@@ -173,10 +174,17 @@ static arena *cached_arena(void **e)
     return av;
 }
 
-/* Hand the n newest chunks of slot i to the central caches of their arenas:
- * the chain is cut into runs of one arena (chunks in one 64 MiB region share
- * their arena, so most steps read nothing but the link) and each run is
- * parked whole. */
+/* Hand the n OLDEST chunks of slot i (the bottom of its stack) to the
+ * central caches of their arenas; the newest stay. The stack then stays one
+ * LIFO with the central cache's batches below it: a refill brings back the
+ * chunks freed just before those still cached, so chunks come back in the
+ * reverse order of their frees, and a structure freed and rebuilt gets the
+ * same neighbouring memory again. (Sending the newest away kept the oldest
+ * at the bottom for good and mixed them in on every cycle: a tree built and
+ * freed over and over had its nodes scattered over megabytes.) Only the
+ * kept part is walked; with several arenas the flushed part is cut into
+ * runs of one arena (chunks in one 64 MiB region share their arena, so most
+ * steps read nothing but the link) and each run is parked whole. */
 static void tc_flush(struct tcache *tc, size_t i, size_t n)
 {
     size_t have = tc_count(tc, i);
@@ -184,33 +192,39 @@ static void tc_flush(struct tcache *tc, size_t i, size_t n)
         n = have;
     if (n == 0)
         return;
-    void **run = tc->head[i], **e = run;
-    arena *ra = cached_arena(run);
-    size_t rn = 0;
-    if (atomic_load_explicit(&um_narenas, memory_order_relaxed) == 1) {
-        /* one arena: every chunk is the main arena's, only find the cut */
-        for (size_t k = 1; k < n; k++) {
+    void **run = tc->head[i];
+    if (n == have) {
+        tc->head[i] = NULL;
+    } else {
+        void **e = run;
+        for (size_t k = have - n; k > 1; k--) {
             e = link_reveal(e[0]);
             if (unlikely(!e || !link_ok(e)))
-                um_fatal("free", "corrupted tcache list near", run, 0);
+                um_fatal("free", "corrupted tcache list near", tc->head[i], 0);
         }
-        tc->head[i] = link_reveal(e[0]);
+        run = link_reveal(e[0]);
+        if (unlikely(!run || !link_ok(run)))
+            um_fatal("free", "corrupted tcache list near", e, 0);
         e[0] = link_protect(NULL);
-        tc->room[i] = (uint16_t)(tc->room[i] + n);
+    }
+    tc->room[i] = (uint16_t)(tc->room[i] + n);
+    tc->events[i]++;
+    arena *ra = cached_arena(run);
+    if (atomic_load_explicit(&um_narenas, memory_order_relaxed) == 1) {
+        /* one arena: every chunk is the main arena's; the stack's bottom
+         * ends the chain already */
         um_central_give(ra, i, run, n);
-        tc->events[i]++;
         return;
     }
-    for (size_t k = 0;; k++) {
+    size_t rn = 0;
+    void **e = run;
+    for (;;) {
         void **next = link_reveal(e[0]);
-        if (unlikely(!link_ok(next) || (!next && k + 1 < n)))
+        if (unlikely(!link_ok(next) || (next == NULL) != (--n == 0)))
             um_fatal("free", "corrupted tcache list near", e, 0);
         rn++;
-        if (k + 1 == n) {
-            e[0] = link_protect(NULL);
-            tc->head[i] = next;
+        if (!next)
             break;
-        }
         if (((uintptr_t)next ^ (uintptr_t)e) >> REGION_SHIFT) {
             arena *na = cached_arena(next);
             if (na != ra) {
@@ -223,9 +237,7 @@ static void tc_flush(struct tcache *tc, size_t i, size_t n)
         }
         e = next;
     }
-    tc->room[i] = (uint16_t)(tc->room[i] + n);
     um_central_give(ra, i, run, rn);
-    tc->events[i]++;
 }
 
 /* Give every cached chunk back; the cache stays usable unless disabled. */
