@@ -380,6 +380,32 @@ void um_central_unlock_all(arena *av, int reset)
 
 /* Debug check: every parked chunk is an in-use chunk of av of its class,
  * marked cached; counts and byte totals agree. */
+/* At exit: every chunk parked in av's central cache still holds what the
+ * cache wrote (a valid link and the key), else the program wrote into a
+ * block after freeing it. A flush parks the oldest part of a thread's stack
+ * without walking it, so a write into a block that was never reused would
+ * otherwise go unseen. Bounded by the recorded counts. */
+void um_central_check_at_exit(arena *av)
+{
+    for (size_t i = 2; i < TC_SLOTS; i++) {
+        struct cclass *k = &av->central->cls[i];
+        if (!RELAXED_LOAD(k->bytes))
+            continue;
+        um_lock_acquire(&k->lock);
+        size_t nb = k->nbatch;
+        for (void **b = k->batches; b && nb > 0; b = batch_next(b), nb--) {
+            void **e = b;
+            for (size_t n = batch_count(b); n > 0 && e; n--) {
+                void **next = link_reveal(e[0]);
+                if (e[1] != (void *)um_tc_key || !link_ok(next))
+                    um_fatal("exit", "write after free into", e, tc_slot_size(i) - SIZE_SZ);
+                e = next;
+            }
+        }
+        um_lock_release(&k->lock);
+    }
+}
+
 void um_central_check(arena *av)
 {
     for (size_t i = 2; i < TC_SLOTS; i++) {

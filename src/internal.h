@@ -256,6 +256,7 @@ void *um_central_take(arena *av, size_t i, size_t *n, size_t want);
 void um_central_give(arena *av, size_t i, void *head, size_t n);
 void um_central_drain(arena *av);          /* arena lock held */
 void um_central_drain_class(arena *av, size_t i); /* arena lock not held */
+void um_central_check_at_exit(arena *av);  /* aborts on a write after free */
 void um_central_decay(arena *av, uint64_t now);
 void um_central_decay_locked(arena *av, uint64_t now, size_t max);
 size_t um_arena_central_bytes(arena *av);
