@@ -20,8 +20,13 @@ static void *worker(void *arg)
 {
     (void)arg;
     void *volatile p = malloc(64); /* attached to an arena */
-    for (int k = 0; k < REPORTS; k++)
-        um_arena_note_contention(um_arena_current());
+    for (int k = 0; k < REPORTS; k++) {
+        /* as um_arena_get reports it: with the lock it waited for */
+        arena *av = um_arena_current();
+        um_lock_acquire(&av->lock);
+        um_arena_note_contention(av);
+        um_lock_release(&av->lock);
+    }
     pthread_barrier_wait(&done); /* stay attached while main counts */
     pthread_barrier_wait(&go);
     free(p);
