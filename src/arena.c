@@ -571,15 +571,9 @@ int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb)
  * single-threaded program). The tcache absorbs almost all calls, so arena
  * locks are taken rarely; a thread moves to another arena only after its
  * arena's lock was found busy several times, and a new arena is created only
- * then and only up to the limit (M_ARENA_MAX, default 1 per CPU). This keeps
+ * then and only up to the limit (M_ARENA_MAX, default 2 per CPU). This keeps
  * the arena count — and the RSS that each arena's free space costs — at what
- * the measured contention needs, unlike glibc's 8 arenas per core.
- * One per CPU, not two: no more threads than CPUs run at once, and with the
- * central cache between the thread caches and the bins an arena lock is
- * rarely held for long. Measured on 2 CPUs (bench workloads, medians of 5,
- * /usr/bin/time; 2 per CPU -> 1 per CPU): peak RSS xchurn 33.1 -> 22.1 MB,
- * server 24.3 -> 17.7, threads-2 5.4 -> 4.6, threads-8 11.8 -> 10.5,
- * churn 4.1 -> 3.9; CPU time the same (server 1.17 -> 0.95 s). */
+ * the measured contention needs, unlike glibc's 8 arenas per core. */
 
 static arena *arena_least_loaded(void)
 {
@@ -591,12 +585,12 @@ static arena *arena_least_loaded(void)
     return best;
 }
 
-/* M_ARENA_MAX when set; else 1 per CPU, or M_ARENA_TEST if that is larger. */
+/* M_ARENA_MAX when set; else 2 per CPU, or M_ARENA_TEST if that is larger. */
 static size_t arena_limit(void)
 {
     if (um_params.arena_max > 0)
         return (size_t)um_params.arena_max;
-    size_t n = um_os_ncpus();
+    size_t n = 2 * um_os_ncpus();
     return n < (size_t)um_params.arena_test ? (size_t)um_params.arena_test : n;
 }
 
