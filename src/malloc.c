@@ -320,9 +320,13 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
         um_free_generic(mem); /* names what is wrong */
         return;
     }
+    if (cs > TC_MED_MAX_CHUNK) { /* no cache holds it: straight to its arena */
+        um_arena_free(p);
+        return;
+    }
     struct tcache *tc = um_tcp;
     size_t i;
-    if (cs <= TC_MED_MAX_CHUNK && tc_med_exact(cs) && tc->room[i = tc_med_index(cs)] != 0) {
+    if (tc_med_exact(cs) && tc->room[i = tc_med_index(cs)] != 0) {
         arena *av = !(size & NON_MAIN_ARENA) ? &um_main_arena : um_heap_of(p)->ar;
         chunk *top = peek_top(av);
         if (next == top) {
