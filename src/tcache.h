@@ -33,8 +33,9 @@ static inline size_t tc_med_index(size_t nb)
     return (x >> (e - 3)) + TC_MED_PER_DOUBLING * e + (TC_MED_FIRST - 8 - 10 * TC_MED_PER_DOUBLING);
 }
 
-/* Is cs (a multiple of 16 above TC_MAX_CHUNK) exactly a medium class size,
- * i.e. a multiple of 2^(e-3) for its doubling? */
+/* Is cs (any size above TC_MAX_CHUNK: free() passes a decoded header,
+ * which may be bad) exactly a medium class size, i.e. a multiple of
+ * 2^(e-3) for its doubling? Callers test cs <= TC_MED_MAX_CHUNK first. */
 static inline int tc_med_exact(size_t cs)
 {
     size_t x = cs - 1, m = ((size_t)1 << (60u - (unsigned)__builtin_clzll(x))) - 1;
