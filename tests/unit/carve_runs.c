@@ -16,21 +16,8 @@
 #include "unit.h"
 #include "bins.h"
 #include "tcache.h"
+#include "unit_arena.h"
 
-/* A private arena (not in the arena list) whose top holds 4 MiB. */
-static arena *private_arena(int index)
-{
-    arena *av = um_heap_new_arena(index);
-    U_CHECK(av != NULL, "private arena %d", index);
-    if (!av)
-        exit(1);
-    um_lock_acquire(&av->lock);
-    void *big = um_int_malloc(av, (size_t)4 << 20);
-    U_CHECK(big != NULL, "grow the private arena");
-    um_int_free(av, mem_to_chunk(big), chunksize(mem_to_chunk(big)), "free");
-    um_lock_release(&av->lock);
-    return av;
-}
 
 /* A free hole of exactly hole bytes between two in-use chunks (arena lock
  * held); returns the hole's chunk. The guards stay allocated. */

@@ -22,6 +22,7 @@
 #include "unit.h"
 #include "bins.h"
 #include "tcache.h"
+#include "unit_arena.h"
 #include "umalloc.h"
 
 #define PACK_MASK (((uint64_t)1 << 48) - 1)
@@ -36,21 +37,6 @@ static void **enext(void **e) { return link_reveal(e[0]); }
 
 static struct cclass *cls(arena *av, size_t i) { return &av->central->cls[i]; }
 
-/* A fresh private arena whose top holds a few MiB, so carving never has to
- * grow the heap (growing could drain the central cache under the test). */
-static arena *private_arena(int index)
-{
-    arena *av = um_heap_new_arena(index);
-    U_CHECK(av != NULL, "private arena %d", index);
-    if (!av)
-        exit(1);
-    um_lock_acquire(&av->lock);
-    void *big = um_int_malloc(av, (size_t)4 << 20);
-    U_CHECK(big != NULL, "grow the private arena");
-    um_int_free(av, mem_to_chunk(big), chunksize(mem_to_chunk(big)), "free");
-    um_lock_release(&av->lock);
-    return av;
-}
 
 /* Free bytes of a private (single-heap) arena: top plus every free chunk of
  * the heap walk. The walk also checks the boundary tags: sizes, P bits, feet,
