@@ -291,7 +291,6 @@ void um_tcache_global_init(void);
 void um_arena_free(chunk *p);
 void um_tcache_free_slow(chunk *p);
 void um_tcache_free_full(size_t i, void *mem);
-int um_tcache_would_trim(arena *av, chunk *top, size_t cs, size_t i);
 void um_tcache_flush_all(void);
 void um_tcache_request_flush(void);
 void um_tcache_thread_exit(void *arg);

@@ -330,14 +330,7 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
         arena *av = !(size & NON_MAIN_ARENA) ? &um_main_arena : um_heap_of(p)->ar;
         chunk *top = peek_top(av);
         if (next == top) {
-            /* um_tcache_would_trim, inline: cache unless top plus this
-             * chunk plus the cached chunks of its size (freed in allocation
-             * order, they sit just below) reach the trim threshold. A
-             * threshold of -1 never trims: the sum stays below it. */
-            size_t tw = hdr_load(top);
-            size_t after = (tw & ~(size_t)SIZE_BITS) + cs * (tc_count(tc, i) + 1) +
-                           RELAXED_LOAD(av->central->cls[i].bytes);
-            if (likely(hdr_valid(tw) && after < RELAXED_LOAD(um_params.trim_threshold))) {
+            if (likely(!tc_would_trim(av, top, cs, i, tc_count(tc, i)))) {
                 tc_push(tc, i, mem);
                 return;
             }

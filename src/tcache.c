@@ -487,31 +487,6 @@ void *um_tcache_get(size_t i)
     return m;
 }
 
-/* Would freeing top-bordering chunk p (size cs of slot i) let top shrink?
- * Either top plus p passes the trim threshold by at least a page, or enough
- * of p's size is cached (blocks freed in allocation order sit just below
- * it) that draining them may. Only then does p skip the cache: otherwise
- * merging it changes nothing the seeds' trim story can see, and caching it
- * keeps a malloc/free loop at the top of the heap (bench pairs-4k, 64k) off
- * the arena lock. free_medium (malloc.c) makes the same test inline: keep
- * the two in step. */
-int um_tcache_would_trim(arena *av, chunk *top, size_t cs, size_t i)
-{
-    size_t trim = RELAXED_LOAD(um_params.trim_threshold);
-    if (trim == (size_t)-1)
-        return 0;
-    size_t tw = hdr_load(top);
-    if (!hdr_valid(tw))
-        return 1; /* a corrupted top: the locked path reports it */
-    size_t after = (tw & ~(size_t)SIZE_BITS) + cs;
-    if (after >= trim && after > MINSIZE + RELAXED_LOAD(um_params.top_pad) + um_pagesize)
-        return 1;
-    size_t cached = um_central_class_bytes(av, i);
-    if (um_tc_state == TC_LIVE)
-        cached += tc_count(um_tcp, i) * cs;
-    return after + cached >= trim;
-}
-
 /* Free of a validated in-use heap chunk that missed the inline fast path. */
 void um_tcache_free_slow(chunk *p)
 {
@@ -541,7 +516,8 @@ void um_tcache_free_slow(chunk *p)
         um_central_drain_class(av, j);
         top = peek_top(av);
     }
-    if (i >= TC_MED_FIRST && chunk_at(p, size) == top && um_tcache_would_trim(av, top, size, i)) {
+    if (i >= TC_MED_FIRST && chunk_at(p, size) == top &&
+        tc_would_trim(av, top, size, i, um_tc_state == TC_LIVE ? tc_count(um_tcp, i) : 0)) {
         /* the top of the heap can shrink: this chunk goes back, and so do the
          * cached chunks of its size, in this thread's cache and parked
          * (blocks freed in allocation order sit just below it), so the break

@@ -90,6 +90,25 @@ extern __thread int um_tc_state __attribute__((tls_model("initial-exec")));
 extern struct tcache um_tc_empty;
 #pragma GCC visibility pop
 
+/* Would freeing top-bordering chunk p (size cs of slot i, with ncached
+ * chunks of that size in the freeing thread's cache) let top shrink? Yes
+ * when top plus p plus the cached chunks of its size (in this cache and
+ * parked in the central cache: blocks freed in allocation order sit just
+ * below it, and go back with it) reach the trim threshold; a threshold of
+ * -1 never trims, as the sum stays below it. Only then does p skip the
+ * cache: otherwise merging it changes nothing the seeds' trim story can
+ * see, and caching it keeps a malloc/free loop at the top of the heap
+ * (bench pairs-4k, 64k) off the arena lock. A corrupted top says yes: the
+ * locked path reports it. free_medium's inline path and the slow path
+ * both ask this. */
+static inline int tc_would_trim(arena *av, chunk *top, size_t cs, size_t i, size_t ncached)
+{
+    size_t tw = hdr_load(top);
+    size_t after = (tw & ~(size_t)SIZE_BITS) + cs * (ncached + 1) +
+                   RELAXED_LOAD(av->central->cls[i].bytes);
+    return (after >= RELAXED_LOAD(um_params.trim_threshold)) | !hdr_valid(tw);
+}
+
 /* Bin of a request that fits the cache: chunk size >> 4. */
 static inline size_t tc_req_index(size_t n) { return ((n < 9 ? 9 : n) + SIZE_SZ + ALIGN_MASK) >> 4; }
 
