@@ -171,6 +171,24 @@ static void **decay_class(struct cclass *k, size_t cs, uint64_t now, size_t max,
     return b;
 }
 
+/* The newest batch of class k, or NULL (class lock held). */
+static void **pop_batch(struct cclass *k, size_t cs, size_t *n)
+{
+    void **b = k->batches;
+    if (!b)
+        return NULL;
+    *n = batch_count(b);
+    void **next = batch_next(b);
+    if (unlikely(*n == 0 || *n * cs > k->bytes || (next == NULL) != (k->nbatch == 1)))
+        um_fatal("malloc", "corrupted central-cache batch at", b, 0);
+    RELAXED_STORE(k->batches, next);
+    k->nbatch--;
+    RELAXED_STORE(k->bytes, k->bytes - *n * cs);
+    if (k->low > k->bytes)
+        k->low = k->bytes;
+    return b;
+}
+
 /* A batch of class i from av's central cache, or NULL (then *n is 0): the
  * caller then carves `want` fresh chunks, which will come back here. */
 void *um_central_take(arena *av, size_t i, size_t *n, size_t want)
@@ -179,18 +197,8 @@ void *um_central_take(arena *av, size_t i, size_t *n, size_t want)
     size_t cs = tc_slot_size(i), out = 0;
     void **rel = NULL;
     um_lock_acquire(&k->lock);
-    void **b = k->batches;
-    if (b) {
-        *n = batch_count(b);
-        void **next = batch_next(b);
-        if (unlikely(*n == 0 || *n * cs > k->bytes || (next == NULL) != (k->nbatch == 1)))
-            um_fatal("malloc", "corrupted central-cache batch at", b, 0);
-        RELAXED_STORE(k->batches, next);
-        k->nbatch--;
-        RELAXED_STORE(k->bytes, k->bytes - *n * cs);
-        if (k->low > k->bytes)
-            k->low = k->bytes;
-    } else {
+    void **b = pop_batch(k, cs, n);
+    if (!b) {
         *n = 0;
         /* demand: the thread must carve from the arena; make room for what
          * the threads will give back */
@@ -203,6 +211,33 @@ void *um_central_take(arena *av, size_t i, size_t *n, size_t want)
     if (rel)
         release_batches(av, rel, cs);
     return b;
+}
+
+/* A batch of class i parked in another arena's central cache, or NULL:
+ * asked when the thread's own arena has none, before carving fresh memory.
+ * A chunk goes back to the central cache of the arena it belongs to, which
+ * need not be the arena of the thread that will want it next: a producer
+ * that moved to another arena (lock contention) or a consumer freeing a
+ * producer's blocks leave batches where the allocating thread no longer
+ * looks, and without this it carved new memory while they sat until the
+ * decay. The chunks keep their arena; free() finds it from the address.
+ * Only trylock: a busy class is skipped, never waited for. */
+void *um_central_steal(arena *self, size_t i, size_t *n, arena **from)
+{
+    size_t cs = tc_slot_size(i);
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
+        struct cclass *k = &a->central->cls[i];
+        if (a == self || !RELAXED_LOAD(k->batches) || !um_trylock(&k->lock))
+            continue;
+        void **b = pop_batch(k, cs, n);
+        um_lock_release(&k->lock);
+        if (b) {
+            *from = a;
+            return b;
+        }
+    }
+    *n = 0;
+    return NULL;
 }
 
 /* Park a chain of n chunks of class i, all belonging to av, in av's central

@@ -254,6 +254,7 @@ uint64_t um_now_ms(void);
 void um_central_init(struct central *c);
 void *um_central_take(arena *av, size_t i, size_t *n, size_t want);
 void um_central_give(arena *av, size_t i, void *head, size_t n);
+void *um_central_steal(arena *self, size_t i, size_t *n, arena **from); /* another arena's batch */
 void um_central_drain(arena *av);          /* arena lock held */
 void um_central_drain_class(arena *av, size_t i); /* arena lock not held */
 void um_central_check_at_exit(arena *av);  /* aborts on a write after free */

@@ -329,7 +329,7 @@ void um_options_print(int fd)
             val[k] != (k == OPT_MMAP_THRESHOLD ? DEFAULT_MMAP_THRESHOLD : DEFAULT_TRIM_THRESHOLD))
             note = ", raised by the dynamic mmap threshold";
         if ((k == OPT_ARENA_MAX || k == OPT_ARENA_TEST) && val[k] == 0)
-            note = " (0: 2 arenas per CPU)";
+            note = " (0: one arena per two CPUs)";
         if (k == OPT_TRIM_THRESHOLD && val[k] == (size_t)-1)
             um_printf(fd, "  %-15s %12s  %s%s\n", opt_name[k], "-1 (never)", from_name[opt_from[k]], note);
         else

@@ -447,6 +447,8 @@ void *um_tcache_get(size_t i)
     tc->events[i]++;
     arena *av = um_arena_current();
     void *chain = um_central_take(av, i, &n, extra + 1);
+    if (!chain && atomic_load_explicit(&um_narenas, memory_order_relaxed) > 1)
+        chain = um_central_steal(av, i, &n, &av); /* av: the batch's arena */
     if (chain) {
         /* the first chunk is the caller's; the rest fills the stack, as far
          * as the limit (grown within the budget) allows: what does not fit

@@ -4,7 +4,8 @@
  * (decay_ms 0: every tick; -1: never by time); drain of one class and of all
  * of them, after which the chunks coalesce and top grows back; chunks of two
  * arenas flushed by one thread cache, each landing in its own arena's
- * central cache; fork while batches are parked (the child takes and uses
+ * central cache, and taken by a thread of the other arena when its own has
+ * none (um_central_steal); fork while batches are parked (the child takes and uses
  * them, the parent keeps its own).
  * The exact-accounting parts run on private arenas (um_heap_new_arena: not
  * in the arena list, so malloc never touches them); the rest on the main
@@ -496,6 +497,9 @@ static void *other_arena_thread(void *arg)
 static void test_mixed(void)
 {
     um_params.purge_decay_ms = -1;
+    /* room for a second arena whatever the CPU count (the default is one
+     * per two CPUs) */
+    U_CHECK(mallopt(M_ARENA_MAX, 4) == 1, "mallopt(M_ARENA_MAX)");
     const size_t cs = request2size(200), i = tc_slot_of_chunk(cs);
     pthread_barrier_init(&bar, NULL, 2);
     pthread_t t;
@@ -538,6 +542,35 @@ static void test_mixed(void)
     }
     for (int k = 0; k < KMIX; k++)
         free(mblk[k]);
+    /* with its own arena's class empty, a refill takes the batch parked in
+     * the other arena (um_central_steal) instead of carving fresh memory;
+     * the chunks keep their arena and go back to its central cache */
+    umalloc_thread_flush();
+    um_central_drain_class(mine, i);
+    U_CHECK(um_central_class_bytes(mine, i) == 0, "main class %zu empty", i);
+    size_t tb = um_central_class_bytes(tarena, i);
+    void *sblk[KMIX];
+    size_t stolen = 0;
+    for (int k = 0; k < KMIX; k++) {
+        sblk[k] = malloc(200);
+        U_CHECK(sblk[k] != NULL, "malloc");
+        for (int j = 0; j < KMIX; j++)
+            stolen += sblk[k] == tblk[j];
+        U_CHECK(um_arena_of(mem_to_chunk(sblk[k])) == tarena, "block %d from the other arena's batch", k);
+        memset(sblk[k], 0x77, 200);
+    }
+    U_CHECK(stolen == KMIX, "%zu of %d blocks are the thread's parked ones", stolen, KMIX);
+    U_CHECK(um_central_class_bytes(tarena, i) <= tb - KMIX * cs, "taken from the second central: %zu -> %zu",
+            tb, um_central_class_bytes(tarena, i));
+    um_central_check(tarena);
+    umalloc_check();
+    for (int k = 0; k < KMIX; k++)
+        free(sblk[k]);
+    umalloc_thread_flush();
+    U_CHECK(count_parked(tarena, i, sblk, KMIX) == KMIX, "back in their own arena's central cache");
+    U_CHECK(count_parked(mine, i, sblk, KMIX) == 0, "none in the main central cache");
+    um_central_check(mine);
+    um_central_check(tarena);
     pthread_barrier_wait(&bar);
     pthread_join(t, NULL);
     pthread_barrier_destroy(&bar);
