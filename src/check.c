@@ -214,6 +214,9 @@ static void check_tcache(void)
     /* the budget's running sums (tcache.c keeps them in step with the limits) */
     if (bytes != tc->limit_bytes || med != tc->med_limit_bytes)
         FAIL("tcache limit totals disagree with its limits", tc);
+    /* the process-wide sum of medium limits includes this cache's */
+    if (um_tcache_med_total() < med)
+        FAIL("medium limit total of all caches below this cache's", tc);
     for (size_t i = 2; i < TC_SLOTS; i++) {
         size_t n = 0;
         for (void **e = tc->head[i]; e; e = link_reveal(e[0])) {

@@ -67,6 +67,29 @@ static inline uint16_t tc_max_limit(size_t i) { return tc_cap[i]; }
 
 static _Atomic size_t tc_live; /* caches set up and not yet exited */
 
+/* The medium limits of all live caches, summed: TC_MED_TOTAL bounds it, not
+ * only each thread's share of it. A share is computed when a slot grows,
+ * from the threads alive then: the first threads of a program that starts
+ * its workers one by one (or whose workers were scheduled one after the
+ * other on a busy machine) each took up to TC_MED_MAX before the others
+ * existed, and if they then went idle they kept it; 8 idle workers held 1.7-
+ * 1.85 MB instead of 1.4 (tests/stress/idle_workers_trim pinned to one
+ * busy CPU with taskset: RSS after malloc_trim(0) 3.4-3.7 MB against
+ * 3.2-3.3 when they ran side by side; glibc 2.5-2.6). */
+static _Atomic size_t tc_med_all;
+
+/* Change tc's medium limit total by delta bytes, keeping tc_med_all in step. */
+static inline void tc_med_add(struct tcache *tc, size_t delta, int sub)
+{
+    if (sub) {
+        tc->med_limit_bytes -= delta;
+        atomic_fetch_sub_explicit(&tc_med_all, delta, memory_order_relaxed);
+    } else {
+        tc->med_limit_bytes += delta;
+        atomic_fetch_add_explicit(&tc_med_all, delta, memory_order_relaxed);
+    }
+}
+
 /* A thread's byte budget: UMALLOC_TCACHE_MAX when set, else 4 MiB shared by
  * the live threads, at least 256 KiB and at most 1 MiB each (tcmalloc also
  * bounds the sum over threads; its per-thread default is larger). */
@@ -94,7 +117,8 @@ void um_tcache_global_init(void)
 static void tc_reset_limits(struct tcache *tc)
 {
     size_t budget = tc_budget();
-    tc->limit_bytes = tc->med_limit_bytes = 0; /* medium slots start at 0 */
+    tc_med_add(tc, tc->med_limit_bytes, 1); /* medium slots start at 0 */
+    tc->limit_bytes = 0;
     for (size_t i = 2; i < TC_SLOTS; i++) {
         uint16_t l = i < TC_MED_FIRST ? TC_START_LIMIT : 0;
         if (tc->limit_bytes + l * tc_slot_size(i) > budget) /* a tiny budget */
@@ -252,7 +276,8 @@ static void tc_disable(struct tcache *tc)
     tc_flush_all(tc);
     for (size_t i = 2; i < TC_SLOTS; i++)
         tc->limit[i] = tc->room[i] = 0;
-    tc->limit_bytes = tc->med_limit_bytes = 0;
+    tc_med_add(tc, tc->med_limit_bytes, 1);
+    tc->limit_bytes = 0;
     tc->disabled = 1;
 }
 
@@ -267,7 +292,7 @@ static void tc_shrink(struct tcache *tc, size_t v, uint16_t d)
     tc->room[v] = (uint16_t)(tc->room[v] - d);
     tc->limit_bytes -= (size_t)d * tc_slot_size(v);
     if (v >= TC_MED_FIRST)
-        tc->med_limit_bytes -= (size_t)d * tc_slot_size(v);
+        tc_med_add(tc, (size_t)d * tc_slot_size(v), 1);
 }
 
 /*
@@ -299,6 +324,19 @@ static void tc_shrink(struct tcache *tc, size_t v, uint16_t d)
 #define TC_MED_TOTAL ((size_t)1536 << 10) /* all threads' medium slots, by default */
 #define TC_MED_MIN ((size_t)64 << 10)
 #define TC_MED_MAX ((size_t)512 << 10)
+
+/* Of want bytes of new medium limit, how many the process-wide total still
+ * allows (reserved in tc_med_all; the caller adds them to its own total
+ * with tc->med_limit_bytes directly). */
+static size_t tc_med_reserve(size_t want, size_t cs)
+{
+    size_t old = atomic_fetch_add_explicit(&tc_med_all, want, memory_order_relaxed);
+    if (old + want <= TC_MED_TOTAL || RELAXED_LOAD(um_params.tcache_max))
+        return want; /* (UMALLOC_TCACHE_MAX: the user chose a budget per thread) */
+    size_t ok = old < TC_MED_TOTAL ? (TC_MED_TOTAL - old) / cs * cs : 0;
+    atomic_fetch_sub_explicit(&tc_med_all, want - ok, memory_order_relaxed);
+    return ok;
+}
 
 static size_t tc_med_budget(size_t budget)
 {
@@ -338,13 +376,17 @@ static void tc_grow(struct tcache *tc, size_t i, size_t d)
     size_t budget = tc_budget();
     if (tc->limit_bytes + d * cs > budget)
         d = tc->limit_bytes < budget ? (budget - tc->limit_bytes) / cs : 0;
-    if (i >= TC_MED_FIRST && tc->med_limit_bytes + d * cs > mb)
-        d = (mb - tc->med_limit_bytes) / cs;
+    if (i >= TC_MED_FIRST) {
+        if (tc->med_limit_bytes + d * cs > mb)
+            d = (mb - tc->med_limit_bytes) / cs;
+        if (d == 0)
+            return;
+        d = tc_med_reserve(d * cs, cs) / cs;
+        tc->med_limit_bytes += d * cs;
+    }
     tc->limit[i] = (uint16_t)(tc->limit[i] + d);
     tc->room[i] = (uint16_t)(tc->room[i] + d);
     tc->limit_bytes += d * cs;
-    if (i >= TC_MED_FIRST)
-        tc->med_limit_bytes += d * cs;
 }
 
 /* Every TC_SCAVENGE_EVERY slow calls: slots that were quiet since the last
@@ -407,8 +449,8 @@ static void tc_install(struct tcache *tc, size_t i, void *chain, size_t n)
         tc->limit[i] = (uint16_t)(tc->limit[i] + more);
         tc->room[i] = (uint16_t)(tc->room[i] + more);
         tc->limit_bytes += (size_t)more * tc_slot_size(i);
-        if (i >= TC_MED_FIRST)
-            tc->med_limit_bytes += (size_t)more * tc_slot_size(i);
+        if (i >= TC_MED_FIRST) /* (past the total for a moment: the chunks are here) */
+            tc_med_add(tc, (size_t)more * tc_slot_size(i), 0);
     }
     tc->head[i] = chain;
     tc->room[i] = (uint16_t)(tc->room[i] - n);
@@ -603,6 +645,7 @@ void um_tcache_thread_exit(void *arg)
         um_tcp = &um_tc_empty; /* later calls (other destructors) bypass it */
         atomic_fetch_sub_explicit(&tc_live, 1, memory_order_relaxed);
         tc_flush_all(tc);
+        tc_med_add(tc, tc->med_limit_bytes, 1);
         um_lock_acquire(&tc_list_lock);
         if (tc->prev)
             tc->prev->next = tc->next;
@@ -648,6 +691,9 @@ void um_tcache_refresh_settings(void)
     }
 }
 
+/* The medium limits of all live caches (the debug check's view). */
+size_t um_tcache_med_total(void) { return atomic_load_explicit(&tc_med_all, memory_order_relaxed); }
+
 /* Chunks and bytes sitting in all threads' caches (racy reads: stats only). */
 size_t um_tcache_bytes(size_t *count)
 {
@@ -672,6 +718,8 @@ void um_tcache_reset_after_fork(void)
     um_lock_init(&tc_list_lock);
     tc_list = NULL;
     atomic_store_explicit(&tc_live, um_tc_state == TC_LIVE, memory_order_relaxed);
+    atomic_store_explicit(&tc_med_all, um_tc_state == TC_LIVE ? um_tcp->med_limit_bytes : 0,
+                          memory_order_relaxed);
     if (um_tc_state == TC_LIVE) {
         um_tcp->next = um_tcp->prev = NULL;
         tc_list = um_tcp;
