@@ -10,12 +10,13 @@
  * back in the reverse order of their frees. Nothing here walks a bin.
  *
  * Sizing: a small slot's limit starts at 4, a medium one's at 0, and a limit
- * grows by half whenever the slot runs dry or overflows, up to a per-size
- * cap, while the sum of all limits (in bytes) stays within the thread's
- * budget (UMALLOC_TCACHE_MAX; by default 4 MiB shared by the live threads,
- * 256 KiB..1 MiB each; of it, the medium slots 1.5 MiB shared, 64..512 KiB
- * each: what an idle thread keeps, see tc_med_budget); quiet slots shrink
- * to make room. A
+ * grows by half whenever the slot runs dry or overflows (a small slot the
+ * thread never refilled only to one flush batch), up to a per-size cap,
+ * while the sum of all limits (in bytes) stays within the thread's budget
+ * (UMALLOC_TCACHE_MAX; by default 4 MiB shared by the live threads, 256
+ * KiB..1 MiB each; of it, the medium slots 1.5 MiB shared, 64..512 KiB
+ * each, and 1.5 MiB for all threads' medium slots together: what idle
+ * threads keep, see tc_med_budget); quiet slots shrink to make room. A
  * slot's first refill brings only the chunk asked for (no speculative
  * carving for a size asked once); later ones bring half the limit. Every
  * 4096 slow calls, slots that saw no refill or flush give half their chunks
@@ -389,6 +390,30 @@ static void tc_grow(struct tcache *tc, size_t i, size_t d)
     tc->limit_bytes += d * cs;
 }
 
+/* A free found slot i full. A small slot this thread has never refilled
+ * only receives chunks (a consumer's, or a thread freeing what others
+ * made): a deep stack there is memory nobody here reuses, so it grows only
+ * to one flush batch of about TC_FREE_BATCH bytes (8..64 chunks), enough to
+ * keep the central cache's lock off most frees (tcmalloc also stops a list
+ * that only overflows at its transfer batch). The others grow by half, as
+ * on a miss. Measured (5-7 interleaved runs, /usr/bin/time): peak RSS churn
+ * 3.9 -> 3.6 MB (its main thread frees what the workers hand it), oneway
+ * 7.8 -> 7.2; time within noise there and on prodcons, server, trees. */
+#define TC_FREE_BATCH ((size_t)8192)
+static void tc_grow_on_overflow(struct tcache *tc, size_t i)
+{
+    size_t d = tc->limit[i] / 2 + 1;
+    if (tc->fills[i] == 0 && i < TC_MED_FIRST) {
+        size_t b = TC_FREE_BATCH / tc_slot_size(i);
+        b = b < 8 ? 8 : b > 64 ? 64 : b;
+        if (tc->limit[i] >= b)
+            return;
+        if (d > b - tc->limit[i])
+            d = b - tc->limit[i];
+    }
+    tc_grow(tc, i, d);
+}
+
 /* Every TC_SCAVENGE_EVERY slow calls: slots that were quiet since the last
  * look give half their chunks back. */
 static UM_NOINLINE void tc_scavenge(struct tcache *tc)
@@ -576,7 +601,7 @@ void um_tcache_free_slow(chunk *p)
             um_fatal("free", "double free of", mem, size - SIZE_SZ);
         tc_tick(tc);
         if (tc->room[i] == 0)
-            tc_grow(tc, i, tc->limit[i] / 2 + 1);
+            tc_grow_on_overflow(tc, i);
         if (tc->room[i] == 0 && tc->limit[i] != 0)
             tc_flush(tc, i, tc_count(tc, i) - tc_count(tc, i) / 4);
         if (tc->room[i] != 0) {
@@ -599,7 +624,7 @@ void um_tcache_free_full(size_t i, void *mem)
     }
     tc_tick(tc);
     if (tc->room[i] == 0)
-        tc_grow(tc, i, tc->limit[i] / 2 + 1);
+        tc_grow_on_overflow(tc, i);
     if (tc->room[i] == 0 && tc->limit[i] != 0)
         tc_flush(tc, i, tc_count(tc, i) - tc_count(tc, i) / 4);
     if (tc->room[i] != 0)
