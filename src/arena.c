@@ -588,8 +588,9 @@ int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb)
  * -65%), though the single arena's lock was found busy on 17% of xchurn's
  * acquisitions. Two arenas (one per CPU) sat in between on both counts.
  * (Those runs predate um_central_steal, which took most of the RSS gap
- * between four arenas and one away, but not the time.) With more CPUs more threads run at once and one lock would
- * serialise them, hence one arena per two CPUs rather than one in all. */
+ * between four arenas and one away, but not the time.) With more CPUs more
+ * threads run at once and one lock would serialise them, hence one arena
+ * per two CPUs rather than one in all. */
 
 static arena *arena_least_loaded(void)
 {
@@ -637,8 +638,11 @@ static arena *arena_create(int holding)
         arena *last = &um_main_arena;
         while (um_arena_next(last))
             last = um_arena_next(last);
-        __atomic_store_n(&last->next, av, __ATOMIC_RELEASE);
+        /* the count first: a thread that finds the new arena in the list
+         * must not still read a count of 1 (tc_flush then treats every
+         * chunk as the main arena's); a count ahead of the list is harmless */
         atomic_store_explicit(&um_narenas, n + 1, memory_order_relaxed);
+        __atomic_store_n(&last->next, av, __ATOMIC_RELEASE);
     }
     um_lock_release(&um_arenas_lock);
     return av;

@@ -9,15 +9,14 @@
 #include <malloc.h>
 #include <pthread.h>
 
-#include "unit.h"
 #include "internal.h"
+#include "unit.h"
 
 enum { MAXW = 64 };
 static pthread_barrier_t done;
 static pthread_mutex_t step = PTHREAD_MUTEX_INITIALIZER;
 
-static void *worker(void *arg)
-{
+static void *worker(void *arg) {
     (void)arg;
     pthread_mutex_lock(&step); /* one at a time: each sees the last one's arena */
     arena *av = um_arena_current();
@@ -30,8 +29,7 @@ static void *worker(void *arg)
 
 /* Start n contending workers; once all have reported their waits (they
  * then wait at the barrier, still attached), the arena count. */
-static int arenas_after(int n)
-{
+static int arenas_after(int n) {
     pthread_t t[MAXW];
     pthread_barrier_init(&done, NULL, (unsigned)n + 1);
     for (int k = 0; k < n; k++)
@@ -44,8 +42,7 @@ static int arenas_after(int n)
     return got;
 }
 
-int main(void)
-{
+int main(void) {
     void *volatile first = malloc(64); /* initialise the library */
     free(first);
     size_t ncpus = um_os_ncpus();
@@ -54,7 +51,8 @@ int main(void)
         want = 1;
     int n = want + 4 < MAXW ? want + 4 : MAXW;
     int got = arenas_after(n);
-    U_CHECK(got == want, "%zu CPUs: %d arenas after %d contending threads, want %d", ncpus, got, n, want);
+    U_CHECK(got == want, "%zu CPUs: %d arenas after %d contending threads, want %d", ncpus, got, n,
+            want);
     /* M_ARENA_TEST, when larger than the default limit, raises it */
     U_CHECK(mallopt(M_ARENA_TEST, want + 2) == 1, "mallopt(M_ARENA_TEST)");
     got = arenas_after(n);

@@ -8,15 +8,14 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "unit.h"
 #include "tcache.h"
+#include "unit.h"
 
 enum { N = 2000 };
 static void *blk[N];
 static size_t free_only_count, free_only_limit, reused_limit;
 
-static void *consumer(void *arg)
-{
+static void *consumer(void *arg) {
     size_t i = (size_t)(uintptr_t)arg;
     for (int k = 0; k < N; k++)
         free(blk[k]);
@@ -25,8 +24,7 @@ static void *consumer(void *arg)
     return NULL;
 }
 
-static void *reuser(void *arg)
-{
+static void *reuser(void *arg) {
     size_t i = (size_t)(uintptr_t)arg;
     /* allocate and free the size itself, in bursts: the slot refills, so
      * overflows grow it */
@@ -40,8 +38,7 @@ static void *reuser(void *arg)
     return NULL;
 }
 
-int main(void)
-{
+int main(void) {
     size_t i = tc_req_index(64), cs = tc_slot_size(i);
     size_t batch = 8192 / cs;
     batch = batch < 8 ? 8 : batch > 64 ? 64 : batch;
@@ -53,8 +50,8 @@ int main(void)
     pthread_t t;
     U_CHECK(pthread_create(&t, NULL, consumer, (void *)(uintptr_t)i) == 0, "thread");
     pthread_join(t, NULL);
-    printf("slot %zu (%zu-byte chunks): a free-only thread holds %zu (limit %zu, batch %zu)\n", i, cs,
-           free_only_count, free_only_limit, batch);
+    printf("slot %zu (%zu-byte chunks): a free-only thread holds %zu (limit %zu, batch %zu)\n", i,
+           cs, free_only_count, free_only_limit, batch);
     U_CHECK(free_only_limit <= batch && free_only_count <= batch,
             "free-only slot: limit %zu, %zu cached, more than a batch of %zu", free_only_limit,
             free_only_count, batch);

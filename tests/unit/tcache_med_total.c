@@ -12,8 +12,8 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "unit.h"
 #include "internal.h"
+#include "unit.h"
 
 enum { NW = 8, PER = 300 };
 #define MED_TOTAL ((size_t)1536 << 10)
@@ -21,8 +21,7 @@ enum { NW = 8, PER = 300 };
 static pthread_mutex_t turn = PTHREAD_MUTEX_INITIALIZER;
 static pthread_barrier_t idle;
 
-static void *worker(void *arg)
-{
+static void *worker(void *arg) {
     unsigned seed = (unsigned)(uintptr_t)arg * 2654435761u + 1;
     static void *blk[PER];
     pthread_mutex_lock(&turn); /* one burst at a time */
@@ -51,18 +50,19 @@ static void *worker(void *arg)
     return NULL;
 }
 
-int main(void)
-{
+int main(void) {
     pthread_t t[NW];
     pthread_barrier_init(&idle, NULL, NW + 1);
     for (int k = 0; k < NW; k++)
         U_CHECK(pthread_create(&t[k], NULL, worker, (void *)(uintptr_t)k) == 0, "thread %d", k);
     pthread_barrier_wait(&idle);
     size_t n = 0, bytes = um_tcache_bytes(&n);
-    printf("%d idle workers' caches: %zu bytes in %zu chunks (bound %zu)\n", NW, bytes, n, MED_TOTAL);
+    printf("%d idle workers' caches: %zu bytes in %zu chunks (bound %zu)\n", NW, bytes, n,
+           MED_TOTAL);
     /* the workers' blocks were all medium; 64 KiB of slack for the few
      * small chunks the threads' start-up cached */
-    U_CHECK(bytes <= MED_TOTAL + 64 * 1024, "idle caches hold %zu bytes, more than %zu", bytes, MED_TOTAL);
+    U_CHECK(bytes <= MED_TOTAL + 64 * 1024, "idle caches hold %zu bytes, more than %zu", bytes,
+            MED_TOTAL);
     U_CHECK(bytes >= MED_TOTAL / 4, "the caches did cache: %zu bytes", bytes);
     pthread_barrier_wait(&idle);
     for (int k = 0; k < NW; k++)
