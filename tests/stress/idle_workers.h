@@ -26,7 +26,10 @@
  *                         MB), 3.3-3.4 MB with it (1.28-1.35x)
  *   purge thread, no call: glibc 24 MB (its lowest in 2 s); umalloc 3.7-3.8 MB
  *                         after 1.0-1.2 s
- *   light traffic in main: glibc 24 MB; umalloc 6-24 MB after 1.1 s
+ *   light traffic in main: glibc 24 MB; umalloc 6-24 MB after 1.1 s while
+ *                         the workers had arenas of their own, 4.6-4.9 MB
+ *                         at 2 s with one arena per two CPUs (2026-12-01
+ *                         later, 4 release runs; 2 CPUs: one arena)
  *   no purge thread and no call at all: umalloc 150-166 MB, glibc 24 MB:
  *                         nothing in umalloc runs, so nothing goes back (not
  *                         a test)
