@@ -73,10 +73,11 @@ static _Atomic size_t tc_live; /* caches set up and not yet exited */
  * from the threads alive then: the first threads of a program that starts
  * its workers one by one (or whose workers were scheduled one after the
  * other on a busy machine) each took up to TC_MED_MAX before the others
- * existed, and if they then went idle they kept it; 8 idle workers held 1.7-
- * 1.85 MB instead of 1.4 (tests/stress/idle_workers_trim pinned to one
- * busy CPU with taskset: RSS after malloc_trim(0) 3.4-3.7 MB against
- * 3.2-3.3 when they ran side by side; glibc 2.5-2.6). */
+ * existed, and if they then went idle they kept it: 8 idle workers held
+ * 1.38-1.85 MB in 20 runs of tests/stress/idle_workers_trim (debug) pinned
+ * to one busy CPU with taskset (RSS after malloc_trim(0) 3.16-3.68 MB),
+ * about 1.4 when they ran side by side (3.1-3.3 MB; glibc 2.5-2.6). With
+ * this bound: 1.03-1.48 MB, RSS 2.84-3.36 MB in 14 pinned runs. */
 static _Atomic size_t tc_med_all;
 
 /* Change tc's medium limit total by delta bytes, keeping tc_med_all in step. */
