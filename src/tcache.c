@@ -14,9 +14,10 @@
  * thread never refilled only to one flush batch), up to a per-size cap,
  * while the sum of all limits (in bytes) stays within the thread's budget
  * (UMALLOC_TCACHE_MAX; by default 4 MiB shared by the live threads, 256
- * KiB..1 MiB each; of it, the medium slots 1.5 MiB shared, 64..512 KiB
- * each, and 1.5 MiB for all threads' medium slots together: what idle
- * threads keep, see tc_med_budget); quiet slots shrink to make room. A
+ * KiB..1 MiB each; of it, the medium slots 64..512 KiB each, 1.5 MiB
+ * divided among the live threads and never more than 1.5 MiB for all of
+ * them together: what idle threads keep, see tc_med_budget); quiet slots
+ * shrink to make room. A
  * slot's first refill brings only the chunk asked for (no speculative
  * carving for a size asked once); later ones bring half the limit. Every
  * 4096 slow calls, slots that saw no refill or flush give half their chunks

@@ -15,7 +15,8 @@ enum { N = 2000 };
 static void *blk[N];
 static size_t free_only_count, free_only_limit, reused_limit;
 
-static void *consumer(void *arg) {
+static void *consumer(void *arg)
+{
     size_t i = (size_t)(uintptr_t)arg;
     for (int k = 0; k < N; k++)
         free(blk[k]);
@@ -24,7 +25,8 @@ static void *consumer(void *arg) {
     return NULL;
 }
 
-static void *reuser(void *arg) {
+static void *reuser(void *arg)
+{
     size_t i = (size_t)(uintptr_t)arg;
     /* allocate and free the size itself, in bursts: the slot refills, so
      * overflows grow it */
@@ -38,7 +40,8 @@ static void *reuser(void *arg) {
     return NULL;
 }
 
-int main(void) {
+int main(void)
+{
     size_t i = tc_req_index(64), cs = tc_slot_size(i);
     size_t batch = 8192 / cs;
     batch = batch < 8 ? 8 : batch > 64 ? 64 : batch;

@@ -21,7 +21,8 @@ enum { NW = 8, PER = 300 };
 static pthread_mutex_t turn = PTHREAD_MUTEX_INITIALIZER;
 static pthread_barrier_t idle;
 
-static void *worker(void *arg) {
+static void *worker(void *arg)
+{
     unsigned seed = (unsigned)(uintptr_t)arg * 2654435761u + 1;
     static void *blk[PER];
     pthread_mutex_lock(&turn); /* one burst at a time */
@@ -50,7 +51,8 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-int main(void) {
+int main(void)
+{
     pthread_t t[NW];
     pthread_barrier_init(&idle, NULL, NW + 1);
     for (int k = 0; k < NW; k++)
