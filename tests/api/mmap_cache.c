@@ -1,6 +1,7 @@
 // The mapping cache (src/large.c): blocks too big for the dynamic mmap
 // threshold (> 32 MiB) that are mapped and freed again and again keep their
-// mapping for reuse, but
+// mapping for reuse (smaller ones never: the threshold moves above them),
+// but
 //  - the first free of a size unmaps at once (the seeds' story);
 //  - a second free of a similar size keeps the mapping, the next request it
 //    fits takes it (same address, no new page faults), and calloc of it is
@@ -52,6 +53,17 @@ int main(void)
     free(big(2 * MiB));
     long grown = heap_round();
     EXPECTF(grown < (long)(8 * MiB), "24 MiB of heap freed, break still %ld above", grown);
+
+    /* 0b: a mapping under 32 MiB is never kept, however often its size
+     * comes back: its free raises the mmap threshold to its size, so no
+     * later request it could serve is mapped (it sat resident until the
+     * decay: python's 8 MiB strings) */
+    for (size_t i = 3; i < 6; i++) {
+        char *m = big(i * MiB);
+        volatile uintptr_t at = (uintptr_t)m;
+        free(m);
+        EXPECTF(!mapped(at), "free(%zu MiB) kept its mapping (under 32 MiB)", i);
+    }
 
     /* 1: one free of a size unmaps */
     char *a = big(n);
