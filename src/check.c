@@ -231,6 +231,19 @@ static void check_tcache(void)
             FAIL("tcache count disagrees with its list", tc->head[i]);
         if (tc->room[i] > tc->limit[i])
             FAIL("tcache bin over its limit", tc->head[i]);
+        /* the outbound list: only a slot never refilled has one, under a batch */
+        n = 0;
+        for (void **e = tc->out[i]; e; e = link_reveal(e[0])) {
+            chunk *p = mem_to_chunk(e);
+            if (!link_ok(e) || chunksize(p) != tc_slot_size(i) || chunk_is_mmapped(p))
+                FAIL("bad tcache outbound entry", e);
+            if (e[1] != (void *)um_tc_key || !inuse(p))
+                FAIL("tcache outbound entry not marked", e);
+            if (++n > 64)
+                FAIL("tcache outbound list too long", tc->out[i]);
+        }
+        if (n != tc->out_n[i] || (n && (tc->fills[i] || n * tc_slot_size(i) > 4096 + tc_slot_size(i) * 4)))
+            FAIL("tcache outbound list disagrees with its slot", tc->out[i]);
     }
 }
 

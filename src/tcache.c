@@ -49,11 +49,16 @@ static struct tcache *tc_list;
  * one (at least 1): the thread budget bounds the sum. A table, filled at
  * init: the slow paths read it on every refill and overflow. */
 static uint16_t tc_cap[TC_SLOTS];
+static uint8_t tc_out_batch[TC_SLOTS]; /* see tc_free_only */
+#define TC_FREE_BATCH ((size_t)4096)
 
 static void tc_caps_init(void)
 {
     for (size_t i = 2; i < TC_SLOTS; i++) {
-        size_t cs = tc_slot_size(i), m;
+        size_t cs = tc_slot_size(i), m, b = TC_FREE_BATCH / cs;
+        if (i < TC_MED_FIRST)
+            b = b < 4 ? 4 : b > 64 ? 64 : b;
+        tc_out_batch[i] = (uint8_t)(b < 1 ? 1 : b);
         if (i < TC_MED_FIRST) {
             m = 16384 / cs;
             m = m < 8 ? 8 : m > 512 ? 512 : m;
@@ -114,21 +119,18 @@ void um_tcache_global_init(void)
     tc_exit_key_ok = pthread_key_create(&tc_exit_key, um_tcache_thread_exit) == 0;
 }
 
-/* Start limits for every slot; the stacks must be empty. A slot starts
- * with room for a few chunks of a small size and none of a medium one; use
- * makes it grow (tc_grow), within the budget. */
+/* Start limits for every slot; the stacks must be empty. Every slot starts
+ * with no room, so frees into a slot this thread never refilled take the
+ * slow path (tc_free_only); a small slot's first refill gives it room for a
+ * few chunks, and use makes it grow (tc_grow), within the budget. */
 static void tc_reset_limits(struct tcache *tc)
 {
     size_t budget = tc_budget();
     tc_med_add(tc, tc->med_limit_bytes, 1); /* medium slots start at 0 */
     tc->limit_bytes = 0;
-    for (size_t i = 2; i < TC_SLOTS; i++) {
-        uint16_t l = i < TC_MED_FIRST ? TC_START_LIMIT : 0;
-        if (tc->limit_bytes + l * tc_slot_size(i) > budget) /* a tiny budget */
-            l = 0;
-        tc->limit[i] = tc->room[i] = l;
-        tc->limit_bytes += l * tc_slot_size(i);
-    }
+    (void)budget;
+    for (size_t i = 2; i < TC_SLOTS; i++)
+        tc->limit[i] = tc->room[i] = 0; /* (a small slot gets TC_START_LIMIT at its first refill) */
     tc->disabled = 0;
 }
 
@@ -209,9 +211,9 @@ static arena *cached_arena(void **e)
  * same neighbouring memory again. (Sending the newest away kept the oldest
  * at the bottom for good and mixed them in on every cycle: a tree built and
  * freed over and over had its nodes scattered over megabytes.) Only the
- * kept part is walked; with several arenas the flushed part is cut into
- * runs of one arena (chunks in one 64 MiB region share their arena, so most
- * steps read nothing but the link) and each run is parked whole. */
+ * kept part is walked. */
+static void tc_give(size_t i, void **run, size_t n);
+
 static void tc_flush(struct tcache *tc, size_t i, size_t n)
 {
     size_t have = tc_count(tc, i);
@@ -236,6 +238,15 @@ static void tc_flush(struct tcache *tc, size_t i, size_t n)
     }
     tc->room[i] = (uint16_t)(tc->room[i] + n);
     tc->events[i]++;
+    tc_give(i, run, n);
+}
+
+/* Hand a chain of n cached chunks of slot i to the central caches of their
+ * arenas: with several arenas the chain is cut into runs of one arena
+ * (chunks in one 64 MiB region share their arena, so most steps read
+ * nothing but the link) and each run is parked whole. */
+static void tc_give(size_t i, void **run, size_t n)
+{
     arena *ra = cached_arena(run);
     if (atomic_load_explicit(&um_narenas, memory_order_relaxed) == 1) {
         /* one arena: every chunk is the main arena's; the stack's bottom
@@ -268,10 +279,23 @@ static void tc_flush(struct tcache *tc, size_t i, size_t n)
 }
 
 /* Give every cached chunk back; the cache stays usable unless disabled. */
+static void tc_out_flush(struct tcache *tc, size_t i)
+{
+    size_t n = tc->out_n[i];
+    if (n == 0)
+        return;
+    void **run = tc->out[i];
+    tc->out[i] = NULL;
+    tc->out_n[i] = 0;
+    tc_give(i, run, n);
+}
+
 static void tc_flush_all(struct tcache *tc)
 {
-    for (size_t i = 2; i < TC_SLOTS; i++)
+    for (size_t i = 2; i < TC_SLOTS; i++) {
         tc_flush(tc, i, tc_count(tc, i));
+        tc_out_flush(tc, i);
+    }
 }
 
 static void tc_disable(struct tcache *tc)
@@ -392,51 +416,61 @@ static void tc_grow(struct tcache *tc, size_t i, size_t d)
     tc->limit_bytes += d * cs;
 }
 
-/* A free found slot i full. A slot this thread has never refilled only
- * receives chunks (a consumer's, or a thread freeing what others made): a
- * deep stack there is memory nobody here reuses, so it grows only to one
- * flush batch of about TC_FREE_BATCH bytes (small sizes 4..64 chunks,
- * medium ones 2..4, within the slot's cap), enough to keep the central
- * cache's lock off most frees (tcmalloc also stops a list that only
- * overflows at its transfer batch), and an overflow hands over all of it
- * (tc_overflow). The others grow by half, as on a miss.
- * Measured (5dfa3f1, small slots only, 8 KiB: churn 3.9 -> 3.6 MB, oneway
- * 7.8 -> 7.2), then medium slots too, 4 KiB, all handed over (median of
- * 5-9 interleaved runs of /usr/bin/time build/bench/<w>): peak RSS
- * prodcons 3.1-3.2 -> 2.4-2.5 MB (glibc 1.9), churn 3.6 -> 3.2, oneway 7.1
- * -> 6.4, prodcons_batch and xchurn within noise; CPU time within the
+/* A free into a slot this thread has never refilled: a consumer's, or a
+ * thread's freeing what others made. Such a slot has no room (no limit),
+ * so every such free comes here, and the chunk goes on the slot's outbound
+ * list, never on its stack: the central cache gets the list when it holds
+ * one flush batch of about TC_FREE_BATCH bytes (small sizes 4..64 chunks,
+ * medium ones 1..4), enough to keep the central cache's lock off most frees
+ * (tcmalloc also stops a list that only overflows at its transfer batch),
+ * and when the thread first refills the slot, after the refill. So a block
+ * another thread allocated is never handed straight back by this thread's
+ * next malloc: two 8-byte blocks main allocated side by side, one freed by
+ * each of two workers, kept the workers writing one cache line for the
+ * rest of their lives (bench/false_sharing passive: 0.45-0.47x of glibc,
+ * jemalloc and mimalloc, which all avoid it). Returns 0 when the slot has
+ * been refilled (the caller caches the chunk as usual).
+ * Measured for the batch (5dfa3f1, small slots only, 8 KiB: churn 3.9 ->
+ * 3.6 MB, oneway 7.8 -> 7.2), then medium slots too, 4 KiB, all handed over
+ * (median of 5-9 interleaved runs of /usr/bin/time build/bench/<w>): peak
+ * RSS prodcons 3.1-3.2 -> 2.4-2.5 MB (glibc 1.9), churn 3.6 -> 3.2, oneway
+ * 7.1 -> 6.4, prodcons_batch and xchurn within noise; CPU time within the
  * noise of these runs (-5% to +7%); server and threads (no thread there
  * only frees a size) unchanged. A 2 KiB batch or a medium minimum of one
  * chunk cost prodcons and oneway 15-20% more time for 5% less. */
-#define TC_FREE_BATCH ((size_t)4096)
-static void tc_grow_on_overflow(struct tcache *tc, size_t i)
+
+static inline int tc_free_only(struct tcache *tc, size_t i, void *mem)
 {
-    size_t d = tc->limit[i] / 2 + 1;
-    if (tc->fills[i] == 0) {
-        size_t b = TC_FREE_BATCH / tc_slot_size(i);
-        if (i < TC_MED_FIRST)
-            b = b < 4 ? 4 : b > 64 ? 64 : b;
-        else if (b < 2)
-            b = 2;
-        if (tc->limit[i] >= b)
-            return;
-        if (d > b - tc->limit[i])
-            d = b - tc->limit[i];
+    if (tc->fills[i] != 0 || tc->limit[i] != 0)
+        return 0;
+    void **e = mem;
+    e[0] = link_protect(tc->out[i]);
+    e[1] = (void *)um_tc_key;
+    tc->out[i] = e;
+    if (++tc->out_n[i] >= tc_out_batch[i]) {
+        tc->events[i]++;
+        tc_out_flush(tc, i);
+        /* a whole batch freed and none allocated: a consumer of this size.
+         * Its frees take the inline path from now on (a stack of one batch,
+         * handed over whole, tc_overflow), as every free through here cost
+         * bench/oneway 25-50% more time */
+        tc_grow(tc, i, tc_out_batch[i]);
     }
-    tc_grow(tc, i, d);
+    return 1;
 }
 
-/* A free found slot i full: make room (growing it if it may grow), handing
- * the oldest chunks to the central cache; a slot that only receives (see
- * above) hands over all of them, one that allocates keeps the newest
- * quarter. Returns whether there is room now. */
+/* A free found slot i full: make room, handing the oldest chunks to the
+ * central cache. A slot the thread allocates from grows by half and keeps
+ * its newest quarter; a consumer's (never refilled) stays at one batch and
+ * hands over all of it. Returns whether there is room now. */
 static inline int tc_overflow(struct tcache *tc, size_t i)
 {
-    if (tc->room[i] == 0)
-        tc_grow_on_overflow(tc, i);
+    int consumer = tc->fills[i] == 0;
+    if (tc->room[i] == 0 && !consumer)
+        tc_grow(tc, i, tc->limit[i] / 2 + 1);
     if (tc->room[i] == 0 && tc->limit[i] != 0) {
         size_t n = tc_count(tc, i);
-        tc_flush(tc, i, tc->fills[i] == 0 ? n : n - n / 4);
+        tc_flush(tc, i, consumer ? n : n - n / 4);
     }
     return tc->room[i] != 0;
 }
@@ -452,6 +486,8 @@ static UM_NOINLINE void tc_scavenge(struct tcache *tc)
      * transfers read the clock for it otherwise) */
     um_central_decay(um_arena_current(), now);
     for (size_t i = 2; i < TC_SLOTS; i++) {
+        if (tc->events[i] == 0)
+            tc_out_flush(tc, i); /* a consumer's quiet sizes */
         if (tc->events[i] == 0 && tc->limit[i] > 1) {
             /* quiet: half its chunks go back and its limit shrinks by a
              * quarter, leaving budget for the slots in use */
@@ -465,12 +501,16 @@ static UM_NOINLINE void tc_scavenge(struct tcache *tc)
 
 /* Slow-path housekeeping (inline in each slow path: two tests): a flush
  * asked for by another thread, and the periodic scavenge. */
-static inline __attribute__((always_inline)) void tc_tick(struct tcache *tc)
+static inline __attribute__((always_inline)) void tc_tick_req(struct tcache *tc)
 {
     if (unlikely(atomic_load_explicit(&tc->flush_req, memory_order_relaxed))) {
         atomic_store_explicit(&tc->flush_req, 0, memory_order_relaxed);
         tc_flush_all(tc);
     }
+}
+static inline __attribute__((always_inline)) void tc_tick(struct tcache *tc)
+{
+    tc_tick_req(tc);
     if (unlikely(++tc->slow_calls >= TC_SCAVENGE_EVERY))
         tc_scavenge(tc);
 }
@@ -526,6 +566,7 @@ void *um_tcache_get(size_t i)
          * the arena, not its class's (the seeds' A=30K, B=40K lie adjacent,
          * 30K + 16 apart); from the second miss on, the class is cached */
         tc->fills[i] = 1;
+        tc_out_flush(tc, i); /* (not before: see tc_free_only) */
         return NULL;
     }
     /* the first refill of a slot brings only the chunk asked for: a size
@@ -535,6 +576,8 @@ void *um_tcache_get(size_t i)
      * sends them back first, see um_tcache_free_slow, so top still shrinks
      * as the seeds show.) */
     size_t nb = tc_slot_size(i), n;
+    if (tc->fills[i] == 0 && i < TC_MED_FIRST)
+        tc_grow(tc, i, TC_START_LIMIT); /* a small slot's room, from its first refill on */
     size_t extra = tc->fills[i] && i < TC_MED_FIRST ? tc->limit[i] / 2 : 0;
     if (tc->fills[i] < UINT16_MAX)
         tc->fills[i]++;
@@ -580,6 +623,8 @@ void *um_tcache_get(size_t i)
             tc_install(tc, i, chain, n);
     }
     tc_grow(tc, i, tc->limit[i] / 2 + 1);
+    if (unlikely(tc->out_n[i])) /* frees before this first refill: on their way now */
+        tc_out_flush(tc, i);
     return m;
 }
 
@@ -626,6 +671,11 @@ void um_tcache_free_slow(chunk *p)
     if (i && (tc = tc_usable()) != NULL) {
         if (unlikely(!inuse(p)))
             um_fatal("free", "double free of", mem, size - SIZE_SZ);
+        /* (a consumer's frees all come this way: they are no slow calls
+         * that should time the scavenge, which would run 50 times as often) */
+        tc_tick_req(tc);
+        if (tc_free_only(tc, i, mem))
+            return;
         tc_tick(tc);
         if (tc_overflow(tc, i)) {
             tc_push(tc, i, mem);
@@ -645,6 +695,9 @@ void um_tcache_free_full(size_t i, void *mem)
         um_arena_free(mem_to_chunk(mem));
         return;
     }
+    tc_tick_req(tc); /* (see um_tcache_free_slow) */
+    if (tc_free_only(tc, i, mem))
+        return;
     tc_tick(tc);
     if (tc_overflow(tc, i))
         tc_push(tc, i, mem);
@@ -669,12 +722,14 @@ __attribute__((destructor)) static void tc_check_at_exit(void)
     if (um_tc_state != TC_LIVE || tc == &um_tc_empty)
         return;
     for (size_t i = 2; i < TC_SLOTS; i++) {
-        void **e = tc->head[i];
-        for (size_t k = tc_count(tc, i); k > 0 && e; k--) {
-            void **next = link_reveal(e[0]);
-            if (e[1] != (void *)um_tc_key || !link_ok(next))
-                um_fatal("exit", "write after free into", e, tc_slot_size(i) - SIZE_SZ);
-            e = next;
+        for (int list = 0; list < 2; list++) {
+            void **e = list ? tc->out[i] : tc->head[i];
+            for (size_t k = list ? tc->out_n[i] : tc_count(tc, i); k > 0 && e; k--) {
+                void **next = link_reveal(e[0]);
+                if (e[1] != (void *)um_tc_key || !link_ok(next))
+                    um_fatal("exit", "write after free into", e, tc_slot_size(i) - SIZE_SZ);
+                e = next;
+            }
         }
     }
 }
@@ -746,7 +801,8 @@ size_t um_tcache_bytes(size_t *count)
     for (struct tcache *tc = tc_list; tc; tc = tc->next)
         for (size_t i = 2; i < TC_SLOTS; i++) {
             size_t c = (size_t)__atomic_load_n(&tc->limit[i], __ATOMIC_RELAXED) -
-                       __atomic_load_n(&tc->room[i], __ATOMIC_RELAXED);
+                       __atomic_load_n(&tc->room[i], __ATOMIC_RELAXED) +
+                       __atomic_load_n(&tc->out_n[i], __ATOMIC_RELAXED);
             n += c;
             bytes += c * tc_slot_size(i);
         }

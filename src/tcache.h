@@ -67,6 +67,8 @@ struct tcache {
     uint16_t limit[TC_SLOTS];
     uint16_t events[TC_SLOTS]; /* refills + flushes since the last scavenge */
     uint16_t fills[TC_SLOTS];  /* refills ever (saturating): sizes the next one */
+    void *out[TC_SLOTS];       /* slot never refilled: its frees, bound for the central cache */
+    uint8_t out_n[TC_SLOTS];   /* chunks on out[i] (under one flush batch) */
     size_t limit_bytes;        /* sum of limit * size: kept within the budget */
     size_t med_limit_bytes;    /* ... of the medium slots alone (tc_med_budget) */
     unsigned slow_calls;       /* slow-path calls since the last scavenge */
