@@ -200,6 +200,23 @@ static void check_arena(arena *av)
     um_central_check(av);
 }
 
+/* Length of a cache list of slot i (its stack or its outbound list), each
+ * entry checked; fails past max entries. */
+static size_t tc_list_len(void **e, size_t i, size_t max)
+{
+    size_t n = 0;
+    for (; e; e = link_reveal(e[0])) {
+        chunk *p = mem_to_chunk(e);
+        if (!link_ok(e) || chunksize(p) != tc_slot_size(i) || chunk_is_mmapped(p))
+            FAIL("bad tcache entry", e);
+        if (e[1] != (void *)um_tc_key || !inuse(p))
+            FAIL("tcache entry not marked", e);
+        if (++n > max)
+            FAIL("tcache list longer than its count", e);
+    }
+    return n;
+}
+
 static void check_tcache(void)
 {
     struct tcache *tc = um_tcp;
@@ -218,31 +235,15 @@ static void check_tcache(void)
     if (um_tcache_med_total() < med)
         FAIL("medium limit total of all caches below this cache's", tc);
     for (size_t i = 2; i < TC_SLOTS; i++) {
-        size_t n = 0;
-        for (void **e = tc->head[i]; e; e = link_reveal(e[0])) {
-            chunk *p = mem_to_chunk(e);
-            if (!link_ok(e) || chunksize(p) != tc_slot_size(i) || chunk_is_mmapped(p))
-                FAIL("bad tcache entry", e);
-            if (e[1] != (void *)um_tc_key || !inuse(p))
-                FAIL("tcache entry not marked", e);
-            n++;
-        }
-        if (n != tc_count(tc, i))
+        if (tc_list_len(tc->head[i], i, tc_count(tc, i)) != tc_count(tc, i))
             FAIL("tcache count disagrees with its list", tc->head[i]);
         if (tc->room[i] > tc->limit[i])
             FAIL("tcache bin over its limit", tc->head[i]);
-        /* the outbound list: only a slot never refilled has one, under a batch */
-        n = 0;
-        for (void **e = tc->out[i]; e; e = link_reveal(e[0])) {
-            chunk *p = mem_to_chunk(e);
-            if (!link_ok(e) || chunksize(p) != tc_slot_size(i) || chunk_is_mmapped(p))
-                FAIL("bad tcache outbound entry", e);
-            if (e[1] != (void *)um_tc_key || !inuse(p))
-                FAIL("tcache outbound entry not marked", e);
-            if (++n > 64)
-                FAIL("tcache outbound list too long", tc->out[i]);
-        }
-        if (n != tc->out_n[i] || (n && (tc->fills[i] || n * tc_slot_size(i) > 4096 + tc_slot_size(i) * 4)))
+        /* the outbound list: only a slot never refilled and with no stack
+         * has one, shorter than a batch (4 KiB; at least 4 small chunks) */
+        size_t n = tc_list_len(tc->out[i], i, 64);
+        if (n != tc->out_n[i] ||
+            (n && (tc->fills[i] || tc->limit[i] || n * tc_slot_size(i) > 4096 + tc_slot_size(i) * 4)))
             FAIL("tcache outbound list disagrees with its slot", tc->out[i]);
     }
 }
