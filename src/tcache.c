@@ -548,6 +548,25 @@ static void tc_install(struct tcache *tc, size_t i, void *chain, size_t n)
     tc->room[i] = (uint16_t)(tc->room[i] - n);
 }
 
+/* Out of memory at a refill: a chunk this thread freed into slot i and has
+ * not handed over yet (tc_free_only) serves the request after all, and the
+ * rest of the outbound list goes now (the slot counts as refilled: an
+ * outbound list belongs only to a slot that never was). NULL if none. */
+static void *tc_out_take(struct tcache *tc, size_t i)
+{
+    void **e = tc->out[i];
+    if (!e)
+        return NULL;
+    void *next = link_reveal(e[0]);
+    if (unlikely(!link_ok(next)))
+        um_fatal("malloc", "corrupted tcache entry at", e, 0);
+    tc->out[i] = next;
+    tc->out_n[i]--;
+    e[1] = NULL;
+    tc_out_flush(tc, i);
+    return e;
+}
+
 /* A chunk of slot i, refilling the cache: a parked batch of the thread's
  * arena, else a run carved from it. NULL when the cache is unusable, on a
  * medium size's first miss, or when the arena is out of memory (the caller
@@ -618,7 +637,7 @@ void *um_tcache_get(size_t i)
         m = um_arena_carve(av, nb, extra + 1, &chain, &n);
         um_arena_release(av);
         if (!m)
-            return NULL;
+            return tc_out_take(tc, i);
         if (n)
             tc_install(tc, i, chain, n);
     }
