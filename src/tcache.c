@@ -125,10 +125,8 @@ void um_tcache_global_init(void)
  * few chunks, and use makes it grow (tc_grow), within the budget. */
 static void tc_reset_limits(struct tcache *tc)
 {
-    size_t budget = tc_budget();
-    tc_med_add(tc, tc->med_limit_bytes, 1); /* medium slots start at 0 */
+    tc_med_add(tc, tc->med_limit_bytes, 1);
     tc->limit_bytes = 0;
-    (void)budget;
     for (size_t i = 2; i < TC_SLOTS; i++)
         tc->limit[i] = tc->room[i] = 0; /* (a small slot gets TC_START_LIMIT at its first refill) */
     tc->disabled = 0;
