@@ -9,9 +9,10 @@
  * chunk's own arena, as chains (O(1) per arena met), so that chunks come
  * back in the reverse order of their frees. Nothing here walks a bin.
  *
- * Sizing: a small slot's limit starts at 4, a medium one's at 0, and a limit
- * grows by half whenever the slot runs dry or overflows (a slot the
- * thread never refilled only to one flush batch), up to a per-size cap,
+ * Sizing: every slot starts with no room; a small one gets 4 at its first
+ * refill, and a limit grows by half whenever the slot runs dry or
+ * overflows, up to a per-size cap (a slot the thread never refilled keeps
+ * its frees on an outbound list, then a stack of one flush batch),
  * while the sum of all limits (in bytes) stays within the thread's budget
  * (UMALLOC_TCACHE_MAX; by default 4 MiB shared by the live threads, 256
  * KiB..1 MiB each; of it, the medium slots 64..512 KiB each, 1.5 MiB
@@ -276,7 +277,7 @@ static void tc_give(size_t i, void **run, size_t n)
     um_central_give(ra, i, run, rn);
 }
 
-/* Give every cached chunk back; the cache stays usable unless disabled. */
+/* Slot i's outbound list (tc_free_only), all of it, to the central caches. */
 static void tc_out_flush(struct tcache *tc, size_t i)
 {
     size_t n = tc->out_n[i];
@@ -288,6 +289,7 @@ static void tc_out_flush(struct tcache *tc, size_t i)
     tc_give(i, run, n);
 }
 
+/* Give every cached chunk back; the cache stays usable unless disabled. */
 static void tc_flush_all(struct tcache *tc)
 {
     for (size_t i = 2; i < TC_SLOTS; i++) {
@@ -426,8 +428,10 @@ static void tc_grow(struct tcache *tc, size_t i, size_t d)
  * next malloc: two 8-byte blocks main allocated side by side, one freed by
  * each of two workers, kept the workers writing one cache line for the
  * rest of their lives (bench/false_sharing passive: 0.45-0.47x of glibc,
- * jemalloc and mimalloc, which all avoid it). Returns 0 when the slot has
- * been refilled (the caller caches the chunk as usual).
+ * jemalloc and mimalloc, which all avoid it). After a whole batch the
+ * thread is a consumer of the size and the slot gets a stack of one batch
+ * (tc_overflow). Returns 0 when the slot has a stack or was refilled (the
+ * caller caches the chunk as usual).
  * Measured for the batch (5dfa3f1, small slots only, 8 KiB: churn 3.9 ->
  * 3.6 MB, oneway 7.8 -> 7.2), then medium slots too, 4 KiB, all handed over
  * (median of 5-9 interleaved runs of /usr/bin/time build/bench/<w>): peak
@@ -436,7 +440,6 @@ static void tc_grow(struct tcache *tc, size_t i, size_t d)
  * noise of these runs (-5% to +7%); server and threads (no thread there
  * only frees a size) unchanged. A 2 KiB batch or a medium minimum of one
  * chunk cost prodcons and oneway 15-20% more time for 5% less. */
-
 static inline int tc_free_only(struct tcache *tc, size_t i, void *mem)
 {
     if (tc->fills[i] != 0 || tc->limit[i] != 0)
