@@ -584,23 +584,31 @@ static void sec_heap_map(int variant)
     sym = dlsym(RTLD_DEFAULT, "umalloc_thread_flush");
     memcpy(&flush, &sym, sizeof sym);
     char *p[8];
+    /* each size asked for once first: a medium size's first block is exact
+     * and not cached (section 2's A and B), its class is from the second */
+    for (int i = 0; i < 8; i++) {
+        sink = malloc((size_t)(i + 1) * 4 * KiB); /* (through sink: gcc drops a malloc+free pair) */
+        free(sink);
+    }
     for (int i = 0; i < 8; i++)
         p[i] = malloc((size_t)(i + 1) * 4 * KiB);
     char *big = malloc(256 * KiB);
     sink = big;
     for (int i = 0; i < 8; i += 2)
         free(p[i]);
-    printf("  8 blocks of 4..32 KiB, every other one freed, and one 256 KiB block (its own\n"
-           "  mapping). The 4 freed blocks stay in this thread's cache, ready for the next\n"
-           "  malloc of their size, next to the spare chunks a cache refill carved ahead of\n"
-           "  demand: the map counts all of them as cached ('c'), not in use, not free:\n");
+    printf("  8 blocks of 4..32 KiB (each size asked for once before), every other one\n"
+           "  freed, and one 256 KiB block (its own mapping). The 4 freed blocks stay in\n"
+           "  this thread's cache, ready for the next malloc of their size: the map counts\n"
+           "  them as cached ('c'), not in use, not free:\n");
     fflush(stdout);
     heap_map(1);
     fflush(stdout);
     if (flush) {
         flush();
-        printf("  after umalloc_thread_flush() the cache gives them back to the bins, where\n"
-               "  they coalesce with their neighbours and count as free ('.'):\n");
+        malloc_trim(0);
+        printf("  umalloc_thread_flush() hands them to the arena's central cache (still 'c':\n"
+               "  parked for any thread's next refill); malloc_trim(0) gives those to the\n"
+               "  bins, where they coalesce with their neighbours and count as free ('.'):\n");
         fflush(stdout);
         heap_map(1);
         fflush(stdout);
