@@ -10,9 +10,11 @@
  * stacks live in freed memory: word 0 holds the encrypted next pointer
  * (link_protect), word 1 the process key (marks "freed and cached", so a
  * second free of the block is caught in any thread). To the arenas a cached chunk is
- * in use. room[i] == 0 means "full, not set up or disabled": every free then takes
- * the slow path, which is how a fresh, exiting or perturbing thread opts out
- * without a flag test on the fast path.
+ * in use. room[i] == 0 means "full, not set up, disabled, or never refilled":
+ * every free then takes the slow path, which is how a fresh, exiting or
+ * perturbing thread opts out without a flag test on the fast path, and how
+ * frees into a size the thread never allocated reach its outbound list
+ * (tcache.c, tc_free_only), which no malloc pops.
  */
 #ifndef UM_TCACHE_H
 #define UM_TCACHE_H
