@@ -820,9 +820,11 @@ size_t um_tcache_bytes(size_t *count)
     um_lock_acquire(&tc_list_lock);
     for (struct tcache *tc = tc_list; tc; tc = tc->next)
         for (size_t i = 2; i < TC_SLOTS; i++) {
-            size_t c = (size_t)__atomic_load_n(&tc->limit[i], __ATOMIC_RELAXED) -
-                       __atomic_load_n(&tc->room[i], __ATOMIC_RELAXED) +
-                       __atomic_load_n(&tc->out_n[i], __ATOMIC_RELAXED);
+            /* (the owner may be between updating room and limit: a read
+             * caught there must not wrap to a huge count) */
+            size_t l = __atomic_load_n(&tc->limit[i], __ATOMIC_RELAXED);
+            size_t r = __atomic_load_n(&tc->room[i], __ATOMIC_RELAXED);
+            size_t c = (l > r ? l - r : 0) + __atomic_load_n(&tc->out_n[i], __ATOMIC_RELAXED);
             n += c;
             bytes += c * tc_slot_size(i);
         }
