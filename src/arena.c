@@ -599,7 +599,8 @@ int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb)
  * CPU time equal or lower on every one (xchurn -13%, server -15%, oneway
  * -65%; -43% in a second run), though the single arena's lock was found
  * busy on 17% of xchurn's acquisitions (54,772 of 319,925, counted with a
- * temporary counter in um_arena_get). Two arenas (one per CPU) sat in between on both counts.
+ * temporary counter in um_arena_get). Two arenas (one per CPU) sat in
+ * between on both counts.
  * (Those runs predate um_central_steal, which took most of the RSS gap
  * between four arenas and one away, but not the time.) With more CPUs more
  * threads run at once and one lock would serialise them, hence one arena

@@ -240,10 +240,10 @@ static void check_tcache(void)
         if (tc->room[i] > tc->limit[i])
             FAIL("tcache bin over its limit", tc->head[i]);
         /* the outbound list: only a slot never refilled and with no stack
-         * has one, shorter than a batch (4 KiB; at least 4 small chunks) */
+         * has one, shorter than its flush batch */
         size_t n = tc_list_len(tc->out[i], i, 64);
-        if (n != tc->out_n[i] ||
-            (n && (tc->fills[i] || tc->limit[i] || n * tc_slot_size(i) > 4096 + tc_slot_size(i) * 4)))
+        if (n != tc->out_n[i] || n >= um_tcache_out_batch(i) ||
+            (n && (tc->fills[i] || tc->limit[i])))
             FAIL("tcache outbound list disagrees with its slot", tc->out[i]);
     }
 }

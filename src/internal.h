@@ -298,6 +298,7 @@ void um_tcache_thread_exit(void *arg);
 void um_tcache_refresh_settings(void);
 size_t um_tcache_bytes(size_t *count);
 size_t um_tcache_med_total(void); /* medium limits of all caches */
+size_t um_tcache_out_batch(size_t i); /* a slot's outbound list stays below it */
 void um_tcache_reset_after_fork(void);
 
 /* ---- options.c ---- */

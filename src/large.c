@@ -22,11 +22,11 @@
  * Blocks above the threshold's reach (vectors grown by realloc past 32 MiB)
  * get the same relief from a small mapping cache: once a mapping of a
  * similar length was freed within the decay time, a freed mapping past 32
- * MiB is kept
- * (resident) instead of unmapped, and the next request it fits takes it
- * whole (a request it does not fit releases the kept mappings smaller than
- * itself: blocks that grew past them will not want them). The first free of a size always unmaps (the seeds' "a freed mmapped
- * block goes back to the kernel at once"); nothing is cached when the user
+ * MiB is kept (resident) instead of unmapped, and the next request it fits
+ * takes it whole (a request it does not fit releases the kept mappings
+ * smaller than itself: blocks that grew past them will not want them). The
+ * first free of a size always unmaps (the seeds' "a freed mmapped block goes
+ * back to the kernel at once"); nothing is cached when the user
  * pinned the mmap settings, when the purge decay is 0 or off, or under
  * memory pressure; entries go back after the decay time, and malloc_trim /
  * umalloc_purge release them all.

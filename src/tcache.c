@@ -558,10 +558,7 @@ static void *tc_out_take(struct tcache *tc, size_t i)
     void **e = tc->out[i];
     if (!e)
         return NULL;
-    void *next = link_reveal(e[0]);
-    if (unlikely(!link_ok(next)))
-        um_fatal("malloc", "corrupted tcache entry at", e, 0);
-    tc->out[i] = next;
+    tc->out[i] = tc_next(e);
     tc->out_n[i]--;
     e[1] = NULL;
     tc_out_flush(tc, i);
@@ -809,6 +806,9 @@ void um_tcache_refresh_settings(void)
         tc_reset_limits(tc);
     }
 }
+
+/* Slot i's outbound list never reaches this many chunks (the debug check). */
+size_t um_tcache_out_batch(size_t i) { return tc_out_batch[i]; }
 
 /* The medium limits of all live caches (the debug check's view). */
 size_t um_tcache_med_total(void) { return atomic_load_explicit(&tc_med_all, memory_order_relaxed); }

@@ -116,16 +116,23 @@ static inline int tc_would_trim(arena *av, chunk *top, size_t cs, size_t i, size
 /* Bin of a request that fits the cache: chunk size >> 4. */
 static inline size_t tc_req_index(size_t n) { return ((n < 9 ? 9 : n) + SIZE_SZ + ALIGN_MASK) >> 4; }
 
+/* The entry after e on a cache list (a stack or an outbound list), checked:
+ * a link a use after free overwrote ends in abort. */
+static inline void *tc_next(void **e)
+{
+    void *next = link_reveal(e[0]);
+    if (unlikely(!link_ok(next)))
+        um_fatal("malloc", "corrupted tcache entry at", e, 0);
+    return next;
+}
+
 /* Pop a cached chunk of bin i, or NULL. */
 static inline void *tc_pop(struct tcache *tc, size_t i)
 {
     void **e = tc->head[i];
     if (!e)
         return NULL;
-    void *next = link_reveal(e[0]);
-    if (unlikely(!link_ok(next)))
-        um_fatal("malloc", "corrupted tcache entry at", e, 0);
-    tc->head[i] = next;
+    tc->head[i] = tc_next(e);
     tc->room[i]++;
     e[1] = NULL;
     return e;
