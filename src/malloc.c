@@ -259,7 +259,7 @@ PUBLIC void *API(malloc)(size_t bytes)
     if (likely(bytes <= TC_MAX_REQUEST))
         i = tc_req_index(bytes);
     else if (bytes <= TC_MED_MAX_REQUEST)
-        i = tc_med_index(request2size(bytes));
+        i = tc_med_req_slot(bytes);
     else
         goto generic;
     struct tcache *tc = um_tcp;
@@ -326,7 +326,7 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
     }
     struct tcache *tc = um_tcp;
     size_t i;
-    if (tc_med_exact(cs) && tc->room[i = tc_med_index(cs)] != 0) {
+    if ((i = tc_med_exact_slot(cs)) != 0 && tc->room[i] != 0) {
         arena *av = !(size & NON_MAIN_ARENA) ? &um_main_arena : um_heap_of(p)->ar;
         chunk *top = peek_top(av);
         if (next == top) {

@@ -53,8 +53,13 @@ static uint16_t tc_cap[TC_SLOTS];
 static uint8_t tc_out_batch[TC_SLOTS]; /* see tc_free_only */
 #define TC_FREE_BATCH ((size_t)4096)
 
+uint8_t um_med_slot[TC_MED_MAX_CHUNK / 128 + 2];
+
 static void tc_caps_init(void)
 {
+    _Static_assert(TC_SLOTS <= UINT8_MAX, "um_med_slot holds slots in bytes");
+    for (size_t q = (TC_MAX_CHUNK + 127) / 128; q <= TC_MED_MAX_CHUNK / 128; q++)
+        um_med_slot[q] = (uint8_t)tc_med_index(q * 128);
     for (size_t i = 2; i < TC_SLOTS; i++) {
         size_t cs = tc_slot_size(i), m, b = TC_FREE_BATCH / cs;
         if (i < TC_MED_FIRST)
