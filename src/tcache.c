@@ -731,8 +731,9 @@ void um_tcache_free_full(size_t i, void *mem)
  * written after it was freed (its link or its key changed) is reported, so
  * a use after free is caught even when no later malloc pops the block; so
  * are the chunks parked in every arena's central cache (under their class
- * locks). The walks are bounded by the caches' budgets and counts; other
- * threads' caches are theirs and may be in use, so they are not read. */
+ * locks). The walks are bounded by the caches' budgets and counts (and a
+ * central class by its 4096 chunks parked last); other threads' caches are
+ * theirs and may be in use, so they are not read. */
 __attribute__((destructor)) static void tc_check_at_exit(void)
 {
     if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
