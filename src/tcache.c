@@ -574,9 +574,9 @@ static void *tc_out_take(struct tcache *tc, size_t i)
 }
 
 /* A chunk of slot i, refilling the cache: a parked batch of the thread's
- * arena, else a run carved from it. NULL when the cache is unusable, on a
- * medium size's first miss, or when the arena is out of memory (the caller
- * then takes the uncached road, with the exact size). */
+ * arena, else a run carved from it. NULL when the cache is unusable, on the
+ * process's first miss of a medium class, or when the arena is out of
+ * memory (the caller then takes the uncached road, with the exact size). */
 void *um_tcache_get(size_t i)
 {
     struct tcache *tc = tc_usable();
