@@ -429,7 +429,7 @@ static void tc_grow(struct tcache *tc, size_t i, size_t d)
  * so every such free comes here, and the chunk goes on the slot's outbound
  * list, never on its stack: the central cache gets the list when it holds
  * one flush batch of about TC_FREE_BATCH bytes (small sizes 4..64 chunks,
- * medium ones 1..4), enough to keep the central cache's lock off most frees
+ * medium ones 1..3), enough to keep the central cache's lock off most frees
  * (tcmalloc also stops a list that only overflows at its transfer batch),
  * and when the thread first refills the slot, after the refill. So a block
  * another thread allocated is never handed straight back by this thread's
@@ -517,11 +517,15 @@ static inline __attribute__((always_inline)) void tc_tick_req(struct tcache *tc)
         tc_flush_all(tc);
     }
 }
+static inline __attribute__((always_inline)) void tc_tick_count(struct tcache *tc)
+{
+    if (unlikely(++tc->slow_calls >= TC_SCAVENGE_EVERY))
+        tc_scavenge(tc);
+}
 static inline __attribute__((always_inline)) void tc_tick(struct tcache *tc)
 {
     tc_tick_req(tc);
-    if (unlikely(++tc->slow_calls >= TC_SCAVENGE_EVERY))
-        tc_scavenge(tc);
+    tc_tick_count(tc);
 }
 
 /* This thread's cache if usable; sets it up on first use. */
@@ -709,7 +713,7 @@ void um_tcache_free_slow(chunk *p)
         tc_tick_req(tc);
         if (tc_free_only(tc, i, mem))
             return;
-        tc_tick(tc);
+        tc_tick_count(tc);
         if (tc_overflow(tc, i)) {
             tc_push(tc, i, mem);
             return;
@@ -731,7 +735,7 @@ void um_tcache_free_full(size_t i, void *mem)
     tc_tick_req(tc); /* (see um_tcache_free_slow) */
     if (tc_free_only(tc, i, mem))
         return;
-    tc_tick(tc);
+    tc_tick_count(tc);
     if (tc_overflow(tc, i))
         tc_push(tc, i, mem);
     else
