@@ -519,7 +519,17 @@ PUBLIC void *API(reallocarray)(void *mem, size_t n, size_t size)
     return API(realloc)(mem, bytes);
 }
 
-/* Aligned allocation behind memalign & co.; align is a power of two. */
+/* Aligned allocation behind memalign & co.; align is a power of two.
+ * A request that fits the thread cache is served by the chunk on top of its
+ * class's stack when that block happens to be aligned: an aligned block
+ * freed goes back onto that stack, so a loop of aligned_alloc/free (or C++'s
+ * aligned new and delete) takes it back at the next call. The chunks the
+ * arena aligns for the cache's sizes have their class's size (a medium
+ * request is rounded up to its class, as malloc's are), or they could not be
+ * cached when freed. Before, every aligned request split a larger chunk in
+ * the arena and freed the two ends into the bins: aligned_alloc(32, 64)
+ * cost 872 instructions a pair (cachegrind, 1M pairs), glibc's 553,
+ * tcmalloc's 94; posix_memalign(4096, 4096) 1,192 (glibc 677). */
 static void *aligned_generic(size_t align, size_t bytes)
 {
     um_ensure_init();
@@ -528,6 +538,20 @@ static void *aligned_generic(size_t align, size_t bytes)
     if (bytes > MAX_REQUEST || align > MAX_REQUEST / 2) {
         errno = ENOMEM;
         return NULL;
+    }
+    size_t i = 0;
+    if (bytes <= TC_MAX_REQUEST)
+        i = tc_req_index(bytes);
+    else if (bytes <= TC_MED_MAX_REQUEST && (i = tc_med_req_slot(bytes)) != 0)
+        bytes = tc_slot_size(i) - SIZE_SZ;
+    if (i) {
+        struct tcache *tc = um_tcp;
+        void *m = tc->head[i];
+        if (m && ((uintptr_t)m & (align - 1)) == 0) {
+            m = tc_pop(tc, i);
+            DEBUG_CHECK();
+            return m;
+        }
     }
     size_t nb = request2size(bytes);
     void *m = NULL;
