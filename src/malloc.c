@@ -253,7 +253,9 @@ UM_NOINLINE void um_free_generic(void *mem)
     um_tcache_free_slow(p);
 }
 
-PUBLIC void *API(malloc)(size_t bytes)
+/* malloc's body, also realloc's when a block moves: the debug build checks
+ * the heap once per public call, after the body. */
+static inline __attribute__((always_inline)) void *malloc_body(size_t bytes)
 {
     size_t i;
     if (likely(bytes <= TC_MAX_REQUEST))
@@ -271,11 +273,15 @@ PUBLIC void *API(malloc)(size_t bytes)
         tc->head[i] = next;
         tc->room[i]++;
         e[1] = NULL;
-        DEBUG_CHECK();
         return e;
     }
-generic:;
-    void *m = um_malloc_generic(bytes);
+generic:
+    return um_malloc_generic(bytes);
+}
+
+PUBLIC void *API(malloc)(size_t bytes)
+{
+    void *m = malloc_body(bytes);
     DEBUG_CHECK();
     return m;
 }
@@ -352,7 +358,7 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
  * overflowed header decodes to a huge one and takes the slow path, which
  * names it), the next chunk's header is ours and says it is in use, it is
  * not already cached, and its stack has room. */
-PUBLIC void API(free)(void *mem)
+static inline __attribute__((always_inline)) void free_body(void *mem)
 {
     chunk *p = mem_to_chunk(mem);
     size_t size; /* decoded, P flipped: only the size and M/A bits are used */
@@ -381,20 +387,23 @@ PUBLIC void API(free)(void *mem)
         size_t i = size >> 4, cs = i << 4;
         if (unlikely(i - 2 >= TC_NBINS)) {
             free_medium(mem, p, cs);
-            DEBUG_CHECK();
             return;
         }
         struct tcache *tc = um_tcp;
         if (likely(tc->room[i] != 0 && next_hdr_inuse(chunk_at(p, cs)) &&
                    ((void **)mem)[1] != (void *)um_tc_key)) {
             tc_push(tc, i, mem);
-            DEBUG_CHECK();
             return;
         }
 
     }
 generic:
     um_free_generic(mem);
+}
+
+PUBLIC void API(free)(void *mem)
+{
+    free_body(mem);
     DEBUG_CHECK();
 }
 
@@ -446,11 +455,13 @@ static void *realloc_heap(void *mem, size_t bytes, arena *av)
         if (done)
             return mem;
     }
-    void *nm = um_malloc_generic(bytes);
+    /* a new block and the old one's free, through the inline paths: a
+     * cached block of the new size and room for the old one need no more */
+    void *nm = malloc_body(bytes);
     if (!nm)
         return NULL;
     memcpy(nm, mem, oldsize - SIZE_SZ < bytes ? oldsize - SIZE_SZ : bytes);
-    um_tcache_free_slow(p);
+    free_body(mem);
     return nm;
 }
 
