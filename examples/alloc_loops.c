@@ -7,12 +7,15 @@
  *       env LD_PRELOAD=build/libumalloc.so build/examples/alloc_loops top 4096
  *
  *   alloc_loops top SIZE [PAIRS]           malloc(SIZE), touch, free
+ *   alloc_loops nested SIZE SIZE2 [PAIRS]  a = malloc(SIZE), b = malloc(SIZE2),
+ *                                          free(b), free(a): buffers unwound
  *   alloc_loops aligned ALIGN SIZE [PAIRS] aligned_alloc(ALIGN, SIZE), free
  *   alloc_loops posix ALIGN SIZE [PAIRS]   posix_memalign(&p, ALIGN, SIZE), free
  *   alloc_loops memalign ALIGN SIZE [PAIRS]
  *
  * PAIRS defaults to 1,000,000; the instruction total divided by it is the
- * cost of a pair (start-up adds about 0.2 instructions a pair). "top" is a
+ * cost of a pair (start-up adds about 0.2 instructions a pair; "nested"
+ * makes two blocks a round). "top" is a
  * program whose heap holds nothing else: the block borders top, and the
  * allocator must decide whether its free may shrink the heap. Nothing but
  * the loop allocates: the result goes out with write(2).
@@ -26,7 +29,7 @@
 
 static void usage(void)
 {
-    static const char msg[] = "usage: alloc_loops top SIZE [PAIRS] | "
+    static const char msg[] = "usage: alloc_loops top SIZE [PAIRS] | nested SIZE SIZE2 [PAIRS] | "
                               "aligned|posix|memalign ALIGN SIZE [PAIRS]\n";
     (void)!write(2, msg, sizeof msg - 1);
     exit(2);
@@ -36,21 +39,23 @@ int main(int argc, char **argv)
 {
     if (argc < 3)
         usage();
-    int top = strcmp(argv[1], "top") == 0;
+    int top = strcmp(argv[1], "top") == 0, nested = strcmp(argv[1], "nested") == 0;
     int kind = top ? 0 : strcmp(argv[1], "aligned") == 0 ? 1 : strcmp(argv[1], "posix") == 0 ? 2
-               : strcmp(argv[1], "memalign") == 0 ? 3 : -1;
+               : strcmp(argv[1], "memalign") == 0 ? 3 : nested ? 4 : -1;
     if (kind < 0 || (!top && argc < 4))
         usage();
-    size_t align = top ? 0 : strtoul(argv[2], NULL, 0);
-    size_t size = strtoul(argv[top ? 2 : 3], NULL, 0);
+    size_t align = top || nested ? 0 : strtoul(argv[2], NULL, 0);
+    size_t size = strtoul(argv[top || nested ? 2 : 3], NULL, 0);
+    size_t size2 = nested ? strtoul(argv[3], NULL, 0) : 1;
     int pa = top ? 3 : 4;
     long pairs = argc > pa ? atol(argv[pa]) : 1000000;
-    if (size == 0 || pairs <= 0 || (!top && (align == 0 || (align & (align - 1)))))
+    if (size == 0 || size2 == 0 || pairs <= 0 ||
+        (kind >= 1 && kind <= 3 && (align == 0 || (align & (align - 1)))))
         usage();
     uintptr_t misaligned = 0, sum = 0;
     for (long i = 0; i < pairs; i++) {
         char *volatile p = NULL;
-        if (kind == 0)
+        if (kind == 0 || kind == 4)
             p = malloc(size);
         else if (kind == 1)
             p = aligned_alloc(align, size);
@@ -64,6 +69,13 @@ int main(int argc, char **argv)
         p[size - 1] = (char)i;
         sum += (unsigned char)p[0];
         misaligned |= (uintptr_t)p & (align ? align - 1 : 0);
+        if (kind == 4) {
+            char *volatile q = malloc(size2);
+            if (!q)
+                return 1;
+            q[size2 - 1] = (char)i;
+            free(q);
+        }
         free(p);
     }
     char out[96];

@@ -331,7 +331,7 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
         return;
     }
     struct tcache *tc = um_tcp;
-    size_t i;
+    size_t i, j1, j2;
     if ((i = tc_med_exact_slot(cs)) != 0 && tc->room[i] != 0) {
         arena *av = !(size & NON_MAIN_ARENA) ? &um_main_arena : um_heap_of(p)->ar;
         chunk *top = peek_top(av);
@@ -340,12 +340,11 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
                 tc_push(tc, i, mem);
                 return;
             }
-        } else if (!(chunk_at(next, chunksize(next)) == top &&
-                     tc->head[tc_slot_of_chunk(chunksize(next))] == chunk_to_mem(next))) {
-            /* not just below the chunk this thread cached last at the top
-             * of the heap (blocks freed from the top down: the slow path
-             * lets top grow back). Only our own cache is looked at: the
-             * next chunk's words may be another thread's live data. */
+        } else if (!tc_top_down(tc, top, p, next, &j1, &j2)) {
+            /* not just below chunks this thread cached last at the top of
+             * the heap that must go back first (the slow path lets top grow
+             * back). Only our own cache is looked at: the next chunk's
+             * words may be another thread's live data. */
             tc_push(tc, i, mem);
             return;
         }

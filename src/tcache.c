@@ -684,14 +684,19 @@ void um_tcache_free_slow(chunk *p)
     if (unlikely(!av))
         um_fatal("free", "invalid pointer", mem, 0);
     chunk *top = peek_top(av), *next = chunk_at(p, size);
-    size_t j = next != top && chunk_at(next, chunksize(next)) == top ? tc_slot_of_chunk(chunksize(next)) : 0;
-    if (i >= TC_MED_FIRST && j && um_tc_state == TC_LIVE && um_tcp->head[j] == chunk_to_mem(next)) {
-        /* the chunk above borders top and is the one this thread cached
+    size_t j1, j2;
+    if (i >= TC_MED_FIRST && next != top && um_tc_state == TC_LIVE &&
+        tc_top_down(um_tcp, top, p, next, &j1, &j2)) {
+        /* the chunks above border top and are the ones this thread cached
          * last: blocks are being freed from the top of the heap down (the
-         * seeds' reverse order); that one goes back first, so this one
-         * borders top in its turn */
-        tc_flush(um_tcp, j, tc_count(um_tcp, j));
-        um_central_drain_class(av, j);
+         * seeds' reverse order); they go back first, so this one borders
+         * top in its turn (tc_top_down says when) */
+        if (j2 && j2 != j1) {
+            tc_flush(um_tcp, j2, tc_count(um_tcp, j2));
+            um_central_drain_class(av, j2);
+        }
+        tc_flush(um_tcp, j1, tc_count(um_tcp, j1));
+        um_central_drain_class(av, j1);
         top = peek_top(av);
     }
     if (i >= TC_MED_FIRST && chunk_at(p, size) == top &&

@@ -6,8 +6,10 @@
 // merge into top and release nothing: 1,035 instructions a pair instead of
 // 140-160. Here M_TOP_PAD is 1 MiB and the threshold 64 KiB, so no free of
 // the loop can trim: top's size (mallinfo2's keepcost) and the break stay
-// put while the block comes back from the cache. With no pad, the same free
-// releases pages at once, as the seeds show.
+// put while the block comes back from the cache. The same holds for two
+// blocks freed top-down (the one above is not handed back to the arena when
+// no trim can follow). With no pad, a free releases pages at once, as the
+// seeds show.
 #include "../common.h"
 #include <unistd.h>
 
@@ -35,6 +37,32 @@ static int loop_keeps_top(size_t size)
     return moved;
 }
 
+/* a = malloc(size), b = malloc(size2), free(b), free(a): b borders top and
+ * is cached; freeing a below it must not send b back to the arena (to be
+ * carved again next round) when no trim can follow. */
+static int nested_keeps_top(size_t size, size_t size2)
+{
+    for (int r = 0; r < 3; r++) { /* past each size's first, exact request */
+        void *volatile a = malloc(size), *volatile b = malloc(size2);
+        CHECK(a && b);
+        free(b);
+        free(a);
+    }
+    int moved = 0;
+    size_t top = t_mallinfo2().keepcost;
+    for (int r = 0; r < ROUNDS; r++) {
+        void *volatile a = malloc(size);
+        void *volatile b = malloc(size2);
+        CHECK(a && b);
+        size_t mid = t_mallinfo2().keepcost;
+        free(b);
+        free(a);
+        if (mid != top || t_mallinfo2().keepcost != top)
+            moved++;
+    }
+    return moved;
+}
+
 int main(void)
 {
     CHECK(mallopt(M_TOP_PAD, 1 << 20) == 1);
@@ -52,6 +80,12 @@ int main(void)
         EXPECTF(moved == 0, "%zu-byte loop: top or the break moved on %d of %d frees", sizes[k],
                 moved, ROUNDS);
     }
+
+    CHECK(mallopt(M_TRIM_THRESHOLD, 64 << 20) == 1); /* top + both blocks stay below it */
+    int moved = nested_keeps_top(4096, 20000);
+    CHECK(mallopt(M_TRIM_THRESHOLD, 64 * 1024) == 1);
+    EXPECTF(moved == 0, "4096 + 20000-byte nested loop: top changed on %d of %d rounds", moved,
+            ROUNDS);
 
     /* no pad: a free at the top past the threshold trims at once */
     CHECK(mallopt(M_TOP_PAD, 0) == 1);
