@@ -502,13 +502,17 @@ void um_int_free(arena *av, chunk *p, size_t size, const char *fn)
         um_trim_after_free(av);
 }
 
-/* An aligned chunk from av: over-allocate, then give back the slack. */
+/* An aligned chunk from av: over-allocate, then give back the slack. One
+ * MINSIZE more than the lead needs, so the tail can always be split off:
+ * the chunk has exactly nb bytes, a size the thread cache holds when nb is
+ * a class (aligned_generic), not nb + 16 (malloc's 1-byte and 24-byte
+ * requests came back as 48-byte chunks and went to another stack). */
 void *um_int_memalign(arena *av, size_t align, size_t bytes)
 {
     size_t nb = request2size(bytes);
-    if (nb > MAX_REQUEST - align - MINSIZE)
+    if (nb > MAX_REQUEST - align - 2 * MINSIZE)
         return NULL;
-    void *m = um_int_malloc(av, nb + align + MINSIZE);
+    void *m = um_int_malloc(av, nb + align + 2 * MINSIZE);
     if (!m)
         return NULL;
     chunk *p = mem_to_chunk(m);

@@ -331,7 +331,7 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
         return;
     }
     struct tcache *tc = um_tcp;
-    size_t i, j1, j2;
+    size_t i;
     if ((i = tc_med_exact_slot(cs)) != 0 && tc->room[i] != 0) {
         arena *av = !(size & NON_MAIN_ARENA) ? &um_main_arena : um_heap_of(p)->ar;
         chunk *top = peek_top(av);
@@ -340,12 +340,19 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
                 tc_push(tc, i, mem);
                 return;
             }
-        } else if (!tc_top_down(tc, top, p, next, &j1, &j2)) {
-            /* not just below chunks this thread cached last at the top of
-             * the heap that must go back first (the slow path lets top grow
-             * back). Only our own cache is looked at: the next chunk's
-             * words may be another thread's live data. */
-            tc_push(tc, i, mem);
+        } else {
+            /* just below chunks this thread cached last at the top of the
+             * heap that must go back first (um_tc_top_down; the slow path
+             * lets top grow back)? Only when the chunk above borders top, or
+             * is the one a free like this one cached last without handing
+             * anything back (top_mark). Only our own cache is looked at: the
+             * next chunk's words may be another thread's live data. */
+            chunk *above = chunk_at(next, chunksize(next));
+            if (above != top && next != tc->top_mark) {
+                tc_push(tc, i, mem);
+                return;
+            }
+            um_tcache_free_below_top(tc, i, p, next, top, above == top);
             return;
         }
     }

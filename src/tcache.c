@@ -665,6 +665,60 @@ void *um_tcache_get(size_t i)
     return m;
 }
 
+/* Slot of chunk c when c is the chunk this thread cached last in its slot,
+ * else 0. Then c is ours and its size, the next chunk's place, is stable;
+ * c's own header is read only because c's place is known to be a chunk's. */
+static inline size_t tc_head_slot(const struct tcache *tc, chunk *c)
+{
+    size_t j = tc_slot_of_chunk(chunksize(c));
+    return j && tc->head[j] == chunk_to_mem(c) ? j : 0;
+}
+
+/* See tcache.h. Out of line: free_medium's inline path keeps its registers
+ * (pairs-4k: 144 instructions a pair inline, 140 so). */
+UM_NOINLINE int um_tc_top_down(const struct tcache *tc, chunk *top, chunk *p, chunk *next,
+                               size_t *j1, size_t *j2)
+{
+    size_t j = tc_head_slot(tc, next);
+    if (!j)
+        return 0;
+    chunk *above = chunk_at(next, chunksize(next));
+    *j1 = j;
+    *j2 = 0;
+    if (above == top) {
+        size_t tw = hdr_load(top);
+        size_t run = (uintptr_t)top + (tw & ~(size_t)SIZE_BITS) - (uintptr_t)p;
+        return (run >= RELAXED_LOAD(um_params.trim_threshold) &&
+                run >= RELAXED_LOAD(um_params.top_pad) + MINSIZE + 1 + um_pagesize) |
+               !hdr_valid(tw);
+    }
+    size_t k = tc_head_slot(tc, above);
+    if (!k && link_reveal(((void **)chunk_to_mem(next))[0]) == chunk_to_mem(above))
+        k = j; /* cached just before next, on the same stack (one size freed top-down) */
+    if (!k || chunk_at(above, chunksize(above)) != top)
+        return 0;
+    *j2 = k;
+    return 1;
+}
+
+/* free_medium's chunk p (slot i, with room) just below next, a chunk that
+ * borders top (top_next) or the one top_mark names: cached, unless chunks
+ * above must go back first (um_tc_top_down), which the slow path does. A
+ * chunk cached below one that borders top becomes the mark: a free just
+ * below it is the next one to look at. */
+UM_NOINLINE void um_tcache_free_below_top(struct tcache *tc, size_t i, chunk *p, chunk *next,
+                                          chunk *top, int top_next)
+{
+    size_t j1, j2;
+    if (um_tc_top_down(tc, top, p, next, &j1, &j2)) {
+        um_tcache_free_slow(p);
+        return;
+    }
+    if (top_next)
+        tc->top_mark = p;
+    tc_push(tc, i, chunk_to_mem(p));
+}
+
 /* Free of a validated in-use heap chunk that missed the inline fast path. */
 void um_tcache_free_slow(chunk *p)
 {
@@ -686,7 +740,7 @@ void um_tcache_free_slow(chunk *p)
     chunk *top = peek_top(av), *next = chunk_at(p, size);
     size_t j1, j2;
     if (i >= TC_MED_FIRST && next != top && um_tc_state == TC_LIVE &&
-        tc_top_down(um_tcp, top, p, next, &j1, &j2)) {
+        um_tc_top_down(um_tcp, top, p, next, &j1, &j2)) {
         /* the chunks above border top and are the ones this thread cached
          * last: blocks are being freed from the top of the heap down (the
          * seeds' reverse order); they go back first, so this one borders

@@ -103,6 +103,7 @@ struct tcache {
     int disabled;              /* limits zeroed while M_PERTURB is on */
     _Atomic int flush_req;     /* another thread asks this one to flush */
     uint64_t active_ms;        /* last slow-path call (coarse clock) */
+    void *top_mark;            /* chunk cached just below one cached at the top (free_medium) */
     struct tcache *next, *prev; /* all live caches */
 };
 enum { TC_FRESH = 0, TC_LIVE = 1, TC_DEAD = 2 };
@@ -146,15 +147,6 @@ static inline int tc_would_trim(arena *av, chunk *top, size_t cs, size_t i, size
            !hdr_valid(tw);
 }
 
-/* Slot of chunk c when c is the chunk this thread cached last in its slot,
- * else 0. Then c is ours and its size, the next chunk's place, is stable;
- * c's own header is read only because c's place is known to be a chunk's. */
-static inline size_t tc_head_slot(const struct tcache *tc, chunk *c)
-{
-    size_t j = tc_slot_of_chunk(chunksize(c));
-    return j && tc->head[j] == chunk_to_mem(c) ? j : 0;
-}
-
 /* Blocks freed from the top of the heap down (the seeds' reverse order, a
  * stack of buffers unwound): should the chunks this thread cached last just
  * above p go back to the arena before p is freed, so that top grows and
@@ -169,30 +161,10 @@ static inline size_t tc_head_slot(const struct tcache *tc, chunk *c)
  * through the arena on every round, to be carved again by the next malloc
  * (1,449 instructions a round under cachegrind, glibc 611). A corrupted top
  * says yes: the locked path reports it. */
-static inline int tc_top_down(const struct tcache *tc, chunk *top, chunk *p, chunk *next,
-                              size_t *j1, size_t *j2)
-{
-    size_t j = tc_head_slot(tc, next);
-    if (!j)
-        return 0;
-    chunk *above = chunk_at(next, chunksize(next));
-    *j1 = j;
-    *j2 = 0;
-    if (above == top) {
-        size_t tw = hdr_load(top);
-        size_t run = (uintptr_t)top + (tw & ~(size_t)SIZE_BITS) - (uintptr_t)p;
-        return (run >= RELAXED_LOAD(um_params.trim_threshold) &&
-                run >= RELAXED_LOAD(um_params.top_pad) + MINSIZE + 1 + um_pagesize) |
-               !hdr_valid(tw);
-    }
-    size_t k = tc_head_slot(tc, above);
-    if (!k && link_reveal(((void **)chunk_to_mem(next))[0]) == chunk_to_mem(above))
-        k = j; /* cached just before next, on the same stack (one size freed top-down) */
-    if (!k || chunk_at(above, chunksize(above)) != top)
-        return 0;
-    *j2 = k;
-    return 1;
-}
+int um_tc_top_down(const struct tcache *tc, chunk *top, chunk *p, chunk *next, size_t *j1,
+                   size_t *j2) UM_INTERNAL;
+void um_tcache_free_below_top(struct tcache *tc, size_t i, chunk *p, chunk *next, chunk *top,
+                              int top_next) UM_INTERNAL;
 
 /* Bin of a request that fits the cache: chunk size >> 4. */
 static inline size_t tc_req_index(size_t n) { return ((n < 9 ? 9 : n) + SIZE_SZ + ALIGN_MASK) >> 4; }

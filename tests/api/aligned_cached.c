@@ -3,8 +3,11 @@
 // same block back each time (before, each call split a larger chunk in the
 // arena: 872 instructions a pair for aligned_alloc(32, 64), glibc 553). The
 // cache must never hand out a block that is not aligned: stacks full of
-// 16-byte-aligned chunks of the same class come first. Medium aligned
-// blocks have their class's size, so they are cached too.
+// 16-byte-aligned chunks of the same class come first. An aligned small
+// block has exactly malloc's chunk size for its request (a 1-byte request's
+// came back as a 48-byte chunk and was cached on another stack: its loop
+// never got its block back, depending on where the heap started). Medium
+// aligned blocks have their class's size, so they are cached too.
 #include "../common.h"
 
 static void fill_stack(size_t size, int n)
@@ -34,6 +37,13 @@ int main(void)
                         (void *)p);
                 EXPECTF(malloc_usable_size(p) >= sz, "usable %zu < %zu", malloc_usable_size(p),
                         sz);
+                if (sz <= 1032) { /* malloc's chunk for sz exactly, or it is cached elsewhere */
+                    size_t want = ((sz + 8 + 15) & ~(size_t)15) - 8;
+                    want = want < 24 ? 24 : want;
+                    EXPECTF(malloc_usable_size(p) == want,
+                            "aligned_alloc(%zu, %zu): usable %zu, not %zu", al, sz,
+                            malloc_usable_size(p), want);
+                }
                 t_fill(p, sz, p, (uint64_t)r);
                 EXPECT(t_check(p, sz, p, (uint64_t)r) == (size_t)-1);
                 if (r == 1)
