@@ -43,6 +43,10 @@ int main(void)
     faults = t_minflt() - f0;
     printf("the same with M_TRIM_THRESHOLD 128 MiB (purge on, decay 0): %ld minor faults for %d requests\n", faults,
            iters / 10);
-    EXPECTF(faults >= iters / 40, "decay 0 with trimming allowed: only %ld faults in %d requests", faults, iters / 10);
+    /* at least a few purges' worth (each refaults the 6 pages touched): a
+     * purge that never acts gives about none. Not one per few requests: on
+     * a loaded machine the debug run once saw a single purge (6 faults) in
+     * its 30 requests, where iters / 40 asked for 7 */
+    EXPECTF(faults >= iters / 100, "decay 0 with trimming allowed: only %ld faults in %d requests", faults, iters / 10);
     return t_done();
 }
