@@ -9,13 +9,15 @@
  *   alloc_loops top SIZE [PAIRS]           malloc(SIZE), touch, free
  *   alloc_loops nested SIZE SIZE2 [PAIRS]  a = malloc(SIZE), b = malloc(SIZE2),
  *                                          free(b), free(a): buffers unwound
+ *   alloc_loops shrink SIZE SIZE2 [PAIRS]  p = malloc(SIZE), realloc(p, SIZE2),
+ *                                          free: a buffer cut to its length
  *   alloc_loops aligned ALIGN SIZE [PAIRS] aligned_alloc(ALIGN, SIZE), free
  *   alloc_loops posix ALIGN SIZE [PAIRS]   posix_memalign(&p, ALIGN, SIZE), free
  *   alloc_loops memalign ALIGN SIZE [PAIRS]
  *
  * PAIRS defaults to 1,000,000; the instruction total divided by it is the
  * cost of a pair (start-up adds about 0.2 instructions a pair; "nested"
- * makes two blocks a round). "top" is a
+ * makes two blocks a round, "shrink" a malloc, a realloc and a free). "top" is a
  * program whose heap holds nothing else: the block borders top, and the
  * allocator must decide whether its free may shrink the heap. Nothing but
  * the loop allocates: the result goes out with write(2).
@@ -29,8 +31,8 @@
 
 static void usage(void)
 {
-    static const char msg[] = "usage: alloc_loops top SIZE [PAIRS] | nested SIZE SIZE2 [PAIRS] | "
-                              "aligned|posix|memalign ALIGN SIZE [PAIRS]\n";
+    static const char msg[] = "usage: alloc_loops top SIZE [PAIRS] | nested|shrink SIZE SIZE2 "
+                              "[PAIRS] | aligned|posix|memalign ALIGN SIZE [PAIRS]\n";
     (void)!write(2, msg, sizeof msg - 1);
     exit(2);
 }
@@ -39,9 +41,10 @@ int main(int argc, char **argv)
 {
     if (argc < 3)
         usage();
-    int top = strcmp(argv[1], "top") == 0, nested = strcmp(argv[1], "nested") == 0;
+    int top = strcmp(argv[1], "top") == 0, shrink = strcmp(argv[1], "shrink") == 0;
+    int nested = strcmp(argv[1], "nested") == 0 || shrink;
     int kind = top ? 0 : strcmp(argv[1], "aligned") == 0 ? 1 : strcmp(argv[1], "posix") == 0 ? 2
-               : strcmp(argv[1], "memalign") == 0 ? 3 : nested ? 4 : -1;
+               : strcmp(argv[1], "memalign") == 0 ? 3 : shrink ? 5 : nested ? 4 : -1;
     if (kind < 0 || (!top && argc < 4))
         usage();
     size_t align = top || nested ? 0 : strtoul(argv[2], NULL, 0);
@@ -55,7 +58,7 @@ int main(int argc, char **argv)
     uintptr_t misaligned = 0, sum = 0;
     for (long i = 0; i < pairs; i++) {
         char *volatile p = NULL;
-        if (kind == 0 || kind == 4)
+        if (kind == 0 || kind >= 4)
             p = malloc(size);
         else if (kind == 1)
             p = aligned_alloc(align, size);
@@ -69,6 +72,14 @@ int main(int argc, char **argv)
         p[size - 1] = (char)i;
         sum += (unsigned char)p[0];
         misaligned |= (uintptr_t)p & (align ? align - 1 : 0);
+        if (kind == 5) {
+            char *q = realloc(p, size2);
+            if (!q)
+                return 1;
+            p = q;
+            p[0] = (char)i;
+            p[size2 - 1] = (char)i;
+        }
         if (kind == 4) {
             char *volatile q = malloc(size2);
             if (!q)

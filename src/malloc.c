@@ -454,6 +454,20 @@ static void *realloc_heap(void *mem, size_t bytes, arena *av)
         um_fatal("realloc", "double free of", mem, oldsize - SIZE_SZ);
     if (nb <= oldsize && oldsize - nb < MINSIZE)
         return mem;
+    if (nb < oldsize / 2 && bytes <= TC_MED_MAX_REQUEST && tc_slot_of_chunk(oldsize) &&
+        um_tcp->head[bytes <= TC_MAX_REQUEST ? tc_req_index(bytes) : tc_med_req_slot(bytes)]) {
+        /* shrunk to under half a block the cache holds, with a block of the
+         * new size cached: that block, and the old one back on its stack
+         * (as tcmalloc and jemalloc do) rather than a split in the arena
+         * and a carve for the next request of the old size. A block read
+         * into a big buffer and cut to its length, in a loop
+         * (examples/alloc_loops shrink 5000 1000): 1,350 instructions a
+         * round under cachegrind, now 501; glibc 571, tcmalloc 359 */
+        void *nm = malloc_body(bytes);
+        memcpy(nm, mem, bytes);
+        free_body(mem);
+        return nm;
+    }
     if (nb < RELAXED_LOAD(um_params.mmap_threshold) || nb <= oldsize) {
         um_lock_acquire(&av->lock);
         int done = um_int_realloc_inplace(av, p, oldsize, nb);

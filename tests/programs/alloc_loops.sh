@@ -8,7 +8,7 @@ n=2000
 [ -n "${UMALLOC_TEST_DEBUG:-}" ] && n=300
 sum=$(python3 -c "print(sum(i % 256 for i in range($n)))")
 for args in "top 4096" "top 65536" "top 24" "aligned 32 64" "memalign 64 100" \
-            "posix 4096 4096" "memalign 4096 100" "aligned 256 40000" "nested 4096 8192"; do
+            "posix 4096 4096" "memalign 4096 100" "aligned 256 40000" "nested 4096 8192" "shrink 5000 1000"; do
     for lib in "$UMALLOC_LIB" ""; do
         out=$(LD_PRELOAD="$lib" build/examples/alloc_loops $args $n) ||
             { echo "alloc_loops $args (preload '$lib') failed: $out"; exit 1; }
@@ -19,4 +19,4 @@ done
 if build/examples/alloc_loops aligned 3 64 2>/dev/null; then
     echo "alignment 3 accepted"; exit 1
 fi
-echo "alloc_loops: 9 loops x 2 allocators ok"
+echo "alloc_loops: 10 loops x 2 allocators ok"
