@@ -454,15 +454,16 @@ static void *realloc_heap(void *mem, size_t bytes, arena *av)
         um_fatal("realloc", "double free of", mem, oldsize - SIZE_SZ);
     if (nb <= oldsize && oldsize - nb < MINSIZE)
         return mem;
-    if (nb < oldsize / 2 && bytes <= TC_MED_MAX_REQUEST && tc_slot_of_chunk(oldsize) &&
-        um_tcp->head[bytes <= TC_MAX_REQUEST ? tc_req_index(bytes) : tc_med_req_slot(bytes)]) {
+    size_t j;
+    if (nb < oldsize / 2 && tc_slot_of_chunk(oldsize) && (j = tc_req_slot(bytes)) != 0 &&
+        um_tcp->head[j]) {
         /* shrunk to under half a block the cache holds, with a block of the
          * new size cached: that block, and the old one back on its stack
          * (as tcmalloc and jemalloc do) rather than a split in the arena
          * and a carve for the next request of the old size. A block read
          * into a big buffer and cut to its length, in a loop
          * (examples/alloc_loops shrink 5000 1000): 1,350 instructions a
-         * round under cachegrind, now 501; glibc 571, tcmalloc 359 */
+         * round under cachegrind, now 497; glibc 571, tcmalloc 359 */
         void *nm = malloc_body(bytes);
         memcpy(nm, mem, bytes);
         free_body(mem);
@@ -559,8 +560,8 @@ PUBLIC void *API(reallocarray)(void *mem, size_t n, size_t size)
  * request is rounded up to its class, as malloc's are), or they could not be
  * cached when freed. Before, every aligned request split a larger chunk in
  * the arena and freed the two ends into the bins: examples/alloc_loops
- * aligned 32 64 took 892 instructions a round under cachegrind (now 125;
- * glibc 573, tcmalloc 114), posix 4096 4096 1,211 (now 236; glibc 696). */
+ * aligned 32 64 took 893 instructions a round under cachegrind (now 126;
+ * glibc 574, tcmalloc 115), posix 4096 4096 1,212 (now 234; glibc 697). */
 static void *aligned_generic(size_t align, size_t bytes)
 {
     um_ensure_init();
@@ -570,12 +571,10 @@ static void *aligned_generic(size_t align, size_t bytes)
         errno = ENOMEM;
         return NULL;
     }
-    size_t i = 0;
-    if (bytes <= TC_MAX_REQUEST)
-        i = tc_req_index(bytes);
-    else if (bytes <= TC_MED_MAX_REQUEST && (i = tc_med_req_slot(bytes)) != 0)
-        bytes = tc_slot_size(i) - SIZE_SZ;
+    size_t i = tc_req_slot(bytes);
     if (i) {
+        if (i >= TC_MED_FIRST)
+            bytes = tc_slot_size(i) - SIZE_SZ; /* (the class's size: see above) */
         struct tcache *tc = um_tcp;
         void *m = tc->head[i];
         if (m && ((uintptr_t)m & (align - 1)) == 0) {

@@ -134,7 +134,8 @@ extern struct tcache um_tc_empty;
  * arena lock. (Without the page test, a top between the threshold and pad
  * plus a page, where every trim leaves it with the default settings, sent
  * each free of a malloc(4096)/free loop through the arena to release
- * nothing: 1,035 instructions a pair instead of 140.) A corrupted top says
+ * nothing: examples/alloc_loops top 4096, 1,050 instructions a round under
+ * cachegrind, now 171.) A corrupted top says
  * yes: the locked path reports it. free_medium's inline path and the slow
  * path both ask this. */
 static inline int tc_would_trim(arena *av, chunk *top, size_t cs, size_t i, size_t ncached)
@@ -159,8 +160,8 @@ static inline int tc_would_trim(arena *av, chunk *top, size_t cs, size_t i, size
  * show). Before, the one chunk above always went back: malloc(4096),
  * malloc(8192), free of the 8192 then of the 4096 block sent the 8192 one
  * through the arena on every round, to be carved again by the next malloc
- * (examples/alloc_loops nested 4096 8192: 2,224 instructions a round under
- * cachegrind, now 399; glibc 637). A corrupted top says yes: the locked
+ * (examples/alloc_loops nested 4096 8192: 2,225 instructions a round under
+ * cachegrind, now 400; glibc 638). A corrupted top says yes: the locked
  * path reports it. */
 int um_tc_top_down(const struct tcache *tc, chunk *top, chunk *p, chunk *next, size_t *j1,
                    size_t *j2) UM_INTERNAL;
@@ -169,6 +170,14 @@ void um_tcache_free_below_top(struct tcache *tc, size_t i, chunk *p, chunk *next
 
 /* Bin of a request that fits the cache: chunk size >> 4. */
 static inline size_t tc_req_index(size_t n) { return ((n < 9 ? 9 : n) + SIZE_SZ + ALIGN_MASK) >> 4; }
+
+/* Slot of any request the cache serves (bytes <= TC_MED_MAX_REQUEST), else
+ * 0: the stack a malloc(bytes) pops (malloc's inline path spells it out). */
+static inline size_t tc_req_slot(size_t bytes)
+{
+    return bytes <= TC_MAX_REQUEST ? tc_req_index(bytes)
+           : bytes <= TC_MED_MAX_REQUEST ? tc_med_req_slot(bytes) : 0;
+}
 
 /* The entry after e on a cache list (a stack or an outbound list), checked:
  * a link a use after free overwrote ends in abort. */

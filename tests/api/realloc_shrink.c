@@ -2,7 +2,7 @@
 // size, with a block of the new size cached, hands back that block and
 // caches the old one (a buffer read big and cut to its length, in a loop:
 // examples/alloc_loops shrink 5000 1000 took 1,350 instructions a round,
-// splitting in the arena and carving again; now 501, glibc 571). The contents are
+// splitting in the arena and carving again; now 497, glibc 571). The contents are
 // kept, and top (mallinfo2's keepcost) no longer changes from round to
 // round (with a trim threshold no round reaches). A shrink by less than
 // half stays in place.

@@ -3,10 +3,11 @@
 // also leave a page above M_TOP_PAD, or the trim returns nothing. Before,
 // a top between the two (where every trim leaves it with the default
 // settings) sent each free of a malloc(4096)/free loop through the arena to
-// merge into top and release nothing: 1,035 instructions a pair instead of
-// 140-160. Here M_TOP_PAD is 1 MiB and the threshold 64 KiB, so no free of
-// the loop can trim: top's size (mallinfo2's keepcost) and the break stay
-// put while the block comes back from the cache. The same holds for two
+// merge into top and release nothing (examples/alloc_loops top 4096: 1,050
+// instructions a round, now 171). Here M_TOP_PAD is 1 MiB and the threshold
+// 64 KiB, so no free of the loop can trim: top's size (mallinfo2's
+// keepcost) and the break stay put while the block comes back from the
+// cache. The same holds for two
 // blocks freed top-down (the one above is not handed back to the arena when
 // no trim can follow). With no pad, a free releases pages at once, as the
 // seeds show.
