@@ -33,7 +33,6 @@
 #include "purge.h"
 #include "tcache.h"
 
-#define CC_MIN_CAP ((size_t)64 * 1024)  /* per class, before any demand */
 #define CC_DECAY_CHECK 64               /* ops on a class between clock reads */
 #define CC_RELEASE_STEP ((size_t)4096)  /* chunks freed to the bins per call */
 #define PACK_PTR_MASK (((uint64_t)1 << 48) - 1)
@@ -50,11 +49,19 @@ uint64_t um_now_ms(void)
 
 void um_central_init(struct central *c)
 {
+    /* A class at rest is all zeros (unlocked, empty, minimum capacity), and
+     * so is the memory an arena starts in (the main arena's is static, the
+     * others' a fresh mapping): only a class that is not gets cleared, so
+     * the classes a program never uses are never written. Writing them all
+     * dirtied 8 KiB per arena (122 classes of 64 bytes), the main arena's
+     * two pages of the library's bss in every process. */
     for (size_t i = 0; i < TC_SLOTS; i++) {
-        struct cclass *k = &c->cls[i];
-        memset(k, 0, sizeof *k);
-        um_lock_init(&k->lock);
-        k->cap = CC_MIN_CAP;
+        const unsigned char *w = (const unsigned char *)&c->cls[i];
+        unsigned nz = 0;
+        for (size_t j = 0; j < sizeof c->cls[i]; j++)
+            nz |= w[j];
+        if (nz)
+            memset(&c->cls[i], 0, sizeof c->cls[i]);
     }
 }
 
@@ -158,7 +165,7 @@ static void **decay_class(struct cclass *k, size_t cs, uint64_t now, size_t max,
     *out = 0;
     if (idle) {
         b = detach_oldest(k, cs, idle < max ? idle : max, out);
-        k->cap = k->cap > *out + CC_MIN_CAP ? k->cap - *out : CC_MIN_CAP;
+        k->grown = k->grown > *out ? k->grown - *out : 0;
         idle = *out >= idle ? 0 : idle - *out;
     }
     if (idle == 0) { /* the period's idle part is gone: a new period */
@@ -203,7 +210,7 @@ void *um_central_take(arena *av, size_t i, size_t *n, size_t want)
         /* demand: the thread must carve from the arena; make room for what
          * the threads will give back */
         k->misses++;
-        k->cap += want * cs;
+        k->grown += want * cs;
     }
     if (unlikely(++k->ops >= CC_DECAY_CHECK))
         rel = decay_class(k, cs, um_now_ms(), (size_t)-1, &out);
@@ -249,7 +256,7 @@ void um_central_give(arena *av, size_t i, void *head, size_t n)
     void **rel = NULL, **b = head;
     int parked = 0;
     um_lock_acquire(&k->lock);
-    if (k->bytes + bytes <= k->cap) {
+    if (k->bytes + bytes <= CC_MIN_CAP + k->grown) {
         batch_set(b, k->batches, n);
         RELAXED_STORE(k->batches, b);
         k->nbatch++;

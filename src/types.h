@@ -140,12 +140,14 @@ enum { HEAP_BRK = 1, HEAP_MMAP = 2, HEAP_ALIGNED = 3 };
  * To the bins these chunks are in use. One lock per class (a leaf lock: taken
  * after the arena lock, never before it).
  */
+#define CC_MIN_CAP ((size_t)64 * 1024) /* a class's capacity before any demand */
 struct cclass {
     um_lock lock;
     uint32_t nbatch;      /* batches parked */
     void *batches;        /* newest batch (its first chunk's mem) */
     size_t bytes;         /* bytes parked */
-    size_t cap;           /* soft capacity: grows when takes find it empty */
+    size_t grown;         /* soft capacity above the minimum: grows when takes find
+                           * it empty (zero at start: see um_central_init) */
     size_t low;           /* fewest bytes parked since the last decay tick */
     uint32_t misses;      /* takes that found nothing since the last tick */
     uint32_t ops;         /* takes + gives since the last clock read */

@@ -6,17 +6,20 @@
  * arenas flushed by one thread cache, each landing in its own arena's
  * central cache, and taken by a thread of the other arena when its own has
  * none (um_central_steal); fork while batches are parked (the child takes and uses
- * them, the parent keeps its own).
+ * them, the parent keeps its own); set-up that writes no class at rest (an
+ * unused class's page of a zero-filled mapping stays out of RSS).
  * The exact-accounting parts run on private arenas (um_heap_new_arena: not
  * in the arena list, so malloc never touches them); the rest on the main
  * arena and on a second arena a thread moves to, through the public calls.
  * cflags: -pthread
  */
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -222,9 +225,9 @@ static void test_batches(void)
         um_central_check(av);
     }
     U_CHECK(k->nbatch == 0 && k->batches == NULL && um_central_class_bytes(av, i) == 0, "empty");
-    size_t n = 99, cap0 = k->cap;
+    size_t n = 99, cap0 = k->grown;
     U_CHECK(um_central_take(av, i, &n, 4) == NULL && n == 0, "empty class gives nothing");
-    U_CHECK(k->cap == cap0 + 4 * cs && k->misses == 1, "a miss raises cap by want*size");
+    U_CHECK(k->grown == cap0 + 4 * cs && k->misses == 1, "a miss raises cap by want*size");
     um_central_check(av);
 
     /* hand them all back to the bins the way a flush would (give + drain) */
@@ -247,7 +250,7 @@ static void test_capacity(void)
     const size_t i = 64, cs = tc_slot_size(i); /* 1024: never a fast-bin size */
     const size_t per = 16, B = per * cs;
     struct cclass *k = cls(av, i);
-    size_t cap0 = k->cap;
+    size_t cap0 = CC_MIN_CAP + k->grown;
     U_CHECK(cap0 >= B && cap0 % B == 0, "test assumes cap %zu is a multiple of %zu", cap0, B);
     size_t nfit = cap0 / B;
     void *mem[8][16];
@@ -280,7 +283,8 @@ static void test_capacity(void)
     }
     size_t n = 1;
     U_CHECK(um_central_take(av, i, &n, 32) == NULL && n == 0, "miss");
-    U_CHECK(k->cap == cap0 + 32 * cs, "cap %zu after a miss (want 32)", k->cap);
+    U_CHECK(CC_MIN_CAP + k->grown == cap0 + 32 * cs, "cap %zu after a miss (want 32)",
+            CC_MIN_CAP + k->grown);
     /* now nfit + 2 batches fit, the next one does not */
     carve(av, cs, per, mem[nfit]);
     head[nfit] = link_chain(mem[nfit], per);
@@ -696,6 +700,61 @@ static void test_fork(void)
     umalloc_check();
 }
 
+/* ---------------------------------------------------------------- */
+/* 7. set-up writes only classes that are not at rest (all zeros): an
+ * arena's central cache starts in zero-filled memory, and the classes a
+ * program never uses must not cost it dirty pages (before, every class was
+ * written: 8 KiB per arena, two of the library's bss pages in every
+ * process). Resident bytes come from smaps: reads of untouched anonymous
+ * memory map the shared zero page, which RSS does not count. */
+static size_t rss_kb_of(const void *addr)
+{
+    static char buf[1 << 20];
+    int fd = open("/proc/self/smaps", O_RDONLY);
+    U_CHECK(fd >= 0, "open smaps");
+    size_t len = 0;
+    ssize_t r;
+    while (len < sizeof buf - 1 && (r = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
+        len += (size_t)r;
+    close(fd);
+    buf[len] = 0;
+    for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        unsigned long lo, hi;
+        if (sscanf(l, "%lx-%lx ", &lo, &hi) != 2 || (uintptr_t)addr < lo || (uintptr_t)addr >= hi)
+            continue;
+        char *rss = strstr(l, "\nRss:");
+        U_CHECK(rss != NULL, "Rss line");
+        return strtoul(rss + 5, NULL, 10);
+    }
+    U_CHECK(0, "mapping of %p not in smaps", addr);
+    return 0;
+}
+
+static void test_init_untouched(void)
+{
+    size_t len = (sizeof(struct central) + 4095) & ~(size_t)4095;
+    /* between two inaccessible pages, so no neighbouring mapping merges into
+     * its smaps entry */
+    char *g = mmap(NULL, len + 8192, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    U_CHECK(g != MAP_FAILED, "mmap");
+    U_CHECK(mprotect(g + 4096, len, PROT_READ | PROT_WRITE) == 0, "mprotect");
+    struct central *c = (struct central *)(g + 4096);
+    um_central_init(c);
+    U_CHECK(rss_kb_of(c) == 0, "set-up of a zero-filled central cache dirtied %zu KiB",
+            rss_kb_of(c));
+    /* a class left over (say, memory reused) is cleared, and only its page is written */
+    struct cclass *k = &c->cls[TC_SLOTS - 1];
+    k->bytes = 4096;
+    k->grown = 123;
+    k->tick_ms = 7;
+    um_central_init(c);
+    U_CHECK(k->bytes == 0 && k->grown == 0 && k->tick_ms == 0 && k->batches == NULL,
+            "a class not at rest is cleared");
+    U_CHECK(rss_kb_of(c) == 4, "only the written page is resident: %zu KiB", rss_kb_of(c));
+    U_CHECK(c->cls[2].bytes == 0 && c->cls[2].grown == 0, "the others stay at rest");
+    munmap(g, len + 8192);
+}
+
 int main(void)
 {
     void *volatile first = malloc(100); /* initialise the library and the main heap */
@@ -709,6 +768,7 @@ int main(void)
     test_drain();
     test_mixed();
     test_fork();
+    test_init_untouched();
     um_params.purge_decay_ms = decay0;
     umalloc_check();
     return U_DONE();
