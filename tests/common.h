@@ -264,6 +264,27 @@ static inline struct mallinfo t_mallinfo(void) { return mallinfo(); }
 #pragma GCC diagnostic pop
 static inline struct mallinfo2 t_mallinfo2(void) { return mallinfo2(); }
 
+/* The size="..." of malloc_info's <total type="TYPE" .../> line (umalloc's
+ * tcache, central, ...; glibc has fast, rest and mmap). Aborts the test when
+ * malloc_info fails or has no such line. Release and debug variants only:
+ * in the prefixed build open_memstream's buffer is not umalloc's to free. */
+static inline size_t t_info_total(const char *type)
+{
+    char *buf = NULL, key[64];
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f || malloc_info(0, f) != 0)
+        abort();
+    fclose(f);
+    snprintf(key, sizeof key, "<total type=\"%s\"", type);
+    const char *t = strstr(buf, key), *s = t ? strstr(t, "size=\"") : NULL;
+    if (!s)
+        abort();
+    size_t bytes = strtoull(s + 6, NULL, 10);
+    free(buf);
+    return bytes;
+}
+
 /* Allocates k blocks of n bytes (touching them), frees them, and returns how
  * many became separate mappings (growth of mallinfo2().hblks).  Several
  * blocks are needed because, as in glibc, a request above the mmap threshold

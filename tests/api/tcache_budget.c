@@ -20,19 +20,7 @@ static size_t cached_after_frees(void)
     }
     for (int i = 0; i < N; i++)
         free(v[i]);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    CHECK(f != NULL);
-    CHECK(malloc_info(0, f) == 0);
-    fclose(f);
-    const char *t = strstr(buf, "<total type=\"tcache\"");
-    CHECK(t != NULL);
-    const char *s = strstr(t, "size=\"");
-    CHECK(s != NULL);
-    size_t bytes = strtoull(s + 6, NULL, 10);
-    free(buf);
-    return bytes;
+    return t_info_total("tcache");
 }
 
 static int child(const char *mode)
