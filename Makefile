@@ -75,8 +75,15 @@ $(OUT)/obj/%.o: src/%.c $(HDRS) Makefile $(OUT)/flags
 
 # libumalloc.so.1 carries the SONAME; libumalloc.so is the link-time (and
 # LD_PRELOAD) name.
+# DT_RELR (glibc >= 2.36, binutils >= 2.38) packs the library's ~120
+# relative relocations into a few words: the part of the file the loader
+# reads (headers, symbols, relocations) shrinks from three pages to two,
+# one resident page less in every process. Probed: a toolchain without it
+# links the usual way.
+RELR := $(shell printf 'int x; int *p = &x;\n' | $(CC) -shared -fPIC -Wl,-z,pack-relative-relocs -x c - -o /dev/null 2>/dev/null && echo -Wl,-z,pack-relative-relocs)
+
 $(OUT)/$(SONAME): $(OBJS)
-	$(CC) -shared -Wl,-z,now -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $^ -lpthread
+	$(CC) -shared -Wl,-z,now $(RELR) -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $^ -lpthread
 $(OUT)/libumalloc.so: $(OUT)/$(SONAME)
 	ln -sf $(SONAME) $@
 

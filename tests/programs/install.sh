@@ -4,7 +4,8 @@
 # local, the header with numeric version macros, the pkg-config file, umrun
 # and the man pages in place; the installed umrun finds the installed
 # library; `make uninstall` removes it all; the user's CFLAGS/LDFLAGS reach
-# the compiler and -Werror only with WERROR=1.
+# the compiler and -Werror only with WERROR=1; relative relocations are
+# packed (DT_RELR) where the toolchain can.
 # variants: release
 # timeout: 120
 set -eu
@@ -31,6 +32,15 @@ grep -q '^libdir=/usr/lib$' "$r/lib/pkgconfig/umalloc.pc" || fail "pkg-config li
 # SONAME
 if command -v readelf >/dev/null 2>&1; then
     readelf -d "$r/lib/libumalloc.so.1" | grep -q 'Library soname: \[libumalloc.so.1\]' || fail "SONAME is not libumalloc.so.1"
+    # packed relative relocations where the toolchain has them (the Makefile
+    # probes the same way): the part of the file the loader reads stays
+    # within two pages
+    if printf 'int x; int *p = &x;\n' | ${CC:-cc} -shared -fPIC -Wl,-z,pack-relative-relocs \
+            -x c - -o "$tmp/relr.so" 2>/dev/null; then
+        readelf -d "$r/lib/libumalloc.so.1" | grep -q '(RELR)' || fail "no DT_RELR in the library"
+        first=$(readelf -lW "$r/lib/libumalloc.so.1" | awk '$1 == "LOAD" { print $5; exit }')
+        [ $((first)) -le 8192 ] || fail "first load segment is $first bytes, over two pages"
+    fi
 fi
 
 # the static library exports the API and nothing of the internals
