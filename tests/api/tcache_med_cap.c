@@ -1,7 +1,7 @@
 // variants: release debug
 // cflags: -pthread
 // A medium class keeps at most about 8 KiB of chunks in a thread's cache
-// (one chunk from 4608 bytes up), however many blocks of it the thread
+// (two chunks from 2832 bytes up), however many blocks of it the thread
 // frees: the rest goes to the central cache, where other sizes can get it
 // back through the bins. For each size a new thread allocates and frees 48
 // blocks at a time, four rounds (the slot's limit grows at each refill and
@@ -35,7 +35,7 @@ static void *worker(void *arg)
     }
     size_t all = t_info_total("tcache"), mine = all > main_cached ? all - main_cached : 0;
     /* the class's chunk is at most 12.5% above the request (+ header) */
-    size_t chunk = s + s / 8 + 16, bound = chunk > 8192 ? chunk : 8192;
+    size_t chunk = s + s / 8 + 16, bound = 2 * chunk > 8192 ? 2 * chunk : 8192;
     printf("%zu B: the thread caches %zu bytes (bound %zu)\n", s, mine, bound);
     EXPECTF(mine <= bound, "%zu-byte blocks: the thread caches %zu bytes, over %zu", s, mine, bound);
     free(barrier);

@@ -3,7 +3,10 @@
 // above it, cached a moment before, to the arena, so top grows and the trim
 // follows. 1000 blocks of 3000-7000 bytes (4.9 MiB of heap), freed last to
 // first, leave the break within M_TOP_PAD and a few pages of where it
-// started, round after round, with no malloc_trim. (A change that kept the
+// started, round after round, with no malloc_trim; so do 1000 blocks of one
+// size, 6000 or 40000 bytes (6000: when medium slots were first capped at
+// ~8 KiB, that class held one chunk, and such blocks left 6 MiB of heap in
+// the central cache until the decay). (A change that kept the
 // chunk above cached whenever top and the blocks above could not yet reach
 // the trim threshold left all 4.9 MiB in place.)
 #include "../common.h"
@@ -15,9 +18,14 @@ int main(void)
 {
     static void *a[N];
     char *start = sbrk(0);
-    for (int r = 0; r < 3; r++) {
+    for (int r = 0; r < 5; r++) {
         for (int k = 0; k < N; k++) {
-            a[k] = malloc(3000 + (size_t)(k % 5) * 1000);
+            /* rounds 3 and 4: one size, 6000 and 40000 bytes (a slot must
+             * hold the chunk above and the one freed, or the one above
+             * waits in the central cache for the decay; a 40000-byte chunk
+             * at the top trims by itself) */
+            size_t n = r < 3 ? 3000 + (size_t)(k % 5) * 1000 : r == 3 ? 6000 : 40000;
+            a[k] = malloc(n);
             CHECK(a[k] != NULL);
             ((volatile char *)a[k])[0] = (char)k;
         }
