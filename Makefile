@@ -73,8 +73,6 @@ $(OUT)/obj/%.o: src/%.c $(HDRS) Makefile $(OUT)/flags
 	@echo "  CC      $@"
 	@$(CC) $(CFLAGS_) $(if $(filter $(COLD_SRCS),$(<F)),$(COLD_OPT)) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-# libumalloc.so.1 carries the SONAME; libumalloc.so is the link-time (and
-# LD_PRELOAD) name.
 # DT_RELR (glibc >= 2.36, binutils >= 2.38) packs the library's ~120
 # relative relocations into a few words: the part of the file the loader
 # reads (headers, symbols, relocations) shrinks from three pages to two,
@@ -82,6 +80,8 @@ $(OUT)/obj/%.o: src/%.c $(HDRS) Makefile $(OUT)/flags
 # links the usual way.
 RELR := $(shell printf 'int x; int *p = &x;\n' | $(CC) -shared -fPIC -Wl,-z,pack-relative-relocs -x c - -o /dev/null 2>/dev/null && echo -Wl,-z,pack-relative-relocs)
 
+# libumalloc.so.1 carries the SONAME; libumalloc.so is the link-time (and
+# LD_PRELOAD) name.
 $(OUT)/$(SONAME): $(OBJS)
 	$(CC) -shared -Wl,-z,now $(RELR) -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $^ -lpthread
 $(OUT)/libumalloc.so: $(OUT)/$(SONAME)

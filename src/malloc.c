@@ -561,7 +561,7 @@ PUBLIC void *API(reallocarray)(void *mem, size_t n, size_t size)
  * cached when freed. Before, every aligned request split a larger chunk in
  * the arena and freed the two ends into the bins: examples/alloc_loops
  * aligned 32 64 took 893 instructions a round under cachegrind (now 126;
- * glibc 574, tcmalloc 115), posix 4096 4096 1,212 (now 273; glibc 697). */
+ * glibc 574, tcmalloc 115), posix 4096 4096 1,212 (now 234; glibc 697). */
 static void *aligned_generic(size_t align, size_t bytes)
 {
     um_ensure_init();

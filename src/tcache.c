@@ -47,7 +47,7 @@ static struct tcache *tc_list;
 #define TC_THREAD_MAX ((size_t)1 << 20)
 
 /* Per-slot caps: ~16 KiB a small slot (8..512 chunks), ~8 KiB a medium
- * one (7 chunks of 1168 bytes down to 2 from 2832 bytes up): the thread
+ * one (7 chunks of 1152 bytes down to 2 from 2816 bytes up): the thread
  * budget bounds the sum. A table, filled at init: the slow paths read it on
  * every refill and overflow. Medium caps were ~32 KiB: a class with a few
  * live blocks then kept several times as many cached (bench/threads 1,
@@ -61,8 +61,8 @@ static struct tcache *tc_list;
  * top of the heap down give the heap back only when a slot can hold the
  * chunk above and the one freed (um_tc_top_down); with room for one, each
  * free sent the chunk above to the central cache, where it waited for the
- * decay (tests/api/env: 8 MiB of 4000-byte blocks freed last to first left
- * the arena at 8.65 MB). */
+ * decay (tests/api/top_down_trim: 1000 blocks of 6000 bytes freed last to
+ * first left 6 MiB of heap in place). */
 static uint16_t tc_cap[TC_SLOTS];
 static uint8_t tc_out_batch[TC_SLOTS]; /* see tc_free_only */
 #define TC_FREE_BATCH ((size_t)4096)
@@ -76,7 +76,7 @@ static void tc_caps_init(void)
 {
     _Static_assert(TC_SLOTS <= UINT8_MAX, "um_med_slot holds slots in bytes");
     for (size_t q = (TC_MAX_CHUNK + 127) / 128; q <= TC_MED_MAX_CHUNK / 128; q++)
-        um_med_slot[q] = (uint8_t)tc_med_index(q * 128 + TC_MED_OFF);
+        um_med_slot[q] = (uint8_t)tc_med_index(q * 128);
     for (size_t i = 2; i < TC_SLOTS; i++) {
         size_t cs = tc_slot_size(i), m, b = TC_FREE_BATCH / cs;
         if (i < TC_MED_FIRST)

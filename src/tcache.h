@@ -2,12 +2,10 @@
  * tcache.h — the per-thread cache the inline fast paths in malloc.c use.
  *
  * One LIFO stack of free chunks per chunk size 32..1040, indexed by
- * size >> 4 (2..65), then 56 medium classes up to 128 KiB + 16, eight per
- * doubling, each a chunk's 16 bytes above 2^e + k * 2^(e-3) (1168, 1296,
- * ..., 2064, 2320, ..., 4112, 4624, ...): a medium request is rounded up to
- * its class (at most 12.5%), so its chunks can be cached and reused
- * exactly, and a power of two, the size programs ask for most, fits its
- * class with nothing to spare. A medium chunk that borders top is cached only when top could
+ * size >> 4 (2..65), then 56 medium classes up to 128 KiB, eight per
+ * doubling (1152, 1280, ..., 2048, 2304, ...): a medium request is rounded up
+ * to its class (at most 12.5%), so its chunks can be cached and reused
+ * exactly. A medium chunk that borders top is cached only when top could
  * not shrink anyway (top must be able to trim, as the seeds show). The
  * stacks live in freed memory: word 0 holds the encrypted next pointer
  * (link_protect), word 1 the process key (marks "freed and cached", so a
@@ -26,40 +24,30 @@
 #define TC_MED_MAX_REQUEST (TC_MED_MAX_CHUNK - SIZE_SZ)
 _Static_assert(TC_MED_PER_DOUBLING == 8, "tc_med_index and tc_med_exact shift by e - 3");
 
-/* The classes are TC_MED_OFF bytes above 2^e + k * 2^(e-3): a request of
- * 2^e bytes is a chunk of 2^e + 16 (header word, then 16-byte alignment),
- * which a class at 2^e itself missed by 16 bytes and rounded up to the next
- * one, 12.5% more (a 4096-byte block was a 4608-byte chunk; glibc's is
- * 4112, and so is umalloc's now: tests/api/med_pow2). */
-#define TC_MED_OFF ((size_t)16)
-
-/* Slot of the medium class for chunk size nb (TC_MAX_CHUNK < nb <=
- * TC_MED_MAX_CHUNK). With x = nb - TC_MED_OFF - 1 and 2^e <= x < 2^(e+1),
- * the classes of that doubling are 2^e + k * 2^(e-3) + TC_MED_OFF, k =
- * 1..8, and the smallest one >= nb has k - 1 = (x >> (e-3)) - 8: one count
- * of leading zeros and a shift. */
+/* Slot of the medium class for chunk size nb (TC_MAX_CHUNK < nb <= 128 KiB).
+ * With x = nb - 1 and 2^e <= x < 2^(e+1), the classes of that doubling are
+ * 2^e + k * 2^(e-3), k = 1..8, and the smallest one >= nb has
+ * k - 1 = (x >> (e-3)) - 8: one count of leading zeros and a shift. */
 static inline size_t tc_med_index(size_t nb)
 {
-    size_t x = nb - TC_MED_OFF - 1;
+    size_t x = nb - 1;
     unsigned e = 63u - (unsigned)__builtin_clzll(x);
     return (x >> (e - 3)) + TC_MED_PER_DOUBLING * e + (TC_MED_FIRST - 8 - 10 * TC_MED_PER_DOUBLING);
 }
 
 /* Is cs (any size above TC_MAX_CHUNK: free() passes a decoded header,
- * which may be bad) exactly a medium class size, i.e. TC_MED_OFF above a
- * multiple of 2^(e-3) for its doubling? Callers test cs <= TC_MED_MAX_CHUNK
- * first. */
+ * which may be bad) exactly a medium class size, i.e. a multiple of
+ * 2^(e-3) for its doubling? Callers test cs <= TC_MED_MAX_CHUNK first. */
 static inline int tc_med_exact(size_t cs)
 {
-    size_t x = cs - TC_MED_OFF - 1, m = ((size_t)1 << (60u - (unsigned)__builtin_clzll(x))) - 1;
+    size_t x = cs - 1, m = ((size_t)1 << (60u - (unsigned)__builtin_clzll(x))) - 1;
     return (x & m) == m;
 }
 
 /* The same two indexes by table, for the inline paths: every medium class
- * is TC_MED_OFF above a multiple of 128 bytes, so um_med_slot[q] holds the
- * slot of the smallest class >= 128 * q + TC_MED_OFF (q = 9..1024), and a
- * size is exactly a class when the next 128-byte step maps to another slot
- * ([1025] is 0). One load
+ * is a multiple of 128 bytes, so um_med_slot[q] holds the slot of the
+ * smallest class >= 128 * q (q = 9..1024), and a size is exactly a class
+ * when the next 128-byte step maps to another slot ([1025] is 0). One load
  * each instead of a count of leading zeros, shifts and masks: cachegrind
  * bench/pairs 4096 and 64k went from 152 to 140 instructions a pair.
  * Filled at init (tc_caps_init); until then all 0, a slot no cache ever
@@ -68,20 +56,18 @@ static inline int tc_med_exact(size_t cs)
 extern uint8_t um_med_slot[TC_MED_MAX_CHUNK / 128 + 2] UM_INTERNAL;
 
 /* Slot of a request of TC_MAX_REQUEST < bytes <= TC_MED_MAX_REQUEST bytes:
- * its chunk, request2size(bytes), less TC_MED_OFF and rounded up to 128, is
- * bytes + 8 - 16 rounded up to 128 too (128 is a multiple of the 16-byte
- * rounding). */
+ * the chunk, request2size(bytes), rounded up to 128, is bytes + 8 too. */
 static inline size_t tc_med_req_slot(size_t bytes)
 {
-    return um_med_slot[(bytes + SIZE_SZ - TC_MED_OFF + 127) >> 7];
+    return um_med_slot[(bytes + SIZE_SZ + 127) >> 7];
 }
 
 /* Slot of a chunk of TC_MAX_CHUNK < cs <= TC_MED_MAX_CHUNK bytes that is
  * exactly its class's size, else 0. */
 static inline size_t tc_med_exact_slot(size_t cs)
 {
-    size_t b = cs - TC_MED_OFF, q = b >> 7, i = um_med_slot[q];
-    return (b & 127) == 0 && i != um_med_slot[q + 1] ? i : 0;
+    size_t q = cs >> 7, i = um_med_slot[q];
+    return (cs & 127) == 0 && i != um_med_slot[q + 1] ? i : 0;
 }
 
 /* Chunk size held by slot i. */
@@ -90,7 +76,7 @@ static inline size_t tc_slot_size(size_t i)
     if (i < TC_MED_FIRST)
         return i << 4;
     size_t k = i - TC_MED_FIRST, e = 10 + k / TC_MED_PER_DOUBLING;
-    return ((size_t)1 << e) + (k % TC_MED_PER_DOUBLING + 1) * ((size_t)1 << (e - 3)) + TC_MED_OFF;
+    return ((size_t)1 << e) + (k % TC_MED_PER_DOUBLING + 1) * ((size_t)1 << (e - 3));
 }
 
 /* Slot for a chunk of size cs being freed, or 0 if cs is no cached size. */

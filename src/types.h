@@ -127,9 +127,9 @@ enum { HEAP_BRK = 1, HEAP_MMAP = 2, HEAP_ALIGNED = 3 };
 
 /* ---- tcache size classes (see tcache.h for the index math) ---- */
 #define TC_MED_PER_DOUBLING 8
-#define TC_NMED (7 * TC_MED_PER_DOUBLING) /* 1 KiB .. 128 KiB (+ 16) */
+#define TC_NMED (7 * TC_MED_PER_DOUBLING) /* 1 KiB .. 128 KiB */
 #define TC_MED_FIRST (TC_NBINS + 2)       /* slot of the first medium class */
-#define TC_MED_MAX_CHUNK ((size_t)128 * 1024 + 16) /* see TC_MED_OFF in tcache.h */
+#define TC_MED_MAX_CHUNK ((size_t)128 * 1024)
 #define TC_SLOTS (TC_MED_FIRST + TC_NMED)
 
 /*

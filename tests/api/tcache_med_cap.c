@@ -1,7 +1,7 @@
 // variants: release debug
 // cflags: -pthread
 // A medium class keeps at most about 8 KiB of chunks in a thread's cache
-// (two chunks from 2832 bytes up), however many blocks of it the thread
+// (two chunks from 2816 bytes up), however many blocks of it the thread
 // frees: the rest goes to the central cache, where other sizes can get it
 // back through the bins. For each size a new thread allocates and frees 48
 // blocks at a time, four rounds (the slot's limit grows at each refill and
