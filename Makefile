@@ -77,8 +77,9 @@ $(OUT)/obj/%.o: src/%.c $(HDRS) Makefile $(OUT)/flags
 # relative relocations into a few words: the part of the file the loader
 # reads (headers, symbols, relocations) shrinks from three pages to two,
 # one resident page less in every process. Probed: a toolchain without it
-# links the usual way.
-RELR := $(shell printf 'int x; int *p = &x;\n' | $(CC) -shared -fPIC -Wl,-z,pack-relative-relocs -x c - -o /dev/null 2>/dev/null && echo -Wl,-z,pack-relative-relocs)
+# links the usual way (the probe links into a temporary file: some linkers
+# replace their output by renaming over it, which /dev/null must not be).
+RELR := $(shell t=$$(mktemp) && printf 'int x; int *p = &x;\n' | $(CC) -shared -fPIC -Wl,-z,pack-relative-relocs -x c - -o $$t 2>/dev/null && echo -Wl,-z,pack-relative-relocs; rm -f $$t)
 
 # libumalloc.so.1 carries the SONAME; libumalloc.so is the link-time (and
 # LD_PRELOAD) name.
