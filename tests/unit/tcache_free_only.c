@@ -4,9 +4,11 @@
  * slot's outbound list, never on its stack, so a thread's first malloc of
  * the size does not get back a block another thread allocated and handed
  * it (bench/false_sharing passive: two workers writing one cache line for
- * ever); after a whole batch (a consumer), on a stack of one batch that is
- * handed over whole when full. A thread that allocates and frees the size
- * grows its slot past a batch, towards the per-size cap.
+ * ever); after a whole batch (a consumer), a small size on a stack of one
+ * batch that is handed over whole when full, a medium one still on the
+ * list (it never holds a whole batch: tests/api/tcache_consumer_med). A
+ * thread that allocates and frees the size grows its slot past a batch,
+ * towards the per-size cap.
  * Before: a free-only slot grew to the cap (204 chunks of 80 bytes here; 20
  * chunks of 1.6 KiB), then to 8 KiB; its chunks were popped by the next
  * malloc.
@@ -87,8 +89,9 @@ static void one_size(size_t bytes)
            slot, cs, max_out, max_count, batch, end_limit);
     U_CHECK(max_out + 1 == batch, "the first batch goes out whole: up to %zu held (batch %zu)", max_out,
             batch);
-    U_CHECK(end_limit == batch && max_count <= batch,
-            "a consumer's slot: limit %zu, up to %zu cached, a batch is %zu", end_limit, max_count, batch);
+    size_t stack = slot < TC_MED_FIRST ? batch : 0; /* a medium consumer's frees stay on the list */
+    U_CHECK(end_limit == stack && max_count <= stack,
+            "a consumer's slot: limit %zu, up to %zu cached, its stack is %zu", end_limit, max_count, stack);
     U_CHECK(pthread_create(&t, NULL, worker, NULL) == 0, "thread");
     pthread_join(t, NULL);
     U_CHECK(first_own != handed, "the thread's first malloc(%zu) returned the block it had just freed",
