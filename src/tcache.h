@@ -138,14 +138,18 @@ extern struct tcache um_tc_empty;
  * cachegrind, now 171.) A corrupted top says
  * yes: the locked path reports it. free_medium's inline path and the slow
  * path both ask this. */
-static inline int tc_would_trim(arena *av, chunk *top, size_t cs, size_t i, size_t ncached)
+static inline int tc_would_trim_w(arena *av, size_t tw, size_t cs, size_t i, size_t ncached)
 {
-    size_t tw = hdr_load(top);
     size_t after = (tw & ~(size_t)SIZE_BITS) + cs * (ncached + 1) +
                    RELAXED_LOAD(av->central->cls[i].bytes);
     return (after >= RELAXED_LOAD(um_params.trim_threshold) &&
             after >= RELAXED_LOAD(um_params.top_pad) + MINSIZE + 1 + um_pagesize) |
            !hdr_valid(tw);
+}
+/* The same, reading top's header (tw above: the decoded word, hdr_load). */
+static inline int tc_would_trim(arena *av, chunk *top, size_t cs, size_t i, size_t ncached)
+{
+    return tc_would_trim_w(av, hdr_load(top), cs, i, ncached);
 }
 
 /* Blocks freed from the top of the heap down (the seeds' reverse order, a
