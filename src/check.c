@@ -38,6 +38,10 @@ static size_t check_heap(arena *av, heap *h, size_t *sys)
     int prev_free = 0;
     size_t prev_size = 0;
     *sys += h->size;
+    /* a mapped segment is read/write exactly up to its size (the chunks,
+     * top's tail included), inside its reservation */
+    if (h->kind == HEAP_MMAP && (h->committed != h->size || h->size > h->reserved))
+        FAIL("mapped segment's size, commit and reservation disagree at", h);
     if (!prev_inuse(p))
         FAIL("first chunk of a heap without P bit at", p);
     for (;;) {

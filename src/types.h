@@ -115,7 +115,8 @@ struct heap {
     struct arena *ar;
     struct heap *prev;     /* the arena's previous (older) heap */
     size_t size;           /* bytes in use from the start of this struct */
-    size_t committed;      /* bytes made read/write (aligned heaps) */
+    size_t committed;      /* bytes made read/write (aligned heaps, mapped segments) */
+    size_t reserved;       /* mapped segments: bytes reserved, grown into in place */
     size_t magic;          /* um_secret ^ address: tells a heap from garbage */
     size_t fence;          /* offset of the fencepost once closed, else 0 */
     int kind;              /* HEAP_BRK, HEAP_MMAP, HEAP_ALIGNED */
