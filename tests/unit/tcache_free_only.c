@@ -12,8 +12,8 @@
  * Before: a free-only slot grew to the cap (204 chunks of 80 bytes here; 20
  * chunks of 1.6 KiB), then to 8 KiB; its chunks were popped by the next
  * malloc.
- * cflags: -pthread
  */
+// cflags: -pthread
 #include <pthread.h>
 #include <string.h>
 
