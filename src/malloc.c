@@ -287,32 +287,19 @@ PUBLIC void *API(malloc)(size_t bytes)
 }
 
 /* free of a chunk above the small classes (or a header that decodes to less
- * than MINSIZE) whose owner region free() found; cs is its decoded size.
+ * than MINSIZE) whose owner region free() found: size is its header as
+ * free() decoded it, av its arena and end the end of that region (the brk
+ * heap's, the aligned heap's or the mapped segment's), which free() had at
+ * hand (recomputing them here cost bench pairs-4k and 64k 9 instructions
+ * a pair of 131, cachegrind).
  * The inline path's checks, bounded by the region's end, then a medium class
  * is cached unless it borders top and top could shrink (the seeds' trim
  * story); everything else that passed goes straight to the tcache's slow
  * path, which needs no classification. Out of line so the small path keeps
  * its registers. */
-static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
+static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t size, arena *av, uintptr_t end)
 {
-    size_t size = hdr_flipped(p); /* its A bit; free() kept no copy (a register less) */
-    /* bound the size by the heap the chunk claims before reading past it: a
-     * wild header may claim any size (classify() reports it properly) */
-    uintptr_t end;
-    if (!(size & NON_MAIN_ARENA)) {
-        heap *h;
-        uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
-        uintptr_t lo = atomic_load_explicit(&um_box_lo, memory_order_relaxed);
-        if ((uintptr_t)p - lo < span) { /* in_main_box, with the bounds kept */
-            end = lo + span;
-        } else if ((h = um_owner_seg_hint(p)) != NULL) {
-            end = (uintptr_t)h + RELAXED_LOAD(h->size);
-        } else {
-            end = (uintptr_t)p; /* the hint moved on meanwhile: the generic path */
-        }
-    } else {
-        end = (uintptr_t)um_heap_of(p) + RELAXED_LOAD(um_heap_of(p)->size);
-    }
+    size_t cs = (size >> 4) << 4;
     /* as classify(): aligned (the small path skips it: a misaligned pointer
      * there is word-aligned user data that decodes with odds of 2^-54, but
      * a medium chunk from here may go to the slow path, which trusts it),
@@ -336,7 +323,6 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
         /* no cache holds it: straight to its arena, whose region bounds it
          * (checked above; um_arena_free would look both up again: bench
          * pairs-1m, 25 instructions of a pair's 500) */
-        arena *av = !(size & NON_MAIN_ARENA) ? &um_main_arena : um_heap_of(p)->ar;
         um_lock_acquire(&av->lock);
         um_int_free(av, p, cs, "free");
         um_lock_release(&av->lock);
@@ -345,7 +331,6 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t cs)
     struct tcache *tc = um_tcp;
     size_t i;
     if ((i = tc_med_exact_slot(cs)) != 0 && tc->room[i] != 0) {
-        arena *av = !(size & NON_MAIN_ARENA) ? &um_main_arena : um_heap_of(p)->ar;
         chunk *top = peek_top(av);
         if (next == top) {
             if (likely(!tc_would_trim_w(av, nw ^ PREV_INUSE, cs, i, tc_count(tc, i)))) {
@@ -384,29 +369,43 @@ static inline __attribute__((always_inline)) void free_body(void *mem)
      * words of user data, and it and the next "header" decode to a small
      * in-use chunk with odds of about 2^-54; otherwise the slow path names
      * the pointer. */
-    if (likely(in_main_box((uintptr_t)p))) { /* NULL is never in the box */
+    /* in_main_box, with the bounds kept for free_medium: span (acquire)
+     * first, then lo (owner.c) */
+    uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
+    uintptr_t lo = atomic_load_explicit(&um_box_lo, memory_order_relaxed);
+    heap *h;
+    if (likely((uintptr_t)p - lo < span)) { /* NULL is never in the box */
         size = hdr_flipped(p);
         if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA)) != 0))
             goto generic;
+        if (unlikely((size >> 4) - 2 >= TC_NBINS)) {
+            free_medium(mem, p, size, &um_main_arena, lo + span);
+            return;
+        }
     } else if (um_heap_owns(p)) {
         size = hdr_flipped(p);
         if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA)) != NON_MAIN_ARENA))
             goto generic;
-    } else if (um_owner_seg_hint(p)) {
+        if (unlikely((size >> 4) - 2 >= TC_NBINS)) {
+            h = um_heap_of(p);
+            free_medium(mem, p, size, h->ar, (uintptr_t)h + RELAXED_LOAD(h->size));
+            return;
+        }
+    } else if ((h = um_owner_seg_hint(p)) != NULL) {
         /* a main-arena segment outside the brk heap (brk blocked by a
          * mapping, or capped as under valgrind): the one looked up last */
         size = hdr_flipped(p);
         if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA)) != 0))
             goto generic;
+        if (unlikely((size >> 4) - 2 >= TC_NBINS)) {
+            free_medium(mem, p, size, &um_main_arena, (uintptr_t)h + RELAXED_LOAD(h->size));
+            return;
+        }
     } else {
         goto generic;
     }
     {
         size_t i = size >> 4, cs = i << 4;
-        if (unlikely(i - 2 >= TC_NBINS)) {
-            free_medium(mem, p, cs);
-            return;
-        }
         struct tcache *tc = um_tcp;
         if (likely(tc->room[i] != 0 && next_hdr_inuse(chunk_at(p, cs)) &&
                    ((void **)mem)[1] != (void *)um_tc_key)) {
