@@ -321,8 +321,8 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t size, arena *av,
     }
     if (cs > TC_MED_MAX_CHUNK) {
         /* no cache holds it: straight to its arena, whose region bounds it
-         * (checked above; um_arena_free would look both up again: bench
-         * pairs-1m, 25 instructions of a pair's 500) */
+         * (checked above; um_arena_free looked both up again: cachegrind
+         * bench pairs-1m, 498 -> 450 instructions a pair) */
         um_lock_acquire(&av->lock);
         um_int_free(av, p, cs, "free");
         um_lock_release(&av->lock);
