@@ -1,0 +1,90 @@
+// Once the dynamic mmap threshold has risen (a mapped block above the default
+// threshold was freed), heap blocks freed at the top no longer move the break
+// back at once: the decay purge does it when top has stayed free for the
+// decay time (src/trim.c, trim_waits_for_decay), so a program that churns
+// blocks that big does not fault its heap in again every round. The trim is
+// immediate as before with the decay at 0 or -1, and with a threshold the
+// user set (the seeds' default-threshold trim is tests/seeds/trim_threshold).
+#include "../common.h"
+#include "../purge_util.h"
+
+#define MiB ((size_t)1 << 20)
+enum { N = 24 };
+
+/* N blocks of 1 MiB from the heap, written, then freed last to first: how
+ * far the break stands above where it was before them, just after. */
+static long heap_round(uintptr_t b0)
+{
+    char *p[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = malloc(MiB);
+        CHECK(p[i] != NULL);
+        memset(p[i], i + 1, MiB);
+    }
+    for (int i = N - 1; i >= 0; i--)
+        free(p[i]);
+    return (long)((uintptr_t)sbrk(0) - b0);
+}
+
+/* Arena calls (blocks above the thread cache's classes) until the break is
+ * back within 8 MiB of b0 or ms milliseconds pass; the seconds it took, or
+ * -1. */
+static double wait_trim(uintptr_t b0, long ms)
+{
+    double t0 = p_now(), end = t0 + ms / 1000.0;
+    while (p_now() < end) {
+        if ((uintptr_t)sbrk(0) < b0 + 8 * MiB)
+            return p_now() - t0;
+        char *b = malloc(200 * 1024);
+        CHECK(b != NULL);
+        b[0] = 1;
+        free(b);
+        p_sleep_ms(2);
+    }
+    return -1;
+}
+
+int main(void)
+{
+    p_need_umalloc();
+    CHECK(mallopt(M_UMALLOC_PURGE_DECAY, 100) == 1);
+    char *m = malloc(2 * MiB); /* mapped (default threshold 128 KiB) ... */
+    CHECK(m != NULL);
+    memset(m, 0x5a, 2 * MiB);
+    free(m); /* ... and freed: mmap threshold 2 MiB, trim threshold 4 MiB */
+    char *keep = malloc(100); /* below the blocks: the break starts above it */
+    CHECK(keep != NULL);
+    uintptr_t b0 = (uintptr_t)sbrk(0);
+
+    /* decay 100 ms: the freed 24 MiB stay, a second round faults nothing
+     * in, and the purge moves the break back after the decay */
+    long up = heap_round(b0);
+    EXPECTF(up >= (long)(16 * MiB), "24 MiB freed at the top were trimmed at once (break %+ld)", up);
+    long f0 = t_minflt();
+    up = heap_round(b0);
+    long f1 = t_minflt();
+    EXPECTF(f1 - f0 < 256, "%ld page faults in a second round of %d MiB", f1 - f0, N);
+    EXPECTF(up >= (long)(16 * MiB), "second round: trimmed at once (break %+ld)", up);
+    double took = wait_trim(b0, t_is_debug() ? 3000 : 2000);
+    printf("decay 100 ms: break back after %.0f ms of arena calls\n", took * 1000);
+    EXPECTF(took >= 0, "the break stayed %+ld above after 2 s of arena calls (decay 100 ms)",
+            (long)((uintptr_t)sbrk(0) - b0));
+    EXPECTF(took < 0 || took >= 0.05, "the break went back after %.0f ms, before the 100 ms decay", took * 1000);
+
+    /* decay 0 and -1: trimmed by the free itself, as glibc does */
+    CHECK(mallopt(M_UMALLOC_PURGE_DECAY, 0) == 1);
+    up = heap_round(b0);
+    EXPECTF(up < (long)(8 * MiB), "decay 0: the break stayed %+ld above", up);
+    CHECK(mallopt(M_UMALLOC_PURGE_DECAY, -1) == 1);
+    up = heap_round(b0);
+    EXPECTF(up < (long)(8 * MiB), "decay -1: the break stayed %+ld above (nothing else would trim)", up);
+
+    /* a threshold the user set: trimmed at once whatever the decay (the
+     * trim threshold is still the 4 MiB the freed 2 MiB block set) */
+    CHECK(mallopt(M_UMALLOC_PURGE_DECAY, 100) == 1);
+    CHECK(mallopt(M_MMAP_THRESHOLD, 2 * MiB) == 1);
+    up = heap_round(b0);
+    EXPECTF(up < (long)(8 * MiB), "M_MMAP_THRESHOLD set: the break stayed %+ld above", up);
+    free(keep);
+    return t_done();
+}
