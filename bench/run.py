@@ -47,7 +47,7 @@ EXTRA_COLORS = ["#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 
 C_SOURCES = ["pairs", "bulk", "heap_random", "trees", "server", "prodcons", "oneway",
              "xchurn", "prodcons_batch", "threads", "false_sharing", "realloc", "bigblocks",
-             "frag", "churn"]
+             "bigslots", "frag", "churn"]
 REDIS_PORT = 6399
 
 
@@ -493,6 +493,8 @@ def make_workloads():
                   single=True, cg_scale=0.25, ops_unit="realloc"),
         synthetic("bigblocks", "bigblocks", [], "256K-32M blocks, one byte written per page",
                   single=True, cg_scale=0.1, ops_unit="block"),
+        synthetic("bigslots", "bigslots", [],
+                  "20 buffers of 5-25 MiB, one replaced at a time and written in full"),
         synthetic("frag", "frag", [], "changing size mix over time, RSS sampled every 100 ms"),
         synthetic("churn", "churn", [], "short-lived threads that allocate and exit"),
     ]

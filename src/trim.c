@@ -90,12 +90,13 @@ int um_heap_trim(arena *av, heap *h, size_t pad, int force)
  * that size, and it gets them from the heap from then on. Trimming top on
  * each free of one and faulting the pages in again for the next is the
  * churn glibc's dynamic threshold exists to avoid, and the immediate trim
- * brought it back in the heap: a replica of mimalloc-bench's malloc-large
- * (20 slots, 5000 rounds: free one, malloc 5-25 MiB, memset it) took
- * 965,890 page faults and 6.8 s (glibc 707,665 and 5.3 s, tcmalloc 279,053
- * and 4.9 s); with the trim left to the decay, 119,844 faults, one a page
- * of the heap, and 3.6 s, at the same peak RSS. The purge (purge_top) then
- * moves the break back once top has stayed free for the decay time.
+ * brought it back in the heap: bench/bigslots --scale=5 (mimalloc-bench's
+ * malloc-large pattern: 20 slots, 5000 rounds of free one, malloc 5-25 MiB,
+ * write it all) took 1,154,088 page faults and 7.6 s (glibc 1,153,408 and
+ * 7.1 s, tcmalloc 839,446 and 6.4 s); with the trim left to the decay,
+ * 175,237 faults and 4.4 s, peak RSS 495 MB against 483 (3 interleaved
+ * runs, medians). The purge (purge_top) then moves the break back once top
+ * has stayed free for the decay time.
  * Trimming stays immediate with the default threshold (the seeds' trim
  * story), with any threshold the user set, with the decay at 0 (at once) or
  * -1 (never: then nothing else would trim top), and under memory pressure. */
