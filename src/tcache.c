@@ -778,11 +778,15 @@ void um_tcache_free_slow(chunk *p)
         top = peek_top(av);
     }
     if (i >= TC_MED_FIRST && chunk_at(p, size) == top &&
-        tc_would_trim(av, top, size, i, um_tc_state == TC_LIVE ? tc_count(um_tcp, i) : 0)) {
+        tc_would_trim(av, top, size, i, um_tc_state == TC_LIVE ? tc_count(um_tcp, i) : 0) &&
+        !um_trim_waits_for_decay()) {
         /* the top of the heap can shrink: this chunk goes back, and so do the
          * cached chunks of its size, in this thread's cache and parked
          * (blocks freed in allocation order sit just below it), so the break
-         * moves as the seeds show */
+         * moves as the seeds show. Not when the trim would wait for the
+         * decay purge anyway (the dynamic threshold has risen, trim.c): then
+         * the chunk is cached as any other (free()'s inline path sends it
+         * here, as it does not ask) */
         if (um_tc_state == TC_LIVE && tc_count(um_tcp, i))
             tc_flush(um_tcp, i, tc_count(um_tcp, i));
         um_central_drain_class(av, i);

@@ -100,7 +100,7 @@ int um_heap_trim(arena *av, heap *h, size_t pad, int force)
  * Trimming stays immediate with the default threshold (the seeds' trim
  * story), with any threshold the user set, with the decay at 0 (at once) or
  * -1 (never: then nothing else would trim top), and under memory pressure. */
-static int trim_waits_for_decay(void)
+int um_trim_waits_for_decay(void)
 {
     return RELAXED_LOAD(um_params.mmap_threshold) > DEFAULT_MMAP_THRESHOLD &&
            !RELAXED_LOAD(um_params.no_dyn_threshold) && um_purge_decay() > 0 &&
@@ -108,7 +108,7 @@ static int trim_waits_for_decay(void)
 }
 
 /* After a large free: consolidate, and trim if top has grown past the bar
- * (or leave it to the decay purge, trim_waits_for_decay). */
+ * (or leave it to the decay purge, um_trim_waits_for_decay). */
 void um_trim_after_free(arena *av)
 {
     if (av->have_fastchunks)
@@ -119,9 +119,9 @@ void um_trim_after_free(arena *av)
      * cost no more than before; cachegrind bench pairs-1m, 453 -> 441
      * instructions a pair) */
     if (av == &um_main_arena) {
-        if (chunksize(av->top) >= RELAXED_LOAD(um_params.trim_threshold) && !trim_waits_for_decay())
+        if (chunksize(av->top) >= RELAXED_LOAD(um_params.trim_threshold) && !um_trim_waits_for_decay())
             um_systrim(av, um_params.top_pad);
-    } else if (!trim_waits_for_decay()) {
+    } else if (!um_trim_waits_for_decay()) {
         um_heap_trim(av, av->last_heap, um_params.top_pad, 0);
     }
 }

@@ -5,6 +5,8 @@
 // blocks that big does not fault its heap in again every round. The trim is
 // immediate as before with the decay at 0 or -1, and with a threshold the
 // user set (the seeds' default-threshold trim is tests/seeds/trim_threshold).
+// Meanwhile a medium block freed next to that top is cached, as its free
+// could not trim.
 #include "../common.h"
 #include "../purge_util.h"
 
@@ -60,6 +62,18 @@ int main(void)
      * in, and the purge moves the break back after the decay */
     long up = heap_round(b0);
     EXPECTF(up >= (long)(16 * MiB), "24 MiB freed at the top were trimmed at once (break %+ld)", up);
+    /* with that top, a 64 KiB block freed next to it is cached as any other
+     * (its free could not trim: top's size stays while it comes and goes) */
+    int moved = 0;
+    for (int r = 0; r < 200; r++) {
+        void *volatile q = malloc(64 * 1024);
+        CHECK(q != NULL);
+        ((volatile char *)q)[0] = 1;
+        size_t top = t_mallinfo2().keepcost;
+        free(q);
+        moved += r >= 2 && t_mallinfo2().keepcost != top; /* past the first, exact requests */
+    }
+    EXPECTF(moved <= 2, "%d of 198 frees of a 64 KiB block next to top merged it into top", moved);
     long f0 = t_minflt();
     up = heap_round(b0);
     long f1 = t_minflt();
