@@ -96,7 +96,10 @@ int um_heap_trim(arena *av, heap *h, size_t pad, int force)
  * 7.1 s, tcmalloc 839,446 and 6.4 s); with the trim left to the decay,
  * 175,237 faults and 4.4 s, peak RSS 495 MB against 483 (3 interleaved
  * runs, medians). The purge (purge_top) then moves the break back once top
- * has stayed free for the decay time.
+ * has stayed free for the decay time. The price: a process that goes quiet
+ * right after such frees keeps that top until its next arena call (or the
+ * purge thread, or malloc_trim), where the free itself used to release it
+ * (tests/stress/trim_decay_threads has the side with light traffic).
  * Trimming stays immediate with the default threshold (the seeds' trim
  * story), with any threshold the user set, with the decay at 0 (at once) or
  * -1 (never: then nothing else would trim top), and under memory pressure. */
