@@ -33,18 +33,9 @@ static size_t count(const char *s, const char *needle)
     return n;
 }
 
-static size_t slurp(const char *path)
-{
-    int fd = open(path, O_RDONLY);
-    CHECK(fd >= 0);
-    size_t n = 0;
-    ssize_t r;
-    while (n < sizeof out - 1 && (r = read(fd, out + n, sizeof out - 1 - n)) > 0)
-        n += (size_t)r;
-    close(fd);
-    out[n] = 0;
-    return n;
-}
+/* path's contents into out (empty if it cannot be read: the checks on
+ * out then fail) */
+static size_t slurp(const char *path) { return t_read_file(path, out, sizeof out); }
 
 int main(int argc, char **argv)
 {

@@ -65,14 +65,7 @@ static long long umalloc_resident(const struct rss *x)
 /* Rss of the [heap] mapping, from smaps (read without malloc) */
 static long long heap_rss_kernel(void)
 {
-    int fd = open("/proc/self/smaps", O_RDONLY);
-    CHECK(fd >= 0);
-    size_t n = 0;
-    ssize_t r;
-    while (n < sizeof smaps - 1 && (r = read(fd, smaps + n, sizeof smaps - 1 - n)) > 0)
-        n += (size_t)r;
-    close(fd);
-    smaps[n] = 0;
+    CHECK(t_read_file("/proc/self/smaps", smaps, sizeof smaps) > 0);
     const char *h = strstr(smaps, "[heap]");
     if (!h)
         return -1;
