@@ -105,9 +105,10 @@ int um_heap_trim(arena *av, heap *h, size_t pad, int force)
  * -1 (never: then nothing else would trim top), and under memory pressure. */
 int um_trim_waits_for_decay(void)
 {
+    /* (um_purge_decay() is 0 under memory pressure and -1 when
+     * M_TRIM_THRESHOLD is -1: both trim at once) */
     return RELAXED_LOAD(um_params.mmap_threshold) > DEFAULT_MMAP_THRESHOLD &&
-           !RELAXED_LOAD(um_params.no_dyn_threshold) && um_purge_decay() > 0 &&
-           !um_purge_pressure();
+           !RELAXED_LOAD(um_params.no_dyn_threshold) && um_purge_decay() > 0;
 }
 
 /* After a large free: consolidate, and trim if top has grown past the bar
