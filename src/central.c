@@ -272,6 +272,31 @@ void um_central_give(arena *av, size_t i, void *head, size_t n)
         release_batches(av, rel, cs);
 }
 
+/* Park one cached-format chunk of class i (av's) if the class holds less
+ * than its minimum capacity; 0 when it does not (the caller then frees it
+ * to the arena). For frees that no thread cache has room for: enough to
+ * carry a steady flow between threads, never the whole of a burst, whose
+ * frees would otherwise all wait here (up to two decay periods) instead of
+ * going to the bins, where they coalesce and the purge returns them. */
+int um_central_park_one(arena *av, size_t i, void *mem)
+{
+    struct cclass *k = &av->central->cls[i];
+    size_t cs = tc_slot_size(i);
+    void **b = mem;
+    if (RELAXED_LOAD(k->bytes) + cs > CC_MIN_CAP)
+        return 0;
+    um_lock_acquire(&k->lock);
+    int parked = k->bytes + cs <= CC_MIN_CAP;
+    if (parked) {
+        batch_set(b, k->batches, 1);
+        RELAXED_STORE(k->batches, b);
+        k->nbatch++;
+        RELAXED_STORE(k->bytes, k->bytes + cs);
+    }
+    um_lock_release(&k->lock);
+    return parked;
+}
+
 /* Class i of av's central cache, all of it, into the bins (arena lock not
  * held): a chunk about to let top shrink brings its parked neighbours. */
 /* Every batch of class k, detached (takes the class lock). */

@@ -254,6 +254,7 @@ uint64_t um_now_ms(void);
 void um_central_init(struct central *c);
 void *um_central_take(arena *av, size_t i, size_t *n, size_t want);
 void um_central_give(arena *av, size_t i, void *head, size_t n);
+int um_central_park_one(arena *av, size_t i, void *mem); /* 0: no room, free it */
 void *um_central_steal(arena *self, size_t i, size_t *n, arena **from); /* another arena's batch */
 void um_central_drain(arena *av);          /* arena lock held */
 void um_central_drain_class(arena *av, size_t i); /* arena lock not held */
