@@ -743,6 +743,32 @@ UM_NOINLINE void um_tcache_free_below_top(struct tcache *tc, size_t i, chunk *p,
     tc_push(tc, i, chunk_to_mem(p));
 }
 
+/* Chunk p of class i (av's, in use, checked) freed into a slot the budget
+ * left no room (its limit is 0: the thread's byte budget, or for a medium
+ * class the thread's or the process's medium share, is spent): parked in
+ * the central cache if its class holds less than its minimum capacity,
+ * where the next malloc of the class, in any thread, takes it in O(1); else
+ * to the bins. The budget bounds what threads hold; this is not held by the
+ * thread, and the decay and malloc_trim drain it. Before, every such chunk
+ * went to the bins, coalesced, and the next malloc of the class missed and
+ * carved it again under the arena lock: bench/xchurn (4 threads, 16 B-16
+ * KiB, every block freed by another thread) sent 145,000 of its 1.6 million
+ * medium frees that way, glibc's path, and bench/threads 8 (455 KiB a
+ * thread) 27,000 small ones. Parking all of them (the class's grown
+ * capacity) kept whole bursts parked for two decay periods:
+ * tests/stress/idle_workers_* (8 workers free a burst of 1-120 KiB blocks)
+ * stayed at 130 MB. */
+static void tc_no_room(size_t i, chunk *p, arena *av)
+{
+    void **e = chunk_to_mem(p);
+    e[0] = link_protect(NULL);
+    e[1] = (void *)um_tc_key;
+    if (um_central_park_one(av, i, e))
+        return;
+    e[1] = NULL;
+    um_arena_free(p);
+}
+
 /* Free of a validated in-use heap chunk that missed the inline fast path. */
 void um_tcache_free_slow(chunk *p)
 {
@@ -805,29 +831,8 @@ void um_tcache_free_slow(chunk *p)
             tc_push(tc, i, mem);
             return;
         }
-        if (i >= TC_MED_FIRST) {
-            /* a medium slot the budget left no room (its limit is 0: the
-             * thread's or the process's medium share is spent, see
-             * tc_med_budget): the chunk is parked in the central cache if
-             * its class holds less than its minimum capacity, where the
-             * next malloc of the class, in any thread, takes it in O(1).
-             * The budget bounds what threads hold; this is not held by the
-             * thread, and the decay and malloc_trim drain it. Before, the
-             * chunk went to the bins, coalesced, and the next malloc of the
-             * class missed and carved it again under the arena lock:
-             * bench/xchurn (4 threads, 16 B-16 KiB, every block freed by
-             * another thread) sent 145,000 of its 1.6 million medium frees
-             * that way, glibc's path. Parking all of them (the class's
-             * grown capacity) kept whole bursts parked for two decay
-             * periods: tests/stress/idle_workers_* (8 workers free a burst
-             * of 1-120 KiB blocks) stayed at 130 MB. */
-            void **e = mem;
-            e[0] = link_protect(NULL);
-            e[1] = (void *)um_tc_key;
-            if (um_central_park_one(av, i, e))
-                return;
-            e[1] = NULL;
-        }
+        tc_no_room(i, p, av);
+        return;
     }
     um_arena_free(p);
 }
@@ -846,10 +851,14 @@ void um_tcache_free_full(size_t i, void *mem)
     if (tc_free_only(tc, i, mem))
         return;
     tc_tick_count(tc);
+    chunk *p = mem_to_chunk(mem);
+    arena *av;
     if (tc_overflow(tc, i))
         tc_push(tc, i, mem);
+    else if ((av = um_arena_of(p)) != NULL)
+        tc_no_room(i, p, av);
     else
-        um_arena_free(mem_to_chunk(mem));
+        um_arena_free(p); /* (which names the bad pointer) */
 }
 
 /* At exit, the exiting thread's cached blocks are checked: one that was
