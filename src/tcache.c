@@ -70,13 +70,31 @@ static uint8_t tc_out_batch[TC_SLOTS]; /* see tc_free_only */
 /* Medium classes some thread has asked for (see um_tcache_get). */
 static _Atomic uint8_t tc_med_asked[TC_SLOTS];
 
-uint8_t um_med_slot[TC_MED_MAX_CHUNK / 128 + 2];
+/* um_med_slot (tcache.h), computed by the compiler: tc_med_index(q * 128)
+ * for q = 9..1024, 0 elsewhere. A constant, so a fast path in a thread that
+ * runs while the first malloc initialises the library reads the same table
+ * as every other (it was filled at init: ThreadSanitizer reported that write
+ * racing with the plain reads of tests/stress/errno_kept, whose threads all
+ * start with a malloc; relaxed atomic reads cost a medium pair 2
+ * instructions, as they cannot be folded into a compare). */
+_Static_assert(TC_SLOTS <= UINT8_MAX, "um_med_slot holds slots in bytes");
+#define MED_X(q) ((unsigned long long)(q) * 128 - 1)
+#define MED_E(q) (63 - __builtin_clzll(MED_X(q)))
+#define MED_SLOT(q)                                                                              \
+    ((q) < (TC_MAX_CHUNK + 127) / 128 || (q) > TC_MED_MAX_CHUNK / 128                             \
+         ? 0                                                                                       \
+         : (uint8_t)((MED_X(q) >> (MED_E(q) - 3)) + TC_MED_PER_DOUBLING * MED_E(q) +              \
+                     (TC_MED_FIRST - 8 - 10 * TC_MED_PER_DOUBLING)))
+#define MED_R4(q) MED_SLOT(q), MED_SLOT((q) + 1), MED_SLOT((q) + 2), MED_SLOT((q) + 3)
+#define MED_R16(q) MED_R4(q), MED_R4((q) + 4), MED_R4((q) + 8), MED_R4((q) + 12)
+#define MED_R64(q) MED_R16(q), MED_R16((q) + 16), MED_R16((q) + 32), MED_R16((q) + 48)
+#define MED_R256(q) MED_R64(q), MED_R64((q) + 64), MED_R64((q) + 128), MED_R64((q) + 192)
+const uint8_t um_med_slot[TC_MED_MAX_CHUNK / 128 + 2] = {
+    MED_R256(0), MED_R256(256), MED_R256(512), MED_R256(768), MED_SLOT(1024), MED_SLOT(1025)};
+_Static_assert(TC_MED_MAX_CHUNK / 128 + 2 == 1026, "the initializer lists 1026 entries");
 
 static void tc_caps_init(void)
 {
-    _Static_assert(TC_SLOTS <= UINT8_MAX, "um_med_slot holds slots in bytes");
-    for (size_t q = (TC_MAX_CHUNK + 127) / 128; q <= TC_MED_MAX_CHUNK / 128; q++)
-        um_med_slot[q] = (uint8_t)tc_med_index(q * 128);
     for (size_t i = 2; i < TC_SLOTS; i++) {
         size_t cs = tc_slot_size(i), m, b = TC_FREE_BATCH / cs;
         if (i < TC_MED_FIRST)

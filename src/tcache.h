@@ -50,10 +50,8 @@ static inline int tc_med_exact(size_t cs)
  * when the next 128-byte step maps to another slot ([1025] is 0). One load
  * each instead of a count of leading zeros, shifts and masks: cachegrind
  * bench/pairs 4096 and 64k went from 152 to 140 instructions a pair.
- * Filled at init (tc_caps_init); until then all 0, a slot no cache ever
- * fills, so a fast path that runs first finds nothing and takes the slow
- * one. */
-extern uint8_t um_med_slot[TC_MED_MAX_CHUNK / 128 + 2] UM_INTERNAL;
+ * A constant the compiler computes (tcache.c). */
+extern const uint8_t um_med_slot[TC_MED_MAX_CHUNK / 128 + 2] UM_INTERNAL;
 
 /* Slot of a request of TC_MAX_REQUEST < bytes <= TC_MED_MAX_REQUEST bytes:
  * the chunk, request2size(bytes), rounded up to 128, is bytes + 8 too. */
