@@ -247,6 +247,15 @@ void *um_central_steal(arena *self, size_t i, size_t *n, arena **from)
     return NULL;
 }
 
+/* Put batch b (n chunks, bytes in all) on top of class k (class lock held). */
+static void push_batch(struct cclass *k, void **b, size_t n, size_t bytes)
+{
+    batch_set(b, k->batches, n);
+    RELAXED_STORE(k->batches, b);
+    k->nbatch++;
+    RELAXED_STORE(k->bytes, k->bytes + bytes);
+}
+
 /* Park a chain of n chunks of class i, all belonging to av, in av's central
  * cache; when there is no room and no demand, free them into the bins. */
 void um_central_give(arena *av, size_t i, void *head, size_t n)
@@ -257,10 +266,7 @@ void um_central_give(arena *av, size_t i, void *head, size_t n)
     int parked = 0;
     um_lock_acquire(&k->lock);
     if (k->bytes + bytes <= CC_MIN_CAP + k->grown) {
-        batch_set(b, k->batches, n);
-        RELAXED_STORE(k->batches, b);
-        k->nbatch++;
-        RELAXED_STORE(k->bytes, k->bytes + bytes);
+        push_batch(k, b, n, bytes);
         parked = 1;
     }
     if (unlikely(++k->ops >= CC_DECAY_CHECK))
@@ -287,12 +293,8 @@ int um_central_park_one(arena *av, size_t i, void *mem)
         return 0;
     um_lock_acquire(&k->lock);
     int parked = k->bytes + cs <= CC_MIN_CAP;
-    if (parked) {
-        batch_set(b, k->batches, 1);
-        RELAXED_STORE(k->batches, b);
-        k->nbatch++;
-        RELAXED_STORE(k->bytes, k->bytes + cs);
-    }
+    if (parked)
+        push_batch(k, b, 1, cs);
     um_lock_release(&k->lock);
     return parked;
 }
