@@ -762,8 +762,8 @@ void um_arena_thread_detach(void)
  *    own interrupted frame holds. The child of such a fork sees the heap
  *    as the interrupted call left it (only async-signal-safe calls are
  *    allowed there, as in glibc). glibc's fork makes the same test
- *    (__libc_single_threaded), so both agree on which case this is. */
-extern char __libc_single_threaded __attribute__((weak));
+ *    (__libc_single_threaded, um_single_threaded), so both agree on which
+ *    case this is. */
 extern void _IO_list_lock(void) __attribute__((weak));
 extern void _IO_list_unlock(void) __attribute__((weak));
 
@@ -776,7 +776,7 @@ void um_fork_prepare(void)
 {
     if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
         return;
-    if (&__libc_single_threaded && __libc_single_threaded)
+    if (um_single_threaded())
         return;
     if (_IO_list_lock && _IO_list_unlock)
         _IO_list_lock();

@@ -88,8 +88,24 @@ static inline void um_spin_hint(void)
 }
 
 /* ---- lock (futex, 3-state) ---- */
+/* While the process has one thread, a lock is not taken at all, as glibc's
+ * malloc skips its arena lock (SINGLE_THREAD_P): the locked instruction is
+ * most of the cost of a slow path that serves one chunk. glibc sets
+ * __libc_single_threaded to false in pthread_create, before the new thread
+ * exists, so no other thread can hold or want a lock this thread skipped.
+ * A skipped lock's word stays 0, and release acts only on a word that is
+ * not: a lock taken for real is released for real even if the flag changed
+ * in between. The one rule this needs: umalloc itself never creates a
+ * thread while it holds a lock (purge.c, report.c, timeline.c). */
+extern char __libc_single_threaded __attribute__((weak, visibility("default")));
+static inline int um_single_threaded(void)
+{
+    return &__libc_single_threaded != NULL && __libc_single_threaded;
+}
 static inline int um_trylock(um_lock *l)
 {
+    if (um_single_threaded())
+        return 1;
     int z = 0;
     return atomic_compare_exchange_strong_explicit(&l->v, &z, 1, memory_order_acquire,
                                                    memory_order_relaxed);
@@ -103,6 +119,8 @@ static inline void um_lock_acquire(um_lock *l)
 }
 static inline void um_lock_release(um_lock *l)
 {
+    if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0)
+        return; /* skipped while single-threaded */
     if (unlikely(atomic_exchange_explicit(&l->v, 0, memory_order_release) == 2)) {
         int saved = errno;
         syscall(SYS_futex, &l->v, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
