@@ -46,6 +46,25 @@ static struct tcache *tc_list;
 #define TC_THREAD_MIN ((size_t)256 << 10)
 #define TC_THREAD_MAX ((size_t)1 << 20)
 
+/* total / n threads, within [lo, hi]: a thread's budget and its medium
+ * share (tc_med_budget), read from tables built by the compiler for n up
+ * to TC_SHARE_N - 1 (0 counts as 1); past that both stay at their floor.
+ * tc_grow asks on every refill and overflow, and the two divisions were 2%
+ * of bench/xchurn (perf record: samples on the instructions after div). */
+#define TC_SHARE_N 33
+#define TC_SHARE(t, lo, hi, n) ((t) / (n) < (lo) ? (lo) : (t) / (n) > (hi) ? (hi) : (t) / (n))
+#define TC_SHARES4(t, lo, hi, n)                                                                \
+    TC_SHARE(t, lo, hi, n), TC_SHARE(t, lo, hi, n + 1), TC_SHARE(t, lo, hi, n + 2),              \
+        TC_SHARE(t, lo, hi, n + 3)
+#define TC_SHARES(t, lo, hi)                                                                    \
+    {                                                                                           \
+        TC_SHARE(t, lo, hi, 1), TC_SHARES4(t, lo, hi, 1), TC_SHARES4(t, lo, hi, 5),              \
+            TC_SHARES4(t, lo, hi, 9), TC_SHARES4(t, lo, hi, 13), TC_SHARES4(t, lo, hi, 17),      \
+            TC_SHARES4(t, lo, hi, 21), TC_SHARES4(t, lo, hi, 25), TC_SHARES4(t, lo, hi, 29)      \
+    }
+static const size_t tc_thread_share[TC_SHARE_N] = TC_SHARES(TC_TOTAL_MAX, TC_THREAD_MIN, TC_THREAD_MAX);
+_Static_assert(TC_TOTAL_MAX / TC_SHARE_N <= TC_THREAD_MIN, "past the table: the floor");
+
 /* Per-slot caps: ~16 KiB a small slot (8..512 chunks), ~8 KiB a medium
  * one (7 chunks of 1152 bytes down to 2 from 2816 bytes up): the thread
  * budget bounds the sum. A table, filled at init: the slow paths read it on
@@ -148,8 +167,7 @@ static size_t tc_budget(void)
     if (b)
         return b;
     size_t n = atomic_load_explicit(&tc_live, memory_order_relaxed);
-    b = TC_TOTAL_MAX / (n ? n : 1);
-    return b < TC_THREAD_MIN ? TC_THREAD_MIN : b > TC_THREAD_MAX ? TC_THREAD_MAX : b;
+    return tc_thread_share[n < TC_SHARE_N ? n : TC_SHARE_N - 1];
 }
 
 /* Called once, from um_init_slow: the exit hook for every thread's cache. */
@@ -391,6 +409,8 @@ static void tc_shrink(struct tcache *tc, size_t v, uint16_t d)
 #define TC_MED_TOTAL ((size_t)1536 << 10) /* all threads' medium slots, by default */
 #define TC_MED_MIN ((size_t)64 << 10)
 #define TC_MED_MAX ((size_t)512 << 10)
+static const size_t tc_med_share[TC_SHARE_N] = TC_SHARES(TC_MED_TOTAL, TC_MED_MIN, TC_MED_MAX);
+_Static_assert(TC_MED_TOTAL / TC_SHARE_N <= TC_MED_MIN, "past the table: the floor");
 
 /* Of want bytes of new medium limit, how many the process-wide total still
  * allows (reserved in tc_med_all; the caller adds them to its own total
@@ -410,8 +430,7 @@ static size_t tc_med_budget(size_t budget)
     if (RELAXED_LOAD(um_params.tcache_max))
         return budget; /* the user chose the budget: all of it may be medium */
     size_t n = atomic_load_explicit(&tc_live, memory_order_relaxed);
-    size_t b = TC_MED_TOTAL / (n ? n : 1);
-    b = b < TC_MED_MIN ? TC_MED_MIN : b > TC_MED_MAX ? TC_MED_MAX : b;
+    size_t b = tc_med_share[n < TC_SHARE_N ? n : TC_SHARE_N - 1];
     return budget < b ? budget : b;
 }
 
@@ -440,14 +459,17 @@ static void tc_grow(struct tcache *tc, size_t i, size_t d)
         d = cap - tc->limit[i];
     if (d == 0)
         return;
-    size_t budget = tc_budget();
-    if (tc->limit_bytes + d * cs > budget)
-        d = tc->limit_bytes < budget ? (budget - tc->limit_bytes) / cs : 0;
+    /* the bytes the thread's budget (and a medium slot's share) has left;
+     * when that is under one chunk, as for every call once a busy thread
+     * has spent its budget, no division */
+    size_t budget = tc_budget(), left = tc->limit_bytes < budget ? budget - tc->limit_bytes : 0;
+    if (i >= TC_MED_FIRST && mb - tc->med_limit_bytes < left) /* (<= mb: checked above) */
+        left = mb - tc->med_limit_bytes;
+    if (d * cs > left)
+        d = left < cs ? 0 : left / cs;
+    if (d == 0)
+        return;
     if (i >= TC_MED_FIRST) {
-        if (tc->med_limit_bytes + d * cs > mb)
-            d = (mb - tc->med_limit_bytes) / cs;
-        if (d == 0)
-            return;
         d = tc_med_reserve(d * cs, cs) / cs;
         tc->med_limit_bytes += d * cs;
     }
