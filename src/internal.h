@@ -137,6 +137,7 @@ void *um_os_reserve_aligned(size_t len, size_t align); /* PROT_NONE, aligned */
 int um_os_commit(void *p, size_t len);     /* make read/write; 0 ok */
 int um_os_unmap(void *p, size_t len);        /* 0 ok; -1 (errno kept): mapping stays */
 void *um_os_remap(void *p, size_t old, size_t len); /* may move; NULL on failure */
+int um_os_move(void *p, size_t len, void *dst); /* pages to dst (MREMAP_FIXED); 0 ok */
 void um_os_decommit(void *p, size_t len);  /* drop pages, keep the range usable */
 long um_os_read_file(const char *path, char *buf, size_t cap); /* bytes read, -1 on error */
 void um_os_shrink(void *p, size_t len);    /* drop pages and make PROT_NONE */
@@ -184,6 +185,7 @@ void um_heap_close_top(arena *av);
 arena *um_heap_new_arena(int index);
 void um_heap_delete(heap *h);
 int um_seg_release_top(heap *h, chunk *top, size_t extra); /* 1 if pages went back */
+int um_heap_adopt(arena *av, void *base, size_t len, size_t need); /* 1: the mapping is the heap's */
 
 /* ---- owner.c ---- */
 enum { OWN_NONE = 0, OWN_HEAP = 1, OWN_MAPPED = 2 };

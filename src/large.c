@@ -400,6 +400,24 @@ static size_t reg_validate(chunk *p, const char *fn)
     return j;
 }
 
+/* A mapping of at least ADOPT_MIN bytes whose free raised the dynamic
+ * threshold past its chunk's size goes to the brk heap (um_heap_adopt),
+ * pages and all, when this thread allocates from the main arena. Smaller
+ * ones are unmapped at once, as the seeds show (the A/B/C/D story's 200 KiB
+ * C, `make run` section 5): a few dozen pages are not worth the calls.
+ * Not when the pages must go back now (decay 0, memory pressure). */
+#define ADOPT_MIN ((size_t)1 << 20)
+static int adopt(uintptr_t base, size_t len, size_t size)
+{
+    if (size < ADOPT_MIN || size > RELAXED_LOAD(um_params.mmap_threshold) ||
+        um_purge_decay() == 0 || um_purge_pressure() || um_arena_current() != &um_main_arena)
+        return 0;
+    um_lock_acquire(&um_main_arena.lock);
+    int done = um_heap_adopt(&um_main_arena, (void *)base, len, size + MINSIZE);
+    um_lock_release(&um_main_arena.lock);
+    return done;
+}
+
 /* Give a mapped chunk back: the recorded mapping, never what the header
  * says; into the mapping cache when the same length keeps coming back.
  * Aborts on a pointer that is not a live mapped chunk. If the kernel
@@ -430,7 +448,7 @@ void um_munmap_chunk(chunk *p, const char *fn)
     um_lock_release(&um_mmap_lock);
     um_dyn_threshold_update(size);
     mc_unmap(out, n);
-    if (!kept)
+    if (!kept && !adopt(base, len, size))
         um_os_unmap((void *)base, len);
 }
 

@@ -80,6 +80,17 @@ void *um_os_remap(void *p, size_t old, size_t len)
     return q == MAP_FAILED ? NULL : q;
 }
 
+/* Move the pages of [p, p + len) to dst (page-aligned), replacing what is
+ * mapped there: the pages keep their frames, so nothing faults again.
+ * 0 ok, -1 (errno kept) if the kernel refused and nothing moved. */
+int um_os_move(void *p, size_t len, void *dst)
+{
+    int saved = errno;
+    void *q = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+    errno = saved;
+    return q == MAP_FAILED ? -1 : 0;
+}
+
 /* Hand the pages back; the range stays mapped and reads as zero later. */
 void um_os_decommit(void *p, size_t len)
 {

@@ -1,0 +1,88 @@
+// variants: release debug
+// A mapped block of 1 MiB or more whose free raises the dynamic mmap
+// threshold hands its pages to the brk heap (src/heap.c, um_heap_adopt)
+// instead of unmapping them, so the next block of that size, now served
+// from the heap, does not fault its pages in again:
+//  - the free moves the break by what top lacked (the mapping's pages now
+//    sit at the end of the heap), and the next malloc of the size comes from
+//    the heap without moving the break;
+//  - writing every page of that block takes next to no page faults (before:
+//    one per page, as glibc);
+//  - the heap's free space adds up (mallinfo2: arena grew by the moved part,
+//    hblks back to 0) and malloc_trim(0) moves the break back down across
+//    the moved pages, giving them back;
+//  - a block under 1 MiB is unmapped at once (the seeds' A/B/C/D story);
+//  - with the decay at 0 (memory goes back at once) nothing is moved.
+#include "../common.h"
+#include "../../include/umalloc.h"
+
+static uintptr_t brk_now(void) { return (uintptr_t)sbrk(0); }
+
+static void touch(char *p, size_t n, char v)
+{
+    for (size_t i = 0; i < n; i += 4096)
+        p[i] = v;
+    t_escape(p);
+}
+
+int main(void)
+{
+    const size_t big = 6 * T_MIB, page = 4096;
+    free(t_opaque(malloc(64))); /* the heap exists: top ends at the break */
+
+    /* under 1 MiB: unmapped at once, the break stays */
+    char *s = malloc(512 * T_KIB);
+    CHECK(s != NULL);
+    EXPECTF(t_mallinfo2().hblks == 1, "512 KiB: hblks %zu, not mapped", t_mallinfo2().hblks);
+    touch(s, 512 * T_KIB, 1);
+    uintptr_t b0 = brk_now();
+    free(s);
+    EXPECTF(brk_now() == b0, "the free of a 512 KiB mapping moved the break by %ld",
+            (long)(brk_now() - b0));
+
+    /* 6 MiB, mapped (above the threshold 512 KiB just set) */
+    char *p = malloc(big);
+    CHECK(p != NULL);
+    struct mallinfo2 m0 = t_mallinfo2();
+    EXPECTF(m0.hblks == 1, "6 MiB: hblks %zu, not mapped", m0.hblks);
+    touch(p, big, 2);
+    b0 = brk_now();
+    free(p);
+    uintptr_t b1 = brk_now();
+    struct mallinfo2 m1 = t_mallinfo2();
+    EXPECTF(b1 > b0 && b1 - b0 <= big + page, "the break moved by %ld at the free",
+            (long)(b1 - b0));
+    EXPECTF(m1.hblks == 0 && m1.arena >= m0.arena + (b1 - b0),
+            "after the free: hblks %zu, arena %zu -> %zu (break +%lu)", m1.hblks, m0.arena,
+            m1.arena, (unsigned long)(b1 - b0));
+
+    long f0 = t_minflt();
+    char *q = malloc(big);
+    CHECK(q != NULL);
+    touch(q, big, 3);
+    long faults = t_minflt() - f0;
+    EXPECTF(t_mallinfo2().hblks == 0, "the second 6 MiB block is mapped");
+    EXPECTF(brk_now() == b1, "the second block moved the break by %ld", (long)(brk_now() - b1));
+    EXPECTF(faults < (long)(big / page / 8), "%ld page faults writing 6 MiB (%zu pages)", faults,
+            big / page);
+    free(q);
+
+    /* malloc_trim gives the moved pages back through the break */
+    size_t rss0 = t_rss();
+    malloc_trim(0);
+    EXPECTF(brk_now() < b1 - big / 2, "malloc_trim(0): break %#lx, was %#lx", (unsigned long)brk_now(),
+            (unsigned long)b1);
+    EXPECTF(t_rss() + big / 2 < rss0, "malloc_trim(0): RSS %zu KiB, was %zu KiB", t_rss() >> 10,
+            rss0 >> 10);
+
+    /* decay 0: a bigger block (still under the 32 MiB cap) is unmapped */
+    CHECK(mallopt(M_UMALLOC_PURGE_DECAY, 0) == 1);
+    char *r = malloc(2 * big);
+    CHECK(r != NULL);
+    EXPECTF(t_mallinfo2().hblks == 1, "12 MiB: hblks %zu, not mapped", t_mallinfo2().hblks);
+    touch(r, 2 * big, 4);
+    b0 = brk_now();
+    free(r);
+    EXPECTF(brk_now() == b0, "decay 0: the free moved the break by %ld", (long)(brk_now() - b0));
+    return t_done();
+}
