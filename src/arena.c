@@ -711,6 +711,9 @@ arena *um_arena_current(void)
     return tl_arena;
 }
 
+/* This thread's arena, without attaching one. */
+arena *um_arena_peek(void) { return tl_arena; }
+
 /* This thread's arena, locked. */
 arena *um_arena_get(void)
 {

@@ -263,24 +263,24 @@ arena *um_heap_new_arena(int index)
     return av;
 }
 
-/* A mapped chunk's mapping [base, base + len), just freed by the program,
- * whose free raised the dynamic mmap threshold to its size: the next
- * request of that size comes from the heap, and if top is too small for it
- * the heap grows and the program faults every page in again, one by one,
- * where the mapping had them resident a moment before (glibc unmaps it).
- * Instead the break moves by the part top lacks (need bytes in all, need
- * being the freed chunk's size and a minimum chunk) and the mapping's first
- * pages are moved over that part with mremap, frames and all; the rest of
- * the mapping is unmapped. The kernel treats the moved range as part of the
- * brk area: brk grows and shrinks across it (the trim, the purge).
+/* The pages of a mapped chunk just freed by the program, whose free raised
+ * the dynamic mmap threshold to its size: the next request of that size
+ * comes from the heap, and if top is too small for it the heap grows and
+ * the program faults every page in again, one by one, where the mapping
+ * had them resident a moment before (glibc unmaps it). Instead the break
+ * moves by the part top lacks (need bytes in all: the freed chunk's size
+ * and a minimum chunk) and that many of the mapping's pages, from src (at
+ * most max bytes there), are moved over it with mremap, frames and all.
+ * The kernel treats the moved range as part of the brk area: the break
+ * grows and shrinks across it (the trim, the purge).
  * bench/bigblocks (blocks of 256 KiB-32 MiB, a byte written in every
  * page): 37,758 page faults -> 29,770 and 0.112 -> 0.094 s; bigslots
  * 165,418 -> 134,397 faults; realloc peak RSS 73.9 -> 70.2 MB; python's
  * peak 200.4 -> 202.9 MB (its 8 MiB strings' pages stay in top until the
  * decay purge instead of going back at their free). Only when top ends at
- * the break, which no one else moved. Main arena locked; 1 if the mapping now belongs to the heap
- * (or is gone), 0 if the caller must unmap it. */
-int um_heap_adopt(arena *av, void *base, size_t len, size_t need)
+ * the break, which no one else moved. Main arena locked; returns the bytes
+ * moved from src (0: none; the caller unmaps what is left). */
+size_t um_heap_adopt(arena *av, uintptr_t src, size_t max, size_t need)
 {
     heap *h = av->last_heap;
     chunk *top = av->top;
@@ -291,7 +291,7 @@ int um_heap_adopt(arena *av, void *base, size_t len, size_t need)
     if (old_size >= need || ((uintptr_t)end & (um_pagesize - 1)) != 0 || end != um_os_brk_end())
         return 0;
     size_t part = page_align(need - old_size);
-    if (part > len)
+    if (part > max)
         return 0;
     char *got = um_os_sbrk((intptr_t)part);
     if (got != end) { /* none, or raced with a foreign sbrk: leave brk alone */
@@ -299,21 +299,18 @@ int um_heap_adopt(arena *av, void *base, size_t len, size_t need)
             um_os_sbrk(-(intptr_t)part);
         return 0;
     }
-    /* the break moved: top grows by part either way, by the mapping's
-     * pages or, if the kernel will not move them, by fresh ones as a
-     * growth of the heap would have */
-    int moved = um_os_move(base, part, end) == 0;
+    int r = um_os_move((void *)src, part, end);
+    if (r == -2) /* a hole past top: the next growth starts a new segment */
+        return 0;
+    /* top grows by part: the mapping's pages, or fresh ones as a growth of
+     * the heap would have given it (r == -1) */
     set_head(top, (old_size + part) | PREV_INUSE);
     RELAXED_STORE(h->size, h->size + part); /* read by owner.c */
     um_owner_seg_resized(h);
     av->system_mem += part;
     if (av->system_mem > av->max_system_mem)
         av->max_system_mem = av->system_mem;
-    if (!moved)
-        return 0;
-    if (part < len)
-        um_os_unmap((char *)base + part, len - part);
-    return 1;
+    return r == 0 ? part : 0;
 }
 
 /* Hand back the free tail [end - extra, end) of top in a mapped main-arena

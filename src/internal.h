@@ -137,7 +137,7 @@ void *um_os_reserve_aligned(size_t len, size_t align); /* PROT_NONE, aligned */
 int um_os_commit(void *p, size_t len);     /* make read/write; 0 ok */
 int um_os_unmap(void *p, size_t len);        /* 0 ok; -1 (errno kept): mapping stays */
 void *um_os_remap(void *p, size_t old, size_t len); /* may move; NULL on failure */
-int um_os_move(void *p, size_t len, void *dst); /* pages to dst (MREMAP_FIXED); 0 ok */
+int um_os_move(void *p, size_t len, void *dst); /* pages to dst (MREMAP_FIXED); 0 ok, <0 not */
 void um_os_decommit(void *p, size_t len);  /* drop pages, keep the range usable */
 long um_os_read_file(const char *path, char *buf, size_t cap); /* bytes read, -1 on error */
 void um_os_shrink(void *p, size_t len);    /* drop pages and make PROT_NONE */
@@ -185,7 +185,7 @@ void um_heap_close_top(arena *av);
 arena *um_heap_new_arena(int index);
 void um_heap_delete(heap *h);
 int um_seg_release_top(heap *h, chunk *top, size_t extra); /* 1 if pages went back */
-int um_heap_adopt(arena *av, void *base, size_t len, size_t need); /* 1: the mapping is the heap's */
+size_t um_heap_adopt(arena *av, uintptr_t src, size_t max, size_t need); /* bytes moved */
 
 /* ---- owner.c ---- */
 enum { OWN_NONE = 0, OWN_HEAP = 1, OWN_MAPPED = 2 };
@@ -258,6 +258,7 @@ void *um_int_memalign(arena *av, size_t align, size_t bytes);
 int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb);
 void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n);
 arena *um_arena_current(void);              /* this thread's arena, not locked */
+arena *um_arena_peek(void);                 /* the same, NULL if it has none yet */
 unsigned um_arena_sort_unsorted(arena *av, unsigned max); /* unsorted bin into bins */
 arena *um_arena_get(void);                  /* this thread's arena, locked */
 void um_arena_release(arena *av);
@@ -290,7 +291,7 @@ void um_central_check(arena *av);
 
 /* ---- large.c ---- */
 void *um_mmap_chunk(size_t nb, size_t align);
-void um_munmap_chunk(chunk *p, const char *fn);
+void um_munmap_chunk(chunk *p, const char *fn, int from_free); /* from_free: may go to the heap */
 chunk *um_mremap_chunk(chunk *p, size_t nb);
 int um_mmap_valid(chunk *p);
 int um_mmap_lookup(chunk *p, uintptr_t *base, size_t *len); /* 1: live mapped chunk */

@@ -401,21 +401,32 @@ static size_t reg_validate(chunk *p, const char *fn)
 }
 
 /* A mapping of at least ADOPT_MIN bytes whose free raised the dynamic
- * threshold past its chunk's size goes to the brk heap (um_heap_adopt),
- * pages and all, when this thread allocates from the main arena. Smaller
+ * threshold past its chunk's size (at c) gives the heap the pages top lacks
+ * for a chunk that big (um_heap_adopt), from the chunk's first page, when
+ * this thread allocates from the main arena; the rest is unmapped. Smaller
  * ones are unmapped at once, as the seeds show (the A/B/C/D story's 200 KiB
- * C, `make run` section 5): a few dozen pages are not worth the calls.
- * Not when the pages must go back now (decay 0, memory pressure). */
+ * C, `make run` section 5): a few dozen pages are not worth the calls. Not
+ * when free pages must go back at once or never stay (a decay of 0 or -1,
+ * memory pressure), and not for a block realloc moved (its size is not one
+ * the program asks for again; glibc's realloc does not raise the threshold).
+ * Returns 1 if the mapping is dealt with, 0 if the caller must unmap it. */
 #define ADOPT_MIN ((size_t)1 << 20)
-static int adopt(uintptr_t base, size_t len, size_t size)
+static int adopt(uintptr_t base, size_t len, uintptr_t c, size_t size)
 {
     if (size < ADOPT_MIN || size > RELAXED_LOAD(um_params.mmap_threshold) ||
-        um_purge_decay() == 0 || um_purge_pressure() || um_arena_current() != &um_main_arena)
+        um_purge_decay() <= 0 || um_purge_pressure() || um_arena_peek() != &um_main_arena)
         return 0;
+    uintptr_t src = c & ~(uintptr_t)(um_pagesize - 1), max = base + len - src;
     um_lock_acquire(&um_main_arena.lock);
-    int done = um_heap_adopt(&um_main_arena, (void *)base, len, size + MINSIZE);
+    size_t moved = um_heap_adopt(&um_main_arena, src, max, size + MINSIZE);
     um_lock_release(&um_main_arena.lock);
-    return done;
+    if (!moved)
+        return 0;
+    if (src > base)
+        um_os_unmap((void *)base, src - base);
+    if (moved < max)
+        um_os_unmap((void *)(src + moved), max - moved);
+    return 1;
 }
 
 /* Give a mapped chunk back: the recorded mapping, never what the header
@@ -423,7 +434,7 @@ static int adopt(uintptr_t base, size_t len, size_t size)
  * Aborts on a pointer that is not a live mapped chunk. If the kernel
  * cannot unmap (at vm.max_map_count a split needs a new mapping) the
  * mapping stays, as in glibc, and errno is kept. */
-void um_munmap_chunk(chunk *p, const char *fn)
+void um_munmap_chunk(chunk *p, const char *fn, int from_free)
 {
     long decay = um_purge_decay();
     uint64_t now = mc_enabled(decay) ? um_now_ms() : 0;
@@ -448,7 +459,7 @@ void um_munmap_chunk(chunk *p, const char *fn)
     um_lock_release(&um_mmap_lock);
     um_dyn_threshold_update(size);
     mc_unmap(out, n);
-    if (!kept && !adopt(base, len, size))
+    if (!kept && !(from_free && adopt(base, len, (uintptr_t)p, size)))
         um_os_unmap((void *)base, len);
 }
 

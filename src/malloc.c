@@ -238,7 +238,7 @@ UM_NOINLINE void um_free_generic(void *mem)
     struct um_owner o;
     size_t cs;
     if (classify(mem, "free", &o, &cs) == OWN_MAPPED) {
-        um_munmap_chunk(p, "free");
+        um_munmap_chunk(p, "free", 1);
         return;
     }
     /* a checked heap chunk outside the brk range (a mapped segment of the
@@ -526,7 +526,7 @@ static void *realloc_mapped(void *mem, size_t bytes)
     if (!nm)
         return NULL;
     memcpy(nm, mem, usable < bytes ? usable : bytes);
-    um_munmap_chunk(p, "realloc");
+    um_munmap_chunk(p, "realloc", 0);
     return nm;
 }
 

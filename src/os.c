@@ -80,15 +80,35 @@ void *um_os_remap(void *p, size_t old, size_t len)
     return q == MAP_FAILED ? NULL : q;
 }
 
-/* Move the pages of [p, p + len) to dst (page-aligned), replacing what is
- * mapped there: the pages keep their frames, so nothing faults again.
- * 0 ok, -1 (errno kept) if the kernel refused and nothing moved. */
+/* Move the pages of [p, p + len) to dst (page-aligned, mapped read/write),
+ * replacing what is mapped there: the pages keep their frames, so nothing
+ * faults again. 0 ok. -1 if the kernel refused: dst holds fresh pages again
+ * (it may have unmapped dst before giving up, as kernels before 6.11 do
+ * whenever the source spans more than one mapping, say after an mprotect
+ * of part of it). -2 if even that failed: dst is unmapped. errno kept. */
 int um_os_move(void *p, size_t len, void *dst)
 {
-    int saved = errno;
-    void *q = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+    int saved = errno, r = 0;
+    if (mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst) == MAP_FAILED) {
+        r = mmap(dst, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+                 0) == dst ? -1 : -2;
+    } else {
+        /* the pages bring their mappings' attributes along: undo what a
+         * program may have set on its block and left at free (a read-only
+         * page, MADV_DONTFORK as RDMA libraries set, MADV_WIPEONFORK,
+         * MADV_DONTDUMP, mlock), which glibc's munmap would have dropped */
+        mprotect(dst, len, PROT_READ | PROT_WRITE);
+        madvise(dst, len, MADV_DOFORK);
+#ifdef MADV_KEEPONFORK
+        madvise(dst, len, MADV_KEEPONFORK);
+#endif
+#ifdef MADV_DODUMP
+        madvise(dst, len, MADV_DODUMP);
+#endif
+        munlock(dst, len);
+    }
     errno = saved;
-    return q == MAP_FAILED ? -1 : 0;
+    return r;
 }
 
 /* Hand the pages back; the range stays mapped and reads as zero later. */

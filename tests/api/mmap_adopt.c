@@ -11,8 +11,14 @@
 //  - the heap's free space adds up (mallinfo2: arena grew by the moved part,
 //    hblks back to 0) and malloc_trim(0) moves the break back down across
 //    the moved pages, giving them back;
-//  - a block under 1 MiB is unmapped at once (the seeds' A/B/C/D story);
-//  - with the decay at 0 (memory goes back at once) nothing is moved.
+//  - pages the program left read-only, MADV_DONTFORK or MADV_WIPEONFORK in
+//    its block lose those attributes on the way: the next block is
+//    writable, and a child of fork sees its contents;
+//  - a block under 1 MiB is unmapped at once (the seeds' A/B/C/D story), so
+//    is one realloc moved, and nothing is moved with the decay at 0 or -1.
+#include <sys/mman.h>
+#include <sys/wait.h>
+
 #include "../common.h"
 #include "../../include/umalloc.h"
 
@@ -27,7 +33,7 @@ static void touch(char *p, size_t n, char v)
 
 int main(void)
 {
-    const size_t big = 6 * T_MIB, page = 4096;
+    const size_t big = 6 * T_MIB, mid = 10 * T_MIB, page = 4096;
     free(t_opaque(malloc(64))); /* the heap exists: top ends at the break */
 
     /* under 1 MiB: unmapped at once, the break stays */
@@ -67,6 +73,39 @@ int main(void)
             big / page);
     free(q);
 
+    /* the program leaves a read-only page, a DONTFORK range and a
+     * WIPEONFORK range in a block it frees: none of it reaches the heap */
+    malloc_trim(0);
+    char *g = malloc(mid);
+    CHECK(g != NULL);
+    EXPECTF(t_mallinfo2().hblks == 1, "a 10 MiB block is not mapped");
+    touch(g, mid, 5);
+    char *pg = (char *)(((uintptr_t)g + 2 * page) & ~(uintptr_t)(page - 1));
+    CHECK(mprotect(pg, page, PROT_READ) == 0);
+    CHECK(madvise(pg + 4 * page, 4 * page, MADV_DONTFORK) == 0);
+#ifdef MADV_WIPEONFORK
+    CHECK(madvise(pg + 16 * page, 4 * page, MADV_WIPEONFORK) == 0);
+#endif
+    b0 = brk_now();
+    free(g);
+    EXPECTF(brk_now() > b0, "the block with a read-only page did not go to the heap");
+    char *h = malloc(mid);
+    CHECK(h != NULL);
+    touch(h, mid, 6); /* a read-only page left over would end it here */
+    pid_t kid = fork();
+    CHECK(kid >= 0);
+    if (kid == 0) {
+        size_t bad = 0;
+        for (size_t i = 0; i < mid; i += page)
+            bad += h[i] != 6;
+        _exit(bad ? 1 : 0);
+    }
+    int st = 0;
+    CHECK(waitpid(kid, &st, 0) == kid);
+    EXPECTF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child of fork saw the block wrong (status %#x)",
+            st);
+    free(h);
+
     /* malloc_trim gives the moved pages back through the break */
     size_t rss0 = t_rss();
     malloc_trim(0);
@@ -75,12 +114,34 @@ int main(void)
     EXPECTF(t_rss() + big / 2 < rss0, "malloc_trim(0): RSS %zu KiB, was %zu KiB", t_rss() >> 10,
             rss0 >> 10);
 
+    /* a mapped block realloc moves is unmapped, not moved into the heap */
+    char *v = malloc(2 * big);
+    CHECK(v != NULL);
+    touch(v, 2 * big, 7);
+    b0 = brk_now();
+    v = realloc(v, 30 * T_KIB);
+    CHECK(v != NULL);
+    EXPECTF(brk_now() - b0 < T_MIB, "realloc to 30 KiB moved the break by %ld",
+            (long)(brk_now() - b0));
+    free(v);
+
+    /* decay -1 (free pages never go back by themselves): unmapped */
+    malloc_trim(0);
+    CHECK(mallopt(M_UMALLOC_PURGE_DECAY, -1) == 1);
+    char *u = malloc(3 * big);
+    CHECK(u != NULL);
+    EXPECTF(t_mallinfo2().hblks == 1, "18 MiB: hblks %zu, not mapped", t_mallinfo2().hblks);
+    touch(u, 3 * big, 8);
+    b0 = brk_now();
+    free(u);
+    EXPECTF(brk_now() == b0, "decay -1: the free moved the break by %ld", (long)(brk_now() - b0));
+
     /* decay 0: a bigger block (still under the 32 MiB cap) is unmapped */
     CHECK(mallopt(M_UMALLOC_PURGE_DECAY, 0) == 1);
-    char *r = malloc(2 * big);
+    char *r = malloc(4 * big);
     CHECK(r != NULL);
-    EXPECTF(t_mallinfo2().hblks == 1, "12 MiB: hblks %zu, not mapped", t_mallinfo2().hblks);
-    touch(r, 2 * big, 4);
+    EXPECTF(t_mallinfo2().hblks == 1, "24 MiB: hblks %zu, not mapped", t_mallinfo2().hblks);
+    touch(r, 4 * big, 4);
     b0 = brk_now();
     free(r);
     EXPECTF(brk_now() == b0, "decay 0: the free moved the break by %ld", (long)(brk_now() - b0));

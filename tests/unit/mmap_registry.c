@@ -26,7 +26,7 @@ int main(void)
     U_CHECK(!um_mmap_valid((chunk *)((char *)c[0] + 4096)), "an interior address is not a chunk");
     /* remove odd ones, then check the rest are still found (backward-shift delete) */
     for (int i = 1; i < N; i += 2)
-        um_munmap_chunk(c[i], "free");
+        um_munmap_chunk(c[i], "free", 1);
     for (int i = 0; i < N; i += 2)
         U_CHECK(um_mmap_valid(c[i]), "still registered %d", i);
     /* mremap keeps contents and registration */
@@ -41,7 +41,7 @@ int main(void)
         c[0] = g;
     }
     for (int i = 0; i < N; i += 2)
-        um_munmap_chunk(c[i], "free");
+        um_munmap_chunk(c[i], "free", 1);
     U_CHECK(um_mstats.n_mmaps == n0, "all gone");
     return U_DONE();
 }
