@@ -31,6 +31,22 @@ static void touch(char *p, size_t n, char v)
     t_escape(p);
 }
 
+/* With the decay set to decay, a mapped block of n bytes freed leaves the
+ * break where it was. */
+static void stays_out(int decay, size_t n)
+{
+    CHECK(mallopt(M_UMALLOC_PURGE_DECAY, decay) == 1);
+    char *u = malloc(n);
+    CHECK(u != NULL);
+    EXPECTF(t_mallinfo2().hblks == 1, "decay %d, %zu bytes: hblks %zu, not mapped", decay, n,
+            t_mallinfo2().hblks);
+    touch(u, n, 8);
+    uintptr_t b0 = brk_now();
+    free(u);
+    EXPECTF(brk_now() == b0, "decay %d: the free moved the break by %ld", decay,
+            (long)(brk_now() - b0));
+}
+
 int main(void)
 {
     const size_t big = 6 * T_MIB, mid = 10 * T_MIB, page = 4096;
@@ -125,25 +141,11 @@ int main(void)
             (long)(brk_now() - b0));
     free(v);
 
-    /* decay -1 (free pages never go back by themselves): unmapped */
+    /* decay -1 (free pages never go back by themselves) and decay 0 (they
+     * go back at once): bigger blocks each time (still under the 32 MiB
+     * cap), so each is mapped, and unmapped at its free */
     malloc_trim(0);
-    CHECK(mallopt(M_UMALLOC_PURGE_DECAY, -1) == 1);
-    char *u = malloc(3 * big);
-    CHECK(u != NULL);
-    EXPECTF(t_mallinfo2().hblks == 1, "18 MiB: hblks %zu, not mapped", t_mallinfo2().hblks);
-    touch(u, 3 * big, 8);
-    b0 = brk_now();
-    free(u);
-    EXPECTF(brk_now() == b0, "decay -1: the free moved the break by %ld", (long)(brk_now() - b0));
-
-    /* decay 0: a bigger block (still under the 32 MiB cap) is unmapped */
-    CHECK(mallopt(M_UMALLOC_PURGE_DECAY, 0) == 1);
-    char *r = malloc(4 * big);
-    CHECK(r != NULL);
-    EXPECTF(t_mallinfo2().hblks == 1, "24 MiB: hblks %zu, not mapped", t_mallinfo2().hblks);
-    touch(r, 4 * big, 4);
-    b0 = brk_now();
-    free(r);
-    EXPECTF(brk_now() == b0, "decay 0: the free moved the break by %ld", (long)(brk_now() - b0));
+    stays_out(-1, 3 * big);
+    stays_out(0, 4 * big);
     return t_done();
 }
