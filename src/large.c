@@ -416,7 +416,8 @@ static int adopt(uintptr_t base, size_t len, uintptr_t c, size_t size)
     if (size < ADOPT_MIN || size > RELAXED_LOAD(um_params.mmap_threshold) ||
         um_purge_decay() <= 0 || um_purge_pressure() || um_arena_peek() != &um_main_arena)
         return 0;
-    uintptr_t src = c & ~(uintptr_t)(um_pagesize - 1), max = base + len - src;
+    uintptr_t src = c & ~(uintptr_t)(um_pagesize - 1);
+    size_t max = base + len - src;
     um_lock_acquire(&um_main_arena.lock);
     size_t moved = um_heap_adopt(&um_main_arena, src, max, size + MINSIZE);
     um_lock_release(&um_main_arena.lock);

@@ -62,7 +62,8 @@ static struct tcache *tc_list;
             TC_SHARES4(t, lo, hi, 9), TC_SHARES4(t, lo, hi, 13), TC_SHARES4(t, lo, hi, 17),      \
             TC_SHARES4(t, lo, hi, 21), TC_SHARES4(t, lo, hi, 25), TC_SHARES4(t, lo, hi, 29)      \
     }
-static const size_t tc_thread_share[TC_SHARE_N] = TC_SHARES(TC_TOTAL_MAX, TC_THREAD_MIN, TC_THREAD_MAX);
+static const size_t tc_thread_share[TC_SHARE_N] =
+    TC_SHARES(TC_TOTAL_MAX, TC_THREAD_MIN, TC_THREAD_MAX);
 _Static_assert(TC_TOTAL_MAX / TC_SHARE_N <= TC_THREAD_MIN, "past the table: the floor");
 
 /* Per-slot caps: ~16 KiB a small slot (8..512 chunks), ~8 KiB a medium

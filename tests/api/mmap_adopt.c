@@ -118,15 +118,15 @@ int main(void)
     }
     int st = 0;
     CHECK(waitpid(kid, &st, 0) == kid);
-    EXPECTF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child of fork saw the block wrong (status %#x)",
-            st);
+    EXPECTF(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+            "the child of fork saw the block wrong (status %#x)", st);
     free(h);
 
     /* malloc_trim gives the moved pages back through the break */
     size_t rss0 = t_rss();
     malloc_trim(0);
-    EXPECTF(brk_now() < b1 - big / 2, "malloc_trim(0): break %#lx, was %#lx", (unsigned long)brk_now(),
-            (unsigned long)b1);
+    EXPECTF(brk_now() < b1 - big / 2, "malloc_trim(0): break %#lx, was %#lx",
+            (unsigned long)brk_now(), (unsigned long)b1);
     EXPECTF(t_rss() + big / 2 < rss0, "malloc_trim(0): RSS %zu KiB, was %zu KiB", t_rss() >> 10,
             rss0 >> 10);
 
