@@ -274,10 +274,12 @@ arena *um_heap_new_arena(int index)
  * The kernel treats the moved range as part of the brk area: the break
  * grows and shrinks across it (the trim, the purge).
  * bench/bigblocks (blocks of 256 KiB-32 MiB, a byte written in every
- * page): 37,758 page faults -> 29,770 and 0.112 -> 0.094 s; bigslots
- * 165,418 -> 134,397 faults; realloc peak RSS 73.9 -> 70.2 MB; python's
- * peak 200.4 -> 202.9 MB (its 8 MiB strings' pages stay in top until the
- * decay purge instead of going back at their free). Only when top ends at
+ * page; 9 interleaved runs): 37,758 page faults -> 29,772 and 0.106 ->
+ * 0.082 s; bigslots --scale=0.3 155,180 -> 124,163 faults; realloc peak
+ * RSS 73.9 -> 70.2 MB and python's 200.4 -> 202.9 MB (3 and 5 runs, of
+ * the version before the fixes from review; python's 8 MiB strings' pages
+ * stay in top until the decay purge instead of going back at their free).
+ * Only when top ends at
  * the break, which no one else moved. Main arena locked; returns the bytes
  * moved from src (0: none; the caller unmaps what is left). */
 size_t um_heap_adopt(arena *av, uintptr_t src, size_t max, size_t need)

@@ -2,9 +2,8 @@
  * taken then is not written at all and its release writes nothing; once a
  * second thread exists the same lock excludes for real, and a lock taken for
  * real is released for real even if the single-thread flag reads true by
- * then (release goes by the lock word, not by the flag). Malloc's own
- * arena lock follows the same rule: a single-threaded malloc/free of a block
- * that only the arena serves leaves its word 0. */
+ * then (release goes by the lock word, not by the flag). The arena lock
+ * malloc takes (um_arena_get) follows the same rule. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/single_threaded.h>
@@ -40,11 +39,12 @@ int main(void)
     um_lock_release(&shared);
     U_CHECK(word(&shared) == 0, "release of a skipped lock wrote %d", word(&shared));
 
-    /* the arena's lock around a block the thread cache does not serve */
-    void *volatile big = malloc(1 << 20);
-    U_CHECK(big != NULL, "malloc 1 MiB");
-    free(big);
-    U_CHECK(word(&um_main_arena.lock) == 0, "main arena lock word %d", word(&um_main_arena.lock));
+    /* malloc's own way to its arena, held: the word is still 0 */
+    free(malloc(1)); /* the library initialised, this thread attached */
+    arena *av = um_arena_get();
+    U_CHECK(word(&av->lock) == 0, "single-threaded: the arena lock word is %d while held",
+            word(&av->lock));
+    um_arena_release(av);
 
     U_CHECK(pipe(go) == 0, "pipe");
     pthread_t t;
