@@ -315,6 +315,20 @@ size_t um_heap_adopt(arena *av, uintptr_t src, size_t max, size_t need)
     return r == 0 ? part : 0;
 }
 
+/* The free bytes a growth of the main arena's heap would add to: top's
+ * size when top ends at the break and no one else moved it (brk then
+ * extends top in place), else 0 (a growth would start a new segment).
+ * Main arena locked. */
+size_t um_heap_top_extensible(arena *av)
+{
+    heap *h = av->last_heap;
+    chunk *top = av->top;
+    if (av != &um_main_arena || !h || h->kind != HEAP_BRK || !top)
+        return 0;
+    size_t size = top_size(av, top);
+    return (char *)top + size == (char *)um_os_brk_end() ? size : 0;
+}
+
 /* Hand back the free tail [end - extra, end) of top in a mapped main-arena
  * segment (brk is blocked; the segment itself stays). Every large free
  * asks; the pages go back only when top changed since the last time, or a

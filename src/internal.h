@@ -186,6 +186,7 @@ arena *um_heap_new_arena(int index);
 void um_heap_delete(heap *h);
 int um_seg_release_top(heap *h, chunk *top, size_t extra); /* 1 if pages went back */
 size_t um_heap_adopt(arena *av, uintptr_t src, size_t max, size_t need); /* bytes moved */
+size_t um_heap_top_extensible(arena *av);  /* top's size if brk extends it, else 0 */
 
 /* ---- owner.c ---- */
 enum { OWN_NONE = 0, OWN_HEAP = 1, OWN_MAPPED = 2 };
@@ -299,6 +300,7 @@ int um_mmap_recycled(chunk *p);   /* its memory came from the mapping cache (not
 int um_mmap_cache_release(int all); /* expired (or all) kept mappings back; 1 if any */
 const char *um_mmap_check(const void **where); /* check.c: NULL if consistent */
 void um_dyn_threshold_update(size_t size);
+int um_big_from_heap(size_t nb); /* a request past the mmap threshold: heap? */
 typedef void (*um_mmap_visit)(chunk *p, size_t maplen, void *ctx);
 void um_mmap_foreach(um_mmap_visit fn, void *ctx);
 

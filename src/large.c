@@ -430,6 +430,33 @@ static int adopt(uintptr_t base, size_t len, uintptr_t c, size_t size)
     return 1;
 }
 
+/* A request at or past the mmap threshold, of at least ADOPT_MIN bytes:
+ * should it come from the main arena's heap rather than a new mapping?
+ * Yes when top, extended in place by brk, already holds at least half of
+ * it. That top is what the frees of the program's last big blocks left
+ * (adopt() above, or blocks the heap served); its pages are resident until
+ * the decay purge, and a fresh mapping would fault every page in again
+ * while they sat idle. glibc serves such a request from top too when top
+ * holds all of it (its mmap decision comes only after the bins and top);
+ * here top holding half is enough, and the break moves by the rest.
+ * bench/bigblocks (blocks of 256 KiB-32 MiB, one after the other): each
+ * new largest block used to be mapped and faulted in whole. The same
+ * conditions as adopt(): the dynamic threshold in charge (a threshold the
+ * program set says where mappings start), free pages that go back after a
+ * while (a decay above 0, no memory pressure), and a thread of the main
+ * arena. calloc does not ask: it would clear the whole block, where a
+ * mapping's pages come zeroed and untouched. */
+int um_big_from_heap(size_t nb)
+{
+    if (nb < ADOPT_MIN || RELAXED_LOAD(um_params.no_dyn_threshold) || um_purge_decay() <= 0 ||
+        um_purge_pressure() || um_arena_peek() != &um_main_arena)
+        return 0;
+    um_lock_acquire(&um_main_arena.lock);
+    size_t room = um_heap_top_extensible(&um_main_arena);
+    um_lock_release(&um_main_arena.lock);
+    return room >= nb / 2;
+}
+
 /* Give a mapped chunk back: the recorded mapping, never what the header
  * says; into the mapping cache when the same length keeps coming back.
  * Aborts on a pointer that is not a live mapped chunk. If the kernel

@@ -123,13 +123,15 @@ static inline int in_main_box(uintptr_t c)
     return c - atomic_load_explicit(&um_box_lo, memory_order_relaxed) < span;
 }
 
-/* Heap or mmap for a chunk of nb bytes, outside the cache. */
-static void *alloc_uncached(size_t nb)
+/* Heap or mmap for a chunk of nb bytes, outside the cache; zeroed: the
+ * caller clears a heap chunk (calloc), so a big one is better mapped. */
+static void *alloc_uncached(size_t nb, int zeroed)
 {
     void *m = NULL;
     int tried_mmap = 0;
     if (nb >= RELAXED_LOAD(um_params.mmap_threshold) &&
-        RELAXED_LOAD(um_mstats.n_mmaps) < (size_t)RELAXED_LOAD(um_params.n_mmaps_max)) {
+        RELAXED_LOAD(um_mstats.n_mmaps) < (size_t)RELAXED_LOAD(um_params.n_mmaps_max) &&
+        (zeroed || !um_big_from_heap(nb))) {
         tried_mmap = 1;
         if ((m = um_mmap_chunk(nb, 0)))
             return m;
@@ -146,7 +148,7 @@ static void *alloc_uncached(size_t nb)
     return m;
 }
 
-UM_NOINLINE void *um_malloc_generic(size_t bytes)
+static inline __attribute__((always_inline)) void *malloc_generic(size_t bytes, int zeroed)
 {
     um_ensure_init();
     if (unlikely(bytes > MAX_REQUEST)) {
@@ -163,7 +165,7 @@ UM_NOINLINE void *um_malloc_generic(size_t bytes)
             m = um_tcache_get(i);
     }
     if (!m)
-        m = alloc_uncached(nb);
+        m = alloc_uncached(nb, zeroed);
     if (unlikely(!m)) {
         errno = ENOMEM;
         return NULL;
@@ -173,6 +175,9 @@ UM_NOINLINE void *um_malloc_generic(size_t bytes)
         memset(m, perturb ^ 0xff, bytes);
     return m;
 }
+
+UM_NOINLINE void *um_malloc_generic(size_t bytes) { return malloc_generic(bytes, 0); }
+static UM_NOINLINE void *calloc_generic(size_t bytes) { return malloc_generic(bytes, 1); }
 
 /* What a call on an already freed block is: freeing it again (free,
  * realloc), or using it (malloc_usable_size, free_sized's size check). */
@@ -437,7 +442,7 @@ PUBLIC void *API(calloc)(size_t n, size_t size)
         DEBUG_CHECK();
         return m;
     }
-    m = um_malloc_generic(bytes);
+    m = calloc_generic(bytes);
     if (m && !chunk_is_mmapped(mem_to_chunk(m)))
         memset(m, 0, bytes);
     else if (m && (RELAXED_LOAD(um_params.perturb) || um_mmap_recycled(mem_to_chunk(m))))

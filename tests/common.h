@@ -413,6 +413,18 @@ static inline bool t_brk_heap(uintptr_t *lo, uintptr_t *hi)
     return false;
 }
 
+/* The program break now. */
+static inline uintptr_t t_brk(void) { return (uintptr_t)sbrk(0); }
+
+/* Write v into the first byte of every page of [p, p + n): each page is
+ * then resident (a page fault each, if it was not). */
+static inline void t_touch_pages(char *p, size_t n, char v)
+{
+    for (size_t i = 0; i < n; i += 4096)
+        p[i] = v;
+    t_escape(p);
+}
+
 /* Resident set size in bytes, from /proc/self/statm. */
 static inline size_t t_rss(void)
 {

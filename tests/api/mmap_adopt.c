@@ -23,15 +23,6 @@
 #include "../common.h"
 #include "../../include/umalloc.h"
 
-static uintptr_t brk_now(void) { return (uintptr_t)sbrk(0); }
-
-static void touch(char *p, size_t n, char v)
-{
-    for (size_t i = 0; i < n; i += 4096)
-        p[i] = v;
-    t_escape(p);
-}
-
 /* With the decay set to decay, a mapped block of n bytes freed leaves the
  * break where it was. */
 static void stays_out(int decay, size_t n)
@@ -41,11 +32,11 @@ static void stays_out(int decay, size_t n)
     CHECK(u != NULL);
     EXPECTF(t_mallinfo2().hblks == 1, "decay %d, %zu bytes: hblks %zu, not mapped", decay, n,
             t_mallinfo2().hblks);
-    touch(u, n, 8);
-    uintptr_t b0 = brk_now();
+    t_touch_pages(u, n, 8);
+    uintptr_t b0 = t_brk();
     free(u);
-    EXPECTF(brk_now() == b0, "decay %d: the free moved the break by %ld", decay,
-            (long)(brk_now() - b0));
+    EXPECTF(t_brk() == b0, "decay %d: the free moved the break by %ld", decay,
+            (long)(t_brk() - b0));
 }
 
 int main(void)
@@ -57,21 +48,21 @@ int main(void)
     char *s = malloc(512 * T_KIB);
     CHECK(s != NULL);
     EXPECTF(t_mallinfo2().hblks == 1, "512 KiB: hblks %zu, not mapped", t_mallinfo2().hblks);
-    touch(s, 512 * T_KIB, 1);
-    uintptr_t b0 = brk_now();
+    t_touch_pages(s, 512 * T_KIB, 1);
+    uintptr_t b0 = t_brk();
     free(s);
-    EXPECTF(brk_now() == b0, "the free of a 512 KiB mapping moved the break by %ld",
-            (long)(brk_now() - b0));
+    EXPECTF(t_brk() == b0, "the free of a 512 KiB mapping moved the break by %ld",
+            (long)(t_brk() - b0));
 
     /* 6 MiB, mapped (above the threshold 512 KiB just set) */
     char *p = malloc(big);
     CHECK(p != NULL);
     struct mallinfo2 m0 = t_mallinfo2();
     EXPECTF(m0.hblks == 1, "6 MiB: hblks %zu, not mapped", m0.hblks);
-    touch(p, big, 2);
-    b0 = brk_now();
+    t_touch_pages(p, big, 2);
+    b0 = t_brk();
     free(p);
-    uintptr_t b1 = brk_now();
+    uintptr_t b1 = t_brk();
     struct mallinfo2 m1 = t_mallinfo2();
     EXPECTF(b1 > b0 && b1 - b0 <= big + page, "the break moved by %ld at the free",
             (long)(b1 - b0));
@@ -82,10 +73,10 @@ int main(void)
     long f0 = t_minflt();
     char *q = malloc(big);
     CHECK(q != NULL);
-    touch(q, big, 3);
+    t_touch_pages(q, big, 3);
     long faults = t_minflt() - f0;
     EXPECTF(t_mallinfo2().hblks == 0, "the second 6 MiB block is mapped");
-    EXPECTF(brk_now() == b1, "the second block moved the break by %ld", (long)(brk_now() - b1));
+    EXPECTF(t_brk() == b1, "the second block moved the break by %ld", (long)(t_brk() - b1));
     EXPECTF(faults < (long)(big / page / 8), "%ld page faults writing 6 MiB (%zu pages)", faults,
             big / page);
     free(q);
@@ -96,19 +87,19 @@ int main(void)
     char *g = malloc(mid);
     CHECK(g != NULL);
     EXPECTF(t_mallinfo2().hblks == 1, "a 10 MiB block is not mapped");
-    touch(g, mid, 5);
+    t_touch_pages(g, mid, 5);
     char *pg = (char *)(((uintptr_t)g + 2 * page) & ~(uintptr_t)(page - 1));
     CHECK(mprotect(pg, page, PROT_READ) == 0);
     CHECK(madvise(pg + 4 * page, 4 * page, MADV_DONTFORK) == 0);
 #ifdef MADV_WIPEONFORK
     CHECK(madvise(pg + 16 * page, 4 * page, MADV_WIPEONFORK) == 0);
 #endif
-    b0 = brk_now();
+    b0 = t_brk();
     free(g);
-    EXPECTF(brk_now() > b0, "the block with a read-only page did not go to the heap");
+    EXPECTF(t_brk() > b0, "the block with a read-only page did not go to the heap");
     char *h = malloc(mid);
     CHECK(h != NULL);
-    touch(h, mid, 6); /* a read-only page left over would end it here */
+    t_touch_pages(h, mid, 6); /* a read-only page left over would end it here */
     pid_t kid = fork();
     CHECK(kid >= 0);
     if (kid == 0) {
@@ -126,8 +117,8 @@ int main(void)
     /* malloc_trim gives the moved pages back through the break */
     size_t rss0 = t_rss();
     malloc_trim(0);
-    EXPECTF(brk_now() < b1 - big / 2, "malloc_trim(0): break %#lx, was %#lx",
-            (unsigned long)brk_now(), (unsigned long)b1);
+    EXPECTF(t_brk() < b1 - big / 2, "malloc_trim(0): break %#lx, was %#lx",
+            (unsigned long)t_brk(), (unsigned long)b1);
     EXPECTF(t_rss() + big / 2 < rss0, "malloc_trim(0): RSS %zu KiB, was %zu KiB", t_rss() >> 10,
             rss0 >> 10);
 
@@ -136,14 +127,14 @@ int main(void)
     char *al = memalign(8 * T_MIB, 14 * T_MIB);
     CHECK(al != NULL && ((uintptr_t)al & (8 * T_MIB - 1)) == 0);
     EXPECTF(t_mallinfo2().hblks == 1, "the aligned 14 MiB block is not mapped");
-    touch(al, 14 * T_MIB, 9);
-    b0 = brk_now();
+    t_touch_pages(al, 14 * T_MIB, 9);
+    b0 = t_brk();
     free(al);
-    EXPECTF(brk_now() > b0, "the aligned block's free did not move the break");
+    EXPECTF(t_brk() > b0, "the aligned block's free did not move the break");
     f0 = t_minflt();
     char *al2 = malloc(13 * T_MIB);
     CHECK(al2 != NULL);
-    touch(al2, 13 * T_MIB, 10);
+    t_touch_pages(al2, 13 * T_MIB, 10);
     faults = t_minflt() - f0;
     EXPECTF(faults < (long)(13 * T_MIB / page / 8), "%ld page faults writing 13 MiB", faults);
     free(al2);
@@ -152,12 +143,12 @@ int main(void)
     /* a mapped block realloc moves is unmapped, not moved into the heap */
     char *v = malloc(2 * big);
     CHECK(v != NULL);
-    touch(v, 2 * big, 7);
-    b0 = brk_now();
+    t_touch_pages(v, 2 * big, 7);
+    b0 = t_brk();
     v = realloc(v, 30 * T_KIB);
     CHECK(v != NULL);
-    EXPECTF(brk_now() - b0 < T_MIB, "realloc to 30 KiB moved the break by %ld",
-            (long)(brk_now() - b0));
+    EXPECTF(t_brk() - b0 < T_MIB, "realloc to 30 KiB moved the break by %ld",
+            (long)(t_brk() - b0));
     free(v);
 
     /* decay -1 (free pages never go back by themselves) and decay 0 (they
