@@ -125,7 +125,7 @@ static inline int in_main_box(uintptr_t c)
 
 /* Heap or mmap for a chunk of nb bytes, outside the cache; zeroed: the
  * caller clears a heap chunk (calloc), so a big one is better mapped. */
-static void *alloc_uncached(size_t nb, int zeroed)
+static inline __attribute__((always_inline)) void *alloc_uncached(size_t nb, int zeroed)
 {
     void *m = NULL;
     int tried_mmap = 0;
