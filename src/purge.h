@@ -132,6 +132,7 @@ struct um_purge_stats {
 };
 
 #define PURGE_TICK_EVERY 8 /* arena calls per clock read while no sweep runs */
+#define PURGE_TICK_MAX 32  /* ... at most, while the clock does not move between reads */
 void um_purge_tick_slow(arena *av);
 
 /* Call from any arena slow path with av locked: every few calls reads the

@@ -168,6 +168,8 @@ struct um_purge {
     struct chunk *cursor;
     unsigned bin;          /* bin of the sweep in progress; 0: no sweep */
     int countdown;         /* ticks until the next clock read */
+    unsigned span;         /* arena calls between clock reads now (purge.c) */
+    unsigned reads;        /* clock reads, ever (jitters the span) */
     uint64_t now;          /* ms, last clock read on this arena */
     uint64_t next_sweep;   /* ms: start a sweep at or after this */
     uint64_t top_stamp;    /* ms: when top last grew by a free */
