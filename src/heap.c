@@ -329,6 +329,36 @@ size_t um_heap_top_extensible(arena *av)
     return (char *)top + size == (char *)um_os_brk_end() ? size : 0;
 }
 
+/* Make the main arena's top hold nb + MINSIZE bytes by moving the break,
+ * top extended in place (M_TOP_PAD added, as a growth adds it), or say it
+ * cannot (brk refused or taken by someone else, top not at the break):
+ * 1 when top holds them. Main arena locked; nb is at most 32 MiB. */
+int um_heap_top_fit(arena *av, size_t nb)
+{
+    size_t have = um_heap_top_extensible(av);
+    if (!have)
+        return 0;
+    if (have >= nb + MINSIZE)
+        return 1;
+    chunk *top = av->top;
+    heap *h = av->last_heap;
+    char *end = (char *)top + have;
+    size_t part = page_align(nb + MINSIZE + um_params.top_pad - have);
+    char *got = um_os_sbrk((intptr_t)part);
+    if (got != end) { /* refused, or raced with a foreign sbrk */
+        if (got)
+            um_os_sbrk(-(intptr_t)part);
+        return 0;
+    }
+    set_head(top, (have + part) | PREV_INUSE);
+    RELAXED_STORE(h->size, h->size + part); /* read by owner.c */
+    um_owner_seg_resized(h);
+    av->system_mem += part;
+    if (av->system_mem > av->max_system_mem)
+        av->max_system_mem = av->system_mem;
+    return 1;
+}
+
 /* Hand back the free tail [end - extra, end) of top in a mapped main-arena
  * segment (brk is blocked; the segment itself stays). Every large free
  * asks; the pages go back only when top changed since the last time, or a

@@ -430,31 +430,38 @@ static int adopt(uintptr_t base, size_t len, uintptr_t c, size_t size)
     return 1;
 }
 
-/* A request at or past the mmap threshold, of at least ADOPT_MIN bytes:
- * should it come from the main arena's heap rather than a new mapping?
- * Yes when top, extended in place by brk, already holds at least half of
- * it. That top is what the frees of the program's last big blocks left
- * (adopt() above, or blocks the heap served); its pages are resident until
- * the decay purge, and a fresh mapping would fault every page in again
- * while they sat idle. glibc serves such a request from top too when top
- * holds all of it (its mmap decision comes only after the bins and top);
- * here top holding half is enough, and the break moves by the rest.
- * bench/bigblocks (blocks of 256 KiB-32 MiB, one after the other): each
- * new largest block used to be mapped and faulted in whole. The same
- * conditions as adopt(): the dynamic threshold in charge (a threshold the
- * program set says where mappings start), free pages that go back after a
- * while (a decay above 0, no memory pressure), and a thread of the main
- * arena. calloc does not ask: it would clear the whole block, where a
- * mapping's pages come zeroed and untouched. */
+/* A request at or past the mmap threshold, of ADOPT_MIN to 32 MiB: should
+ * it come from the main arena's heap rather than a new mapping? Yes when
+ * top, extended in place by brk, already holds at least half of it; the
+ * break is then moved here, under the lock, by the rest (so a brk that
+ * refuses leaves the request to its mapping, not to a mapped segment of
+ * the heap). That top is what the frees of the program's last big blocks
+ * left (adopt() above, or blocks the heap served); its pages are resident
+ * until the decay purge, and a fresh mapping would fault every page in
+ * again while they sat idle. glibc serves such a request from top too when
+ * top holds all of it (its mmap decision comes only after the bins and
+ * top); here half is enough. bench/bigblocks (blocks of 256 KiB-32 MiB,
+ * one after the other): each new largest block used to be mapped and
+ * faulted in whole. The same conditions as adopt(): the dynamic threshold
+ * in charge (mmap and trim settings the program set say where mappings
+ * start), free pages that go back after a while (a decay above 0, no
+ * memory pressure), a thread of the main arena, and a block the dynamic
+ * threshold can reach: past 32 MiB each free would leave a bigger top and
+ * let the next, bigger block grow the heap again. calloc does not ask: it
+ * would clear the whole block, where a mapping's pages come zeroed and
+ * untouched. Another thread may take top's space before this one's
+ * um_int_malloc; that one then grows the heap as any malloc does. */
 int um_big_from_heap(size_t nb)
 {
-    if (nb < ADOPT_MIN || RELAXED_LOAD(um_params.no_dyn_threshold) || um_purge_decay() <= 0 ||
+    if (nb < ADOPT_MIN || nb > DEFAULT_MMAP_THRESHOLD_MAX ||
+        RELAXED_LOAD(um_params.no_dyn_threshold) || um_purge_decay() <= 0 ||
         um_purge_pressure() || um_arena_peek() != &um_main_arena)
         return 0;
     um_lock_acquire(&um_main_arena.lock);
-    size_t room = um_heap_top_extensible(&um_main_arena);
+    int fit = um_heap_top_extensible(&um_main_arena) >= nb / 2 &&
+              um_heap_top_fit(&um_main_arena, nb);
     um_lock_release(&um_main_arena.lock);
-    return room >= nb / 2;
+    return fit;
 }
 
 /* Give a mapped chunk back: the recorded mapping, never what the header

@@ -19,9 +19,10 @@
  *
  * Driving it. um_purge_tick() runs on the arena slow paths (um_int_malloc,
  * um_int_free of chunks outside the fast bins) with the lock held: every 6th
- * to 9th call (jittered) one coarse clock read (vDSO, ~5 ns here) and a
- * compare; so a freed-at time may be a few calls stale, which only ever makes
- * a chunk look older when calls are rare. Every decay/4 a sweep starts: sort
+ * to 9th call (jittered; up to every 17th while the clock does not move
+ * between reads) one coarse clock read (vDSO, ~5 ns here) and a compare;
+ * so a freed-at time may be a few calls stale, which only ever makes a
+ * chunk look older when calls are rare. Every decay/4 a sweep starts: sort
  * up to 64 unsorted chunks (malloc sorts the rest), walk the large bins that
  * can hold a page from a cursor (unlink_chunk clears it), then top (a non-main
  * heap shrinks, the brk heap moves its break down, the rest is purged); each
@@ -473,29 +474,31 @@ void um_purge_tick_slow(arena *av)
          RELAXED_LOAD(um_mstats.n_mmaps) >= LIMIT_PROBE_BYTES / DEFAULT_MMAP_THRESHOLD))
         limit_read();
     uint64_t now = clock_ms();
-    /* The span to the next read: 8 calls, doubled (up to 32) each time the
-     * coarse clock (4 ms steps) has not moved since the last read, so a
-     * program that makes thousands of arena calls a millisecond does not
-     * read it thousands of times a step (bench/pairs 1M: a read every 3.7
-     * pairs, 100 instructions each with the central cache's check, 6% of
-     * a pair), and one whose calls are sparse still reads it every 8th.
-     * Time noticed late is bounded by the clock's step and 32 calls. -2..+1
-     * calls around it, by the count of reads: a loop with an even number
-     * of arena calls per round must not always be seen at the same point. */
+    /* The span to the next read: 8 calls, doubled (up to 16) each time the
+     * coarse clock (4 ms steps here; the kernel's tick) has not moved since
+     * the last read, so a program that makes thousands of arena calls a
+     * millisecond does not read it thousands of times a step (bench/pairs
+     * 1M: a read every 3.7 pairs, 100 instructions each with the central
+     * cache's check, 6% of a pair), and one whose calls are sparse still
+     * reads it every 8th. The price: when dense calls stop, up to 17 calls
+     * (9 before) may pass before the next read notices the time. -2..+1
+     * calls around the span, by the clock and the count of reads: a loop
+     * with an even number of arena calls per round must not always be
+     * seen at the same point of it. */
     unsigned span = PURGE_TICK_EVERY;
     if (now == av->purge.now && av->purge.span >= PURGE_TICK_EVERY)
         span = av->purge.span < PURGE_TICK_MAX ? 2 * av->purge.span : PURGE_TICK_MAX;
     av->purge.span = span;
-    av->purge.countdown = (int)span - 2 + (int)(++av->purge.reads & 3);
+    av->purge.countdown = (int)span - 2 + (int)(((now >> 2) + ++av->purge.reads) & 3);
     av->purge.now = now;
-    long decay = um_purge_decay();
     if (now >= atomic_load_explicit(&global_next, memory_order_relaxed))
-        purge_global(av, now, decay);
+        purge_global(av, now, um_purge_decay());
     /* chunks parked in the central cache that nobody took for the decay
      * time go to the bins first, where this sweep can purge their pages */
     um_central_decay_locked(av, now, STEP_BYTES);
     if (likely(av->purge.bin == 0 && now < av->purge.next_sweep))
         return;
+    long decay = um_purge_decay();
     if (decay < 0) {
         av->purge.bin = 0;
         av->purge.cursor = NULL;
@@ -505,8 +508,10 @@ void um_purge_tick_slow(arena *av)
     struct budget b = {STEP_BYTES, STEP_VISITS, 0, 0};
     if (purge_step(av, cutoff_of(now, decay), um_params.top_pad, &b))
         av->purge.next_sweep = now + sweep_interval(decay);
-    else
+    else {
         av->purge.countdown = 1; /* a sweep is under way: a step every call */
+        av->purge.span = 0;      /* and 8 calls between reads after it */
+    }
 }
 
 int um_purge_arena_all(arena *av, size_t pad)
@@ -514,6 +519,7 @@ int um_purge_arena_all(arena *av, size_t pad)
     struct budget b = {(size_t)-1 & ~(size_t)(um_pagesize - 1), ~0u, 0, 1};
     uint64_t now = clock_ms();
     av->purge.now = now;
+    av->purge.span = 0; /* the next read's span: 8 calls */
     av->purge.top_stamp = 0;
     av->purge.bin = 0; /* a complete sweep of its own, from the start */
     av->purge.cursor = NULL;

@@ -132,12 +132,13 @@ struct um_purge_stats {
 };
 
 #define PURGE_TICK_EVERY 8 /* arena calls per clock read while no sweep runs */
-#define PURGE_TICK_MAX 32  /* ... at most, while the clock does not move between reads */
+#define PURGE_TICK_MAX 16  /* ... at most, while the clock does not move between reads */
 void um_purge_tick_slow(arena *av);
 
-/* Call from any arena slow path with av locked: every few calls reads the
- * coarse clock, and when a sweep is due runs one bounded step of it (every
- * call while a sweep is under way). A decrement and a branch otherwise. */
+/* Call from any arena slow path with av locked: every few calls (8, up to
+ * 16 while the clock stands still) reads the coarse clock, and when a sweep
+ * is due runs one bounded step of it (every call while a sweep is under
+ * way). A decrement and a branch otherwise. */
 static inline void um_purge_tick(arena *av)
 {
     if (unlikely(--av->purge.countdown <= 0))

@@ -12,7 +12,11 @@
 //  - calloc is always mapped past the threshold (a heap block it would have
 //    to clear in full) and reads as zeros;
 //  - a threshold the program set (mallopt), a decay of 0 or -1, a request
-//    under 1 MiB: mapped, as before.
+//    under 1 MiB or past 32 MiB, a break that cannot move: mapped.
+// Not here: memory pressure (it makes the decay 0, the case above) and a
+// thread of another arena (no test can choose a thread's arena).
+#include <sys/mman.h>
+
 #include "../common.h"
 #include "../../include/umalloc.h"
 
@@ -82,11 +86,6 @@ int main(void)
     long faults = t_minflt() - f0;
     EXPECTF(faults < (long)(ten / page / 2), "%ld page faults writing 10 MiB (%zu pages)", faults,
             ten / page);
-    memset(q, 3, ten);
-    size_t wrong = 0;
-    for (size_t i = 0; i < ten; i += 997)
-        wrong += q[i] != 3;
-    EXPECTF(wrong == 0, "%zu sampled bytes of the 10 MiB block lost their value", wrong);
 
     /* freed: back in top; malloc_trim gives it back through the break */
     free(q);
@@ -127,6 +126,41 @@ int main(void)
     EXPECTF(mapped_after(12 * T_MIB, 18 * T_MIB), "decay -1: 18 MiB with 12 in top not mapped");
     CHECK(mallopt(M_UMALLOC_PURGE_DECAY, 1000) == 1);
     EXPECTF(!mapped_after(12 * T_MIB, 20 * T_MIB), "decay 1000: 20 MiB with 12 in top mapped");
+
+    /* past 32 MiB (the dynamic threshold's reach): mapped, with 20 MiB in
+     * top (a 12 MiB heap block freed, then a 20 MiB one from the heap) */
+    malloc_trim(0);
+    char *u0 = malloc(12 * T_MIB);
+    CHECK(u0 != NULL && t_mallinfo2().hblks == 0);
+    t_touch_pages(u0, 12 * T_MIB, 5);
+    free(u0);
+    char *u1 = malloc(20 * T_MIB);
+    CHECK(u1 != NULL);
+    EXPECTF(t_mallinfo2().hblks == 0, "20 MiB with 12 MiB in top: mapped");
+    t_touch_pages(u1, 20 * T_MIB, 6);
+    free(u1);
+    char *u2 = malloc(36 * T_MIB);
+    CHECK(u2 != NULL);
+    EXPECTF(t_mallinfo2().hblks == 1, "36 MiB with 20 MiB in top: from the heap");
+    free(u2);
+
+    /* brk refuses to move (a mapping just past the break): mapped, not a
+     * new mapped segment of the heap */
+    malloc_trim(0);
+    char *v0 = malloc(12 * T_MIB);
+    CHECK(v0 != NULL && t_mallinfo2().hblks == 0);
+    t_touch_pages(v0, 12 * T_MIB, 7);
+    free(v0);
+    void *wall = mmap((void *)((t_brk() + T_MIB) & ~(uintptr_t)(page - 1)), page, PROT_NONE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    CHECK(wall != MAP_FAILED);
+    uintptr_t bw = t_brk();
+    char *v1 = malloc(20 * T_MIB);
+    CHECK(v1 != NULL);
+    EXPECTF(t_mallinfo2().hblks == 1, "20 MiB with 12 in top and brk blocked: not mapped");
+    EXPECTF(t_brk() == bw, "the break moved by %ld past a mapping", (long)(t_brk() - bw));
+    free(v1);
+    CHECK(munmap(wall, page) == 0);
 
     /* a threshold the program set says where mappings start */
     malloc_trim(0);
