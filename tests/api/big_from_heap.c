@@ -14,7 +14,7 @@
 //  - a threshold the program set (mallopt), a decay of 0 or -1, a request
 //    under 1 MiB or past 32 MiB, a break that cannot move: mapped.
 // Not here: memory pressure (it makes the decay 0, the case above) and a
-// thread of another arena (no test can choose a thread's arena).
+// thread of another arena (tests/unit/big_from_heap_arena.c moves one).
 #include <sys/mman.h>
 
 #include "../common.h"
