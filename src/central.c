@@ -354,11 +354,15 @@ void um_central_decay(arena *av, uint64_t now)
     }
 }
 
-/* um_central_decay_locked's scan of every class: at most about max bytes
- * go to the bins, the rest of an idle part at the next scan. */
-static UM_NOINLINE void decay_scan(arena *av, struct central *c, uint64_t now, size_t max,
-                                   long decay)
+/* Decay with av's lock held (the purge tick, every few arena calls): at most
+ * about max bytes go to the bins per call, the rest of an idle part at the
+ * next; the classes are looked at every decay/4. */
+void um_central_decay_locked(arena *av, uint64_t now, size_t max)
 {
+    struct central *c = av->central;
+    long decay = um_purge_decay();
+    if (decay < 0 || now - c->scan_ms < (uint64_t)decay / 4)
+        return;
     int pending = 0;
     for (size_t i = 2; i < TC_SLOTS && max; i++) {
         struct cclass *k = &c->cls[i];
@@ -378,18 +382,6 @@ static UM_NOINLINE void decay_scan(arena *av, struct central *c, uint64_t now, s
     }
     if (!pending && max)
         c->scan_ms = now;
-}
-
-/* Decay with av's lock held (the purge tick, at each clock read): the
- * classes are looked at every decay/4. The test is here and the scan out
- * of line, so that the common early return saves no registers (38
- * instructions a call before, about 10 now: cachegrind, bench/pairs 1M). */
-void um_central_decay_locked(arena *av, uint64_t now, size_t max)
-{
-    struct central *c = av->central;
-    long decay = um_purge_decay();
-    if (decay >= 0 && now - c->scan_ms >= (uint64_t)decay / 4)
-        decay_scan(av, c, now, max, decay);
 }
 
 /* Bytes parked in class i of av's central cache (racy peek). */

@@ -122,6 +122,31 @@ static int heap_grow(heap *h, size_t new_size)
     return 0;
 }
 
+/* Move the break up by part bytes from end, where top ends: 1 when the new
+ * pages follow end; 0, the break left where it was, when brk refused or
+ * someone else moved the break in between. */
+static int brk_claim(char *end, size_t part)
+{
+    char *got = um_os_sbrk((intptr_t)part);
+    if (got == end)
+        return 1;
+    if (got)
+        um_os_sbrk(-(intptr_t)part);
+    return 0;
+}
+
+/* Top (old bytes, in brk segment h) grew in place by part bytes: its
+ * header, the segment's size and the arena's. */
+static void brk_top_grew(arena *av, heap *h, size_t old, size_t part)
+{
+    set_head(av->top, (old + part) | PREV_INUSE);
+    RELAXED_STORE(h->size, h->size + part); /* read by owner.c */
+    um_owner_seg_resized(h);
+    av->system_mem += part;
+    if (av->system_mem > av->max_system_mem)
+        av->max_system_mem = av->system_mem;
+}
+
 /* Main arena: extend top with brk, or start a new segment (brk or mmap). */
 static int grow_main(arena *av, size_t nb)
 {
@@ -134,13 +159,8 @@ static int grow_main(arena *av, size_t nb)
         size_t incr = page_align(want - (old_size < want ? old_size : want));
         if (incr < um_pagesize)
             incr = um_pagesize;
-        if (um_os_sbrk((intptr_t)incr)) {
-            set_head(av->top, (old_size + incr) | PREV_INUSE);
-            RELAXED_STORE(h->size, h->size + incr);
-            um_owner_seg_resized(h);
-            av->system_mem += incr;
-            if (av->system_mem > av->max_system_mem)
-                av->max_system_mem = av->system_mem;
+        if (brk_claim(old_end, incr)) {
+            brk_top_grew(av, h, old_size, incr);
             return 0;
         }
     } else {
@@ -263,6 +283,20 @@ arena *um_heap_new_arena(int index)
     return av;
 }
 
+/* The free bytes a growth of the main arena's heap would add to: top's
+ * size when top ends at the break and no one else moved it (brk then
+ * extends top in place), else 0 (a growth would start a new segment).
+ * Main arena locked. */
+size_t um_heap_top_extensible(arena *av)
+{
+    heap *h = av->last_heap;
+    chunk *top = av->top;
+    if (av != &um_main_arena || !h || h->kind != HEAP_BRK || !top)
+        return 0;
+    size_t size = top_size(av, top);
+    return (char *)top + size == (char *)um_os_brk_end() ? size : 0;
+}
+
 /* The pages of a mapped chunk just freed by the program, whose free raised
  * the dynamic mmap threshold to its size: the next request of that size
  * comes from the heap, and if top is too small for it the heap grows and
@@ -284,78 +318,38 @@ arena *um_heap_new_arena(int index)
  * moved from src (0: none; the caller unmaps what is left). */
 size_t um_heap_adopt(arena *av, uintptr_t src, size_t max, size_t need)
 {
-    heap *h = av->last_heap;
-    chunk *top = av->top;
-    if (av != &um_main_arena || !h || h->kind != HEAP_BRK || !top)
+    size_t old_size = um_heap_top_extensible(av);
+    if (!old_size || old_size >= need)
         return 0;
-    size_t old_size = top_size(av, top);
-    char *end = (char *)top + old_size;
-    if (old_size >= need || ((uintptr_t)end & (um_pagesize - 1)) != 0 || end != um_os_brk_end())
-        return 0;
+    char *end = (char *)av->top + old_size;
     size_t part = page_align(need - old_size);
-    if (part > max)
+    if (((uintptr_t)end & (um_pagesize - 1)) != 0 || part > max || !brk_claim(end, part))
         return 0;
-    char *got = um_os_sbrk((intptr_t)part);
-    if (got != end) { /* none, or raced with a foreign sbrk: leave brk alone */
-        if (got)
-            um_os_sbrk(-(intptr_t)part);
-        return 0;
-    }
     int r = um_os_move((void *)src, part, end);
     if (r == -2) /* a hole past top: the next growth starts a new segment */
         return 0;
     /* top grows by part: the mapping's pages, or fresh ones as a growth of
      * the heap would have given it (r == -1) */
-    set_head(top, (old_size + part) | PREV_INUSE);
-    RELAXED_STORE(h->size, h->size + part); /* read by owner.c */
-    um_owner_seg_resized(h);
-    av->system_mem += part;
-    if (av->system_mem > av->max_system_mem)
-        av->max_system_mem = av->system_mem;
+    brk_top_grew(av, av->last_heap, old_size, part);
     return r == 0 ? part : 0;
 }
 
-/* The free bytes a growth of the main arena's heap would add to: top's
- * size when top ends at the break and no one else moved it (brk then
- * extends top in place), else 0 (a growth would start a new segment).
- * Main arena locked. */
-size_t um_heap_top_extensible(arena *av)
-{
-    heap *h = av->last_heap;
-    chunk *top = av->top;
-    if (av != &um_main_arena || !h || h->kind != HEAP_BRK || !top)
-        return 0;
-    size_t size = top_size(av, top);
-    return (char *)top + size == (char *)um_os_brk_end() ? size : 0;
-}
-
 /* Make the main arena's top hold nb + MINSIZE bytes by moving the break,
- * top extended in place (M_TOP_PAD added, as a growth adds it), or say it
- * cannot (brk refused or taken by someone else, top not at the break):
- * 1 when top holds them. Main arena locked; nb is at most 32 MiB. */
-int um_heap_top_fit(arena *av, size_t nb)
+ * top extended in place (M_TOP_PAD added, as a growth adds it), if top
+ * holds at least min bytes already; else, or when brk refuses or someone
+ * else took the break, say it cannot: 1 when top holds them. Main arena
+ * locked; nb is at most 32 MiB. */
+int um_heap_top_fit(arena *av, size_t nb, size_t min)
 {
     size_t have = um_heap_top_extensible(av);
-    if (!have)
+    if (!have || have < min)
         return 0;
     if (have >= nb + MINSIZE)
         return 1;
-    chunk *top = av->top;
-    heap *h = av->last_heap;
-    char *end = (char *)top + have;
     size_t part = page_align(nb + MINSIZE + um_params.top_pad - have);
-    char *got = um_os_sbrk((intptr_t)part);
-    if (got != end) { /* refused, or raced with a foreign sbrk */
-        if (got)
-            um_os_sbrk(-(intptr_t)part);
+    if (!brk_claim((char *)av->top + have, part))
         return 0;
-    }
-    set_head(top, (have + part) | PREV_INUSE);
-    RELAXED_STORE(h->size, h->size + part); /* read by owner.c */
-    um_owner_seg_resized(h);
-    av->system_mem += part;
-    if (av->system_mem > av->max_system_mem)
-        av->max_system_mem = av->system_mem;
+    brk_top_grew(av, av->last_heap, have, part);
     return 1;
 }
 

@@ -187,7 +187,7 @@ void um_heap_delete(heap *h);
 int um_seg_release_top(heap *h, chunk *top, size_t extra); /* 1 if pages went back */
 size_t um_heap_adopt(arena *av, uintptr_t src, size_t max, size_t need); /* bytes moved */
 size_t um_heap_top_extensible(arena *av);  /* top's size if brk extends it, else 0 */
-int um_heap_top_fit(arena *av, size_t nb);  /* top made to hold nb by brk in place: 1 */
+int um_heap_top_fit(arena *av, size_t nb, size_t min); /* top (>= min) made to hold nb: 1 */
 
 /* ---- owner.c ---- */
 enum { OWN_NONE = 0, OWN_HEAP = 1, OWN_MAPPED = 2 };

@@ -411,10 +411,19 @@ static size_t reg_validate(chunk *p, const char *fn)
  * the program asks for again; glibc's realloc does not raise the threshold).
  * Returns 1 if the mapping is dealt with, 0 if the caller must unmap it. */
 #define ADOPT_MIN ((size_t)1 << 20)
+
+/* May the main arena's top take a big block's pages (adopt) or serve a big
+ * request (um_big_from_heap) now? Only when free pages go back after a
+ * while (a decay above 0: it is 0 under memory pressure too) and this
+ * thread allocates from the main arena. */
+static int top_may_hold_big(void)
+{
+    return um_purge_decay() > 0 && um_arena_peek() == &um_main_arena;
+}
+
 static int adopt(uintptr_t base, size_t len, uintptr_t c, size_t size)
 {
-    if (size < ADOPT_MIN || size > RELAXED_LOAD(um_params.mmap_threshold) ||
-        um_purge_decay() <= 0 || um_purge_pressure() || um_arena_peek() != &um_main_arena)
+    if (size < ADOPT_MIN || size > RELAXED_LOAD(um_params.mmap_threshold) || !top_may_hold_big())
         return 0;
     uintptr_t src = c & ~(uintptr_t)(um_pagesize - 1);
     size_t max = base + len - src;
@@ -454,12 +463,10 @@ static int adopt(uintptr_t base, size_t len, uintptr_t c, size_t size)
 int um_big_from_heap(size_t nb)
 {
     if (nb < ADOPT_MIN || nb > DEFAULT_MMAP_THRESHOLD_MAX ||
-        RELAXED_LOAD(um_params.no_dyn_threshold) || um_purge_decay() <= 0 ||
-        um_purge_pressure() || um_arena_peek() != &um_main_arena)
+        RELAXED_LOAD(um_params.no_dyn_threshold) || !top_may_hold_big())
         return 0;
     um_lock_acquire(&um_main_arena.lock);
-    int fit = um_heap_top_extensible(&um_main_arena) >= nb / 2 &&
-              um_heap_top_fit(&um_main_arena, nb);
+    int fit = um_heap_top_fit(&um_main_arena, nb, nb / 2);
     um_lock_release(&um_main_arena.lock);
     return fit;
 }

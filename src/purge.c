@@ -20,7 +20,7 @@
  * Driving it. um_purge_tick() runs on the arena slow paths (um_int_malloc,
  * um_int_free of chunks outside the fast bins) with the lock held: every 6th
  * to 9th call (jittered; up to every 17th while the clock does not move
- * between reads) one coarse clock read (vDSO, ~5 ns here) and a compare;
+ * between reads) one coarse clock read (vDSO, ~7 ns here) and a compare;
  * so a freed-at time may be a few calls stale, which only ever makes a
  * chunk look older when calls are rare. Every decay/4 a sweep starts: sort
  * up to 64 unsorted chunks (malloc sorts the rest), walk the large bins that
@@ -480,8 +480,9 @@ void um_purge_tick_slow(arena *av)
      * coarse clock (4 ms steps here; the kernel's tick) has not moved since
      * the last read, so a program that makes thousands of arena calls a
      * millisecond does not read it thousands of times a step (bench/pairs
-     * 1M: a read every 3.7 pairs, 100 instructions each with the central
-     * cache's check, 6% of a pair), and one whose calls are sparse still
+     * 1M: a read every 3.7 pairs, 111 instructions each with the central
+     * cache's check, 6% of a pair; now every 7.7 pairs, 67 instructions
+     * with the clock, callgrind), and one whose calls are sparse still
      * reads it every 8th. The price: when dense calls stop, up to 17 calls
      * (9 before) may pass before the next read notices the time. -2..+1
      * calls around the span, by the clock and the count of reads: a loop
@@ -497,8 +498,8 @@ void um_purge_tick_slow(arena *av)
     uint64_t gnext = atomic_load_explicit(&global_next, memory_order_relaxed);
     /* the clock has not moved since the last read, and nothing asked for a
      * look before it does (mallopt, the memory limit read: a 0 below): no
-     * timed step can have come due (bench/pairs 1M: 114 instructions a read
-     * before, about 30 now) */
+     * timed step can have come due, and the central cache's check and the
+     * rest are skipped */
     if (now != last || av->purge.bin != 0 || av->purge.next_sweep == 0 || gnext == 0)
         tick_due(av, now, gnext);
 }
