@@ -19,8 +19,9 @@
  *
  * Driving it. um_purge_tick() runs on the arena slow paths (um_int_malloc,
  * um_int_free of chunks outside the fast bins) with the lock held: every 6th
- * to 9th call (jittered; up to every 17th while the clock does not move
- * between reads) one coarse clock read (vDSO, ~7 ns here) and a compare;
+ * to 9th call (jittered; up to every 65th while calls are dense enough that
+ * the clock does not move between reads) one coarse clock read (vDSO, ~7 ns
+ * here) and a compare;
  * so a freed-at time may be a few calls stale, which only ever makes a
  * chunk look older when calls are rare. Every decay/4 a sweep starts: sort
  * up to 64 unsorted chunks (malloc sorts the rest), walk the large bins that
@@ -476,23 +477,28 @@ void um_purge_tick_slow(arena *av)
          RELAXED_LOAD(um_mstats.n_mmaps) >= LIMIT_PROBE_BYTES / DEFAULT_MMAP_THRESHOLD))
         limit_read();
     uint64_t now = clock_ms();
-    /* The span to the next read: 8 calls, doubled (up to 16) each time the
+    /* The span to the next read: 8 calls, doubled (up to 64) each time the
      * coarse clock (4 ms steps here; the kernel's tick) has not moved since
      * the last read, so a program that makes thousands of arena calls a
-     * millisecond does not read it thousands of times a step (bench/pairs
-     * 1M: a read every 3.7 pairs, 111 instructions each with the central
-     * cache's check, 6% of a pair; now every 7.7 pairs, 67 instructions
-     * with the clock, callgrind), and one whose calls are sparse still
-     * reads it every 8th. The price: when dense calls stop, up to 17 calls
-     * (9 before) may pass before the next read notices the time. -2..+1
-     * calls around the span, by the clock and the count of reads: a loop
-     * with an even number of arena calls per round must not always be
-     * seen at the same point of it. */
+     * millisecond does not read it thousands of times a step, and one whose
+     * calls are sparse still reads it every 8th. Reaching 64 takes three
+     * reads in a row in one clock step, 56 calls in 4 ms at least.
+     * bench/pairs 1M (two arena calls a pair, nothing due): with a cap of 16,
+     * a read every 7.7 pairs, 67 instructions each, and 4.1% of the
+     * cpu-clock samples in the tick and the clock (perf record, pairs 1M
+     * --scale=20); with 64, 1.6%. The price: when dense calls stop, up to
+     * 65 calls (17 with the cap at 16) may pass before a read notices the
+     * time, so a program that drops from a dense burst to a call a second
+     * starts its purge up to a minute late; one that stops calling has the
+     * purge thread, and other arenas' ticks drain an idle arena. jemalloc's
+     * decay ticker waits 1000 events. -2..+1 calls around the span, by the
+     * clock and the count of reads: a loop with an even number of arena
+     * calls per round must not always be seen at the same point of it. */
     unsigned span = PURGE_TICK_EVERY;
     if (now == av->purge.now && av->purge.span >= PURGE_TICK_EVERY)
         span = av->purge.span < PURGE_TICK_MAX ? 2 * av->purge.span : PURGE_TICK_MAX;
     av->purge.span = span;
-    av->purge.countdown = (int)span - 2 + (int)(((now >> 2) + ++av->purge.reads) & 3);
+    av->purge.countdown = (int)span - 3 + (int)(((now >> 2) + ++av->purge.reads) & 3);
     uint64_t last = av->purge.now;
     av->purge.now = now;
     uint64_t gnext = atomic_load_explicit(&global_next, memory_order_relaxed);
@@ -526,7 +532,7 @@ static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
     if (purge_step(av, cutoff_of(now, decay), um_params.top_pad, &b))
         av->purge.next_sweep = now + sweep_interval(decay);
     else {
-        av->purge.countdown = 1; /* a sweep is under way: a step every call */
+        av->purge.countdown = 0; /* a sweep is under way: a step every call */
         av->purge.span = 0;      /* and 8 calls between reads after it */
     }
 }

@@ -167,7 +167,7 @@ struct central {
 struct um_purge {
     struct chunk *cursor;
     unsigned bin;          /* bin of the sweep in progress; 0: no sweep */
-    int countdown;         /* ticks until the next clock read */
+    int countdown;         /* arena calls before the next clock read, less one */
     unsigned span;         /* arena calls between clock reads now (purge.c) */
     unsigned reads;        /* clock reads, ever (jitters the span) */
     uint64_t now;          /* ms, last clock read on this arena */
