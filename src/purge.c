@@ -423,6 +423,7 @@ static int purge_idle_arenas(arena *self, uint64_t now, long decay)
         if (a == self || !um_trylock(&a->lock))
             continue;
         if (a->purge.now + (uint64_t)decay <= now && (um_arena_central_bytes(a) || a->purge.bin || a->purge.next_sweep <= now)) {
+            a->purge.busy = 1; /* the drain's frees leave a's clock alone */
             um_central_drain(a);
             um_consolidate(a);
             struct budget b = {4 * STEP_BYTES, 4 * STEP_VISITS, 0, 1};
@@ -430,6 +431,7 @@ static int purge_idle_arenas(arena *self, uint64_t now, long decay)
                 a->purge.next_sweep = now + sweep_interval(decay);
             else
                 pending = 1;
+            a->purge.busy = 0;
         }
         um_lock_release(&a->lock);
     }
@@ -469,9 +471,16 @@ static void tick_due(arena *av, uint64_t now, uint64_t gnext);
 
 void um_purge_tick_slow(arena *av)
 {
-    av->purge.countdown = PURGE_TICK_EVERY;
+    av->purge.countdown = PURGE_TICK_EVERY - 1;
     if (unlikely(!atomic_load_explicit(&um_initialized, memory_order_relaxed)))
         return; /* a unit test driving a private arena */
+    /* a free made by the purge itself (the central cache's decay or drain
+     * hands chunks to um_int_free, up to STEP_BYTES of them): no clock read.
+     * Each such read found the clock where the last one left it, so the
+     * span doubled with no call of the program's, and a sparse program
+     * could then wait 65 calls for its next read. */
+    if (unlikely(av->purge.busy))
+        return;
     if (unlikely(atomic_load_explicit(&limit_state, memory_order_relaxed) == LIMIT_UNREAD) &&
         (av->system_mem >= LIMIT_PROBE_BYTES ||
          RELAXED_LOAD(um_mstats.n_mmaps) >= LIMIT_PROBE_BYTES / DEFAULT_MMAP_THRESHOLD))
@@ -482,21 +491,22 @@ void um_purge_tick_slow(arena *av)
      * the last read, so a program that makes thousands of arena calls a
      * millisecond does not read it thousands of times a step, and one whose
      * calls are sparse still reads it every 8th. Reaching 64 takes three
-     * reads in a row in one clock step, 56 calls in 4 ms at least.
+     * reads in a row that find the clock unmoved, at least 50 calls (56
+     * without the jitter) within one step of the coarse clock (4 ms here).
      * bench/pairs 1M (two arena calls a pair, nothing due): with a cap of 16,
      * a read every 7.7 pairs, 67 instructions each, and 4.1% of the
      * cpu-clock samples in the tick and the clock (perf record, pairs 1M
      * --scale=20); with 64, 1.6%. The price: when dense calls stop, up to
      * 65 calls (17 with the cap at 16) may pass before a read notices the
      * time, so a program that drops from a dense burst to a call a second
-     * starts its purge up to a minute late; one that stops calling has the
-     * purge thread, and other arenas' ticks drain an idle arena. jemalloc's
-     * decay ticker waits 1000 events. -2..+1 calls around the span, by the
+     * starts its purge up to 65 calls, about a minute, late; one that stops
+     * calling has the purge thread, and other arenas' ticks drain an idle
+     * arena. jemalloc's decay ticker waits 1000 events. -2..+1 calls around the span, by the
      * clock and the count of reads: a loop with an even number of arena
      * calls per round must not always be seen at the same point of it. */
     unsigned span = PURGE_TICK_EVERY;
     if (now == av->purge.now && av->purge.span >= PURGE_TICK_EVERY)
-        span = av->purge.span < PURGE_TICK_MAX ? 2 * av->purge.span : PURGE_TICK_MAX;
+        span = 2 * av->purge.span < PURGE_TICK_MAX ? 2 * av->purge.span : PURGE_TICK_MAX;
     av->purge.span = span;
     av->purge.countdown = (int)span - 3 + (int)(((now >> 2) + ++av->purge.reads) & 3);
     uint64_t last = av->purge.now;
@@ -506,8 +516,11 @@ void um_purge_tick_slow(arena *av)
      * look before it does (mallopt, the memory limit read: a 0 below): no
      * timed step can have come due, and the central cache's check and the
      * rest are skipped */
-    if (now != last || av->purge.bin != 0 || av->purge.next_sweep == 0 || gnext == 0)
+    if (now != last || av->purge.bin != 0 || av->purge.next_sweep == 0 || gnext == 0) {
+        av->purge.busy = 1;
         tick_due(av, now, gnext);
+        av->purge.busy = 0;
+    }
 }
 
 /* The rest of a clock tick, out of line: the early return above saves no
@@ -654,8 +667,10 @@ static void purge_arena_sweep(arena *a, uint64_t now, long decay)
     for (int steps = 0; steps < 100000; steps++) {
         um_lock_acquire(&a->lock);
         if (a->purge.now + (uint64_t)(decay > 0 ? decay : 0) <= now && um_arena_central_bytes(a)) {
+            a->purge.busy = 1;   /* (as in purge_idle_arenas) */
             um_central_drain(a); /* nobody used it for the decay time */
             um_consolidate(a);
+            a->purge.busy = 0;
         }
         struct budget b = {STEP_BYTES, STEP_VISITS, 0, 1};
         int done = purge_step(a, cutoff_of(now, decay), um_params.top_pad, &b);

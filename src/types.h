@@ -167,9 +167,11 @@ struct central {
 struct um_purge {
     struct chunk *cursor;
     unsigned bin;          /* bin of the sweep in progress; 0: no sweep */
-    int countdown;         /* arena calls before the next clock read, less one */
+    int countdown;         /* the clock is read on arena call countdown + 1 (0: the next) */
     unsigned span;         /* arena calls between clock reads now (purge.c) */
     unsigned reads;        /* clock reads, ever (jitters the span) */
+    int busy;              /* the purge is working on this arena: its own
+                            * frees (a drain) do not tick */
     uint64_t now;          /* ms, last clock read on this arena */
     uint64_t next_sweep;   /* ms: start a sweep at or after this */
     uint64_t top_stamp;    /* ms: when top last grew by a free */

@@ -6,8 +6,10 @@
  * arenas flushed by one thread cache, each landing in its own arena's
  * central cache, and taken by a thread of the other arena when its own has
  * none (um_central_steal); fork while batches are parked (the child takes and uses
- * them, the parent keeps its own); set-up that writes no class at rest (an
- * unused class's page of a zero-filled mapping stays out of RSS).
+ * them, the parent keeps its own); the purge tick's own frees of decayed
+ * chunks, which must not read the clock again; set-up that writes no class
+ * at rest (an unused class's page of a zero-filled mapping stays out of
+ * RSS).
  * The exact-accounting parts run on private arenas (um_heap_new_arena: not
  * in the arena list, so malloc never touches them); the rest on the main
  * arena and on a second arena a thread moves to, through the public calls.
@@ -25,6 +27,7 @@
 
 #include "unit.h"
 #include "bins.h"
+#include "purge.h"
 #include "tcache.h"
 #include "unit_arena.h"
 #include "umalloc.h"
@@ -397,6 +400,41 @@ static void test_decay(void)
     um_central_check(a4);
 }
 
+/* The purge tick's own frees: a clock read that decays parked chunks to the
+ * bins frees each of them through um_int_free, which ticks. Those ticks must
+ * not read the clock again: each found it where the first read left it, so
+ * the span doubled (8, 16, 32, 64) without a single call of the program's,
+ * and a program with sparse calls then waited up to 65 of them for its next
+ * read. */
+static void test_tick_nested(void)
+{
+    const size_t i = 16, per = 8, nb = 8; /* 256-byte chunks: past the fast bins */
+    um_params.purge_decay_ms = 50;
+    arena *av = private_arena(97);
+    give_batches(av, i, nb, per, NULL);
+    uint64_t now = um_now_ms();
+    U_CHECK(um_central_class_bytes(av, i) == nb * per * tc_slot_size(i), "parked");
+    /* the low-water mark set a second ago, all of it idle since */
+    cls(av, i)->tick_ms = now - 1000;
+    cls(av, i)->low = cls(av, i)->bytes;
+    av->central->scan_ms = 0;
+    um_lock_acquire(&av->lock);
+    av->purge.now = now - 500; /* the clock has moved: the read does the timed work */
+    av->purge.span = PURGE_TICK_EVERY;
+    av->purge.countdown = 0; /* the next call reads it */
+    unsigned reads0 = av->purge.reads;
+    um_purge_tick(av);
+    unsigned reads = av->purge.reads - reads0, span = av->purge.span;
+    int busy = av->purge.busy;
+    um_lock_release(&av->lock);
+    U_CHECK(um_central_class_bytes(av, i) == 0, "the tick decayed the parked chunks: %zu left",
+            um_central_class_bytes(av, i));
+    U_CHECK(reads == 1, "%u clock reads: the decay's %zu frees read it too", reads, nb * per);
+    U_CHECK(span == PURGE_TICK_EVERY, "span %u after one read of a clock that moved", span);
+    U_CHECK(!busy, "busy flag left set");
+    um_central_check(av);
+}
+
 /* ---------------------------------------------------------------- */
 /* 4. drain: one class, then all; chunks coalesce and top grows back */
 static void test_drain(void)
@@ -765,6 +803,7 @@ int main(void)
     test_batches();
     test_capacity();
     test_decay();
+    test_tick_nested();
     test_drain();
     test_mixed();
     test_fork();

@@ -55,7 +55,7 @@ int main(void)
 
     um_params.purge_decay_ms = 0;
     av->purge.next_sweep = 0;
-    av->purge.countdown = 1;
+    av->purge.countdown = 0; /* read the clock on the next call */
     size_t sweeps0 = av->purge.sweeps;
     for (int i = 0; i < 2000 && (av->purge.sweeps < sweeps0 + 2 || av->purge.bin); i++)
         um_purge_tick(av);
