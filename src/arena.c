@@ -87,8 +87,7 @@ static size_t free_coalesce(arena *av, chunk *p, size_t size, const char *fn)
     } else {
         size += nextsize;
         set_head(p, size | PREV_INUSE | abit);
-        set_top(av, p);
-        um_purge_top_grew(av, freed, size);
+        set_top(av, p); /* (top's age: sampled at the clock reads, purge.c) */
     }
     return size;
 }

@@ -107,13 +107,6 @@ static inline void um_purge_note_free(arena *av, chunk *p, size_t size, size_t f
     um_purge_mark(p, size, kept, um_purge_merge_stamp(av, &kept, freed, size));
 }
 
-/* Free memory (freed bytes of it fresh) just merged into top, now size. */
-static inline void um_purge_top_grew(arena *av, size_t freed, size_t size)
-{
-    if (freed > size / 4)
-        av->purge.top_stamp = av->purge.now;
-}
-
 /* unlink_chunk is taking p off its bin: the sweep must not resume at p. */
 static inline void um_purge_unlinked(arena *av, const chunk *p)
 {

@@ -3,7 +3,8 @@
 // a purged page reads as zero after reuse and stays part of its free chunk;
 // umalloc_purge() does not purge a page twice; a freed neighbour coalesces
 // with a purged chunk and only its own pages are purged next; decay 0 purges
-// with the next arena calls, decay -1 and M_TRIM_THRESHOLD -1 never do.
+// with the next arena calls, decay -1 and M_TRIM_THRESHOLD -1 never do; a
+// freed block and a top grown by a free both wait for the decay time.
 #include "../common.h"
 #include "../purge_util.h"
 
@@ -131,6 +132,33 @@ int main(void)
     EXPECTF(resident_inner(c, SZ / 2) == 0 && took >= 0.04, "decay 50 ms: purged after %.3f s (%zu pages left)",
             took, resident_inner(c, SZ / 2));
     printf("decay 50 ms: a freed block's pages went back after %.3f s of arena calls\n", took);
+
+    /* top, decay 50 ms: a block at the top of the heap, freed with the trim
+     * threshold out of reach, makes top grow; top is young for the decay
+     * time too (the clock reads sample its growth, purge.c top_sample), then
+     * the purge moves the break back. arena_calls' 200 KiB blocks come from
+     * the free a+b+c chunk, not from top. */
+    CHECK(mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1);
+    enum { TSZ = 960 * 1024 }; /* more than the free a+b+c chunk holds: from top */
+    char *tb = malloc(TSZ);
+    CHECK(tb != NULL);
+    memset(tb, 0x66, TSZ);
+    t_escape(tb);
+    /* sweeps see top (its end settled) and find it old before the free:
+     * only the free itself can make it young again */
+    arena_calls(80);
+    uintptr_t brk_used = t_brk();
+    EXPECTF(brk_used >= (uintptr_t)tb + TSZ, "the %d KiB block is not below the break", TSZ / 1024);
+    free(tb);
+    EXPECTF(t_brk() == brk_used, "the free trimmed top with M_TRIM_THRESHOLD at 256 MiB");
+    t0 = p_now();
+    while (t_brk() > brk_used - TSZ / 2 && p_now() - t0 < 2.0)
+        arena_calls(5);
+    took = p_now() - t0;
+    EXPECTF(t_brk() <= brk_used - TSZ / 2 && took >= 0.04,
+            "decay 50 ms: top's break moved back after %.3f s (%zu KiB still above the block)", took,
+            (size_t)(t_brk() - (uintptr_t)tb) / 1024);
+    printf("decay 50 ms: the freed top went back after %.3f s of arena calls\n", took);
     free(guard);
     free(g0);
     free(g1);
