@@ -427,6 +427,7 @@ static void *int_malloc(arena *av, size_t nb, size_t run)
         if (tsize >= nb + MINSIZE) {
             size_t take = run_take(tsize - MINSIZE, nb, run);
             set_top(av, chunk_at(top, take));
+            um_purge_top_rose(av, av->top);
             set_head(av->top, (tsize - take) | PREV_INUSE | abit_of(av));
             set_head(top, take | PREV_INUSE | abit_of(av));
             return chunk_to_mem(top);
@@ -568,6 +569,7 @@ int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb)
             }
             set_head_size(p, nb);
             set_top(av, chunk_at(p, nb));
+            um_purge_top_rose(av, av->top);
             set_head(av->top, (oldsize + tsize - nb) | PREV_INUSE | abit);
             return 1;
         }

@@ -416,25 +416,38 @@ int um_purge_pressure(void) { return atomic_load_explicit(&pressure, memory_orde
 /* ---- the drive ---- */
 
 /* Top's age, sampled at each clock read rather than written by every free
- * that merges into it: frees move top's start down, mallocs move it up, so
- * top lying lower than at the last read, by more than a quarter of its size,
- * means that much memory freed since is still free: top is young from now
- * (a read later than the free: up to 65 arena calls, which only delays the
- * purge of that memory). Memory freed and taken again between two reads
- * leaves no trace, and is not free anyway. The same quarter as the free
- * chunks' merge rule (um_purge_merge_stamp): a small block freed and taken
- * again and again at the top does not keep a large top young. A top that
- * moved to another heap lower down counts as grown, the safe side; no read
- * yet (seen 0) too. Before, each free into top compared and stored the
- * stamp: 6 of the 408 instructions of a bench/pairs 1M pair, and more of
- * its time (README, pairs-1m). av locked. */
+ * that merges into it: frees move top's start down, mallocs move it up
+ * (um_purge_top_rose keeps the highest start since the last read), so top
+ * lying lower than the highest start since the last read, by more than a
+ * quarter of its size, means that much memory entered top since (freed, or
+ * old free chunks a free merged in) and is still free: top is young from
+ * `now` (a read later than the free: up to 65 arena calls, which only
+ * delays the purge of that memory). The quarter is the rule the per-free
+ * stamp had: a small block freed and taken again and again at the top does
+ * not keep a large top young. A top that moved to another heap lower down
+ * counts as grown, the safe side; no read yet (seen 0) too. Before, each
+ * free into top compared and stored the stamp: 6 of the 408 instructions of
+ * a bench/pairs 1M pair, and more of its time (README, pairs-1m); a malloc
+ * from top now compares its new top with the highest (3 instructions, no
+ * store while a loop takes the same block again). av locked. */
 static void top_sample(arena *av, uint64_t now)
 {
     chunk *top = av->top;
-    uintptr_t t = (uintptr_t)top, seen = av->purge.top_seen;
-    if (top && (seen == 0 || (t < seen && seen - t > top_size(av, top) / 4)))
+    uintptr_t t = (uintptr_t)top, hi = av->purge.top_seen;
+    if (av->purge.top_high > hi)
+        hi = av->purge.top_high;
+    if (top && (hi == 0 || (t < hi && hi - t > top_size(av, top) / 4)) && av->purge.top_stamp < now)
         av->purge.top_stamp = now;
     av->purge.top_seen = t;
+    av->purge.top_high = 0;
+}
+
+/* Top as it is now, taken as seen without a stamp: chunks an idle arena's
+ * drain merged into it sat parked for the decay time. */
+static void top_sample_skip(arena *av)
+{
+    av->purge.top_seen = (uintptr_t)av->top;
+    av->purge.top_high = 0;
 }
 
 /* An arena nobody used for the decay time: drain its parked chunks and run
@@ -447,9 +460,10 @@ static int purge_idle_arenas(arena *self, uint64_t now, long decay)
             continue;
         if (a->purge.now + (uint64_t)decay <= now && (um_arena_central_bytes(a) || a->purge.bin || a->purge.next_sweep <= now)) {
             a->purge.busy = 1; /* the drain's frees leave a's clock alone */
+            top_sample(a, a->purge.now); /* its last frees, at its last read's time */
             um_central_drain(a);
             um_consolidate(a);
-            top_sample(a, now);
+            top_sample_skip(a); /* what the drain merged into top was idle */
             struct budget b = {4 * STEP_BYTES, 4 * STEP_VISITS, 0, 1};
             if (purge_step(a, cutoff_of(now, decay), um_params.top_pad, &b))
                 a->purge.next_sweep = now + sweep_interval(decay);
@@ -587,6 +601,7 @@ int um_purge_arena_all(arena *av, size_t pad)
     while (!purge_step(av, now, pad, &b)) {
         b.visits = ~0u;
     }
+    top_sample_skip(av); /* what is left of top was just looked at */
     return b.released;
 }
 
@@ -691,13 +706,14 @@ static void purge_arena_sweep(arena *a, uint64_t now, long decay)
 {
     for (int steps = 0; steps < 100000; steps++) {
         um_lock_acquire(&a->lock);
+        top_sample(a, a->purge.now); /* (as in purge_idle_arenas) */
         if (a->purge.now + (uint64_t)(decay > 0 ? decay : 0) <= now && um_arena_central_bytes(a)) {
-            a->purge.busy = 1;   /* (as in purge_idle_arenas) */
+            a->purge.busy = 1;
             um_central_drain(a); /* nobody used it for the decay time */
             um_consolidate(a);
+            top_sample_skip(a);
             a->purge.busy = 0;
         }
-        top_sample(a, now);
         struct budget b = {STEP_BYTES, STEP_VISITS, 0, 1};
         int done = purge_step(a, cutoff_of(now, decay), um_params.top_pad, &b);
         if (done)

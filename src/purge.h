@@ -107,6 +107,15 @@ static inline void um_purge_note_free(arena *av, chunk *p, size_t size, size_t f
     um_purge_mark(p, size, kept, um_purge_merge_stamp(av, &kept, freed, size));
 }
 
+/* A malloc (or realloc in place) took the start of top: top is now at new.
+ * The highest top since the last clock read, so that memory taken and freed
+ * again between two reads still shows as freed (purge.c, top_sample). */
+static inline void um_purge_top_rose(arena *av, chunk *new_top)
+{
+    if ((uintptr_t)new_top > av->purge.top_high)
+        av->purge.top_high = (uintptr_t)new_top;
+}
+
 /* unlink_chunk is taking p off its bin: the sweep must not resume at p. */
 static inline void um_purge_unlinked(arena *av, const chunk *p)
 {
