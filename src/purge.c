@@ -417,19 +417,21 @@ int um_purge_pressure(void) { return atomic_load_explicit(&pressure, memory_orde
 
 /* Top's age, sampled at each clock read rather than written by every free
  * that merges into it: frees move top's start down, mallocs move it up
- * (um_purge_top_rose keeps the highest start since the last read), so top
- * lying lower than the highest start since the last read, by more than a
+ * (um_purge_top_rose keeps the highest start since the last sample), so top
+ * lying lower than the highest start since the last sample, by more than a
  * quarter of its size, means that much memory entered top since (freed, or
  * old free chunks a free merged in) and is still free: top is young from
- * `now` (a read later than the free: up to 65 arena calls, which only
- * delays the purge of that memory). The quarter is the rule the per-free
- * stamp had: a small block freed and taken again and again at the top does
- * not keep a large top young. A top that moved to another heap lower down
- * counts as grown, the safe side; no read yet (seen 0) too. Before, each
- * free into top compared and stored the stamp: 6 of the 408 instructions of
- * a bench/pairs 1M pair, and more of its time (README, pairs-1m); a malloc
- * from top now compares its new top with the highest (3 instructions, no
- * store while a loop takes the same block again). av locked. */
+ * `now` (later than the free: up to 65 arena calls at a clock read, which
+ * only delays the purge of that memory). The quarter is the rule the
+ * per-free stamp had: a small block freed and taken again and again at the
+ * top does not keep a large top young. A top that moved to another heap
+ * lower down counts as grown, the safe side, and nothing sampled yet (hi 0)
+ * too; one that moved to a heap higher up is stamped where it moves
+ * (um_purge_top_moved). Before, each free into top compared and stored the
+ * stamp: 6 of the 408 instructions of a bench/pairs 1M pair, and more of
+ * its time (README, pairs-1m); a malloc from top now compares its new top
+ * with the highest (no store while a loop takes the same block again).
+ * av locked. */
 static void top_sample(arena *av, uint64_t now)
 {
     chunk *top = av->top;
@@ -442,8 +444,10 @@ static void top_sample(arena *av, uint64_t now)
     av->purge.top_high = 0;
 }
 
-/* Top as it is now, taken as seen without a stamp: chunks an idle arena's
- * drain merged into it sat parked for the decay time. */
+/* Top as it is now, taken as seen without a stamp: after an idle arena's
+ * drain (chunks nobody took while the arena made no clock read for the
+ * decay time), and after um_purge_arena_all (what is left was just
+ * looked at). */
 static void top_sample_skip(arena *av)
 {
     av->purge.top_seen = (uintptr_t)av->top;
@@ -460,7 +464,7 @@ static int purge_idle_arenas(arena *self, uint64_t now, long decay)
             continue;
         if (a->purge.now + (uint64_t)decay <= now && (um_arena_central_bytes(a) || a->purge.bin || a->purge.next_sweep <= now)) {
             a->purge.busy = 1; /* the drain's frees leave a's clock alone */
-            top_sample(a, a->purge.now); /* its last frees, at its last read's time */
+            top_sample(a, now); /* frees since its last read: young from now */
             um_central_drain(a);
             um_consolidate(a);
             top_sample_skip(a); /* what the drain merged into top was idle */
@@ -706,7 +710,7 @@ static void purge_arena_sweep(arena *a, uint64_t now, long decay)
 {
     for (int steps = 0; steps < 100000; steps++) {
         um_lock_acquire(&a->lock);
-        top_sample(a, a->purge.now); /* (as in purge_idle_arenas) */
+        top_sample(a, now); /* (as in purge_idle_arenas) */
         if (a->purge.now + (uint64_t)(decay > 0 ? decay : 0) <= now && um_arena_central_bytes(a)) {
             a->purge.busy = 1;
             um_central_drain(a); /* nobody used it for the decay time */

@@ -107,13 +107,26 @@ static inline void um_purge_note_free(arena *av, chunk *p, size_t size, size_t f
     um_purge_mark(p, size, kept, um_purge_merge_stamp(av, &kept, freed, size));
 }
 
-/* A malloc (or realloc in place) took the start of top: top is now at new.
- * The highest top since the last clock read, so that memory taken and freed
- * again between two reads still shows as freed (purge.c, top_sample). */
+/* A malloc (or realloc in place) took the start of top: top is now at
+ * new_top. The highest top since the last sample (purge.c, top_sample: the
+ * clock reads, and the sweeps of an idle arena), so that memory taken and
+ * freed again between two samples still shows as freed. */
 static inline void um_purge_top_rose(arena *av, chunk *new_top)
 {
     if ((uintptr_t)new_top > av->purge.top_high)
         av->purge.top_high = (uintptr_t)new_top;
+}
+
+/* Top moved to another heap (um_heap_trim deleted the newest): addresses
+ * of the old heap say nothing about the new top, which may hold a chunk
+ * freed just now (the one before the older heap's fence, merged into it).
+ * Young, and seen where it is. */
+static inline void um_purge_top_moved(arena *av)
+{
+    if (av->purge.top_stamp < av->purge.now)
+        av->purge.top_stamp = av->purge.now;
+    av->purge.top_seen = (uintptr_t)av->top;
+    av->purge.top_high = 0;
 }
 
 /* unlink_chunk is taking p off its bin: the sweep must not resume at p. */

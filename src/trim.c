@@ -72,6 +72,8 @@ int um_heap_trim(arena *av, heap *h, size_t pad, int force)
         h = ph;
         did = 1;
     }
+    if (did)
+        um_purge_top_moved(av);
     size_t extra = top_excess(av, av->top, pad);
     if (extra < um_pagesize || (!force && chunksize(av->top) < RELAXED_LOAD(um_params.trim_threshold)))
         return did;

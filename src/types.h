@@ -176,7 +176,8 @@ struct um_purge {
     uint64_t next_sweep;   /* ms: start a sweep at or after this */
     uint64_t top_stamp;    /* ms: when top was last seen grown by frees (or
                             * its end moved: purge_top) */
-    uintptr_t top_seen;    /* top's address at the last clock read (0: none) */
+    uintptr_t top_seen;    /* top's address at the last sample (top_sample;
+                            * 0: none yet) */
     uintptr_t top_high;    /* highest top address since then (mallocs) */
     uintptr_t top_lo, top_hi; /* pages of top known purged, anchored at its end */
     uintptr_t top_end;     /* top's end at the last sweep (moved: top is young) */
