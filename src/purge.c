@@ -14,8 +14,10 @@
  * is no larger than they are, so split-and-refree churn cannot keep a chunk
  * young for ever); the remainder of a split keeps its part of the victim's
  * interval and its age. So a page is purged once (bar the smaller interval
- * lost in a merge) and a fault on a reused purged page is expected. Top has one purged interval
- * anchored at its end (av->purge.top_lo/hi), valid while that end stays.
+ * lost in a merge) and a fault on a reused purged page is expected. Top has
+ * one purged interval anchored at its end (av->purge.top_lo/hi), valid while
+ * that end stays, and an age the clock reads sample (top_sample: top lower
+ * than the highest it was since the last read has taken freed memory).
  *
  * Driving it. um_purge_tick() runs on the arena slow paths (um_int_malloc,
  * um_int_free of chunks outside the fast bins) with the lock held: every 6th
@@ -543,9 +545,10 @@ void um_purge_tick_slow(arena *av)
      * time, so a program that drops from a dense burst to a call a second
      * starts its purge up to 65 calls, about a minute, late; one that stops
      * calling has the purge thread, and other arenas' ticks drain an idle
-     * arena. jemalloc's decay ticker waits 1000 events. -2..+1 calls around the span, by the
-     * clock and the count of reads: a loop with an even number of arena
-     * calls per round must not always be seen at the same point of it. */
+     * arena. jemalloc's decay ticker waits 1000 events. -2..+1 calls around
+     * the span, by the clock and the count of reads: a loop with an even
+     * number of arena calls per round must not always be seen at the same
+     * point of it. */
     unsigned span = PURGE_TICK_EVERY;
     if (now == av->purge.now && av->purge.span >= PURGE_TICK_EVERY)
         span = 2 * av->purge.span < PURGE_TICK_MAX ? 2 * av->purge.span : PURGE_TICK_MAX;

@@ -156,8 +156,8 @@ int main(void)
         arena_calls(5);
     took = p_now() - t0;
     EXPECTF(t_brk() <= brk_used - TSZ / 2 && took >= 0.04,
-            "decay 50 ms: top's break moved back after %.3f s (%zu KiB still above the block)", took,
-            (size_t)(t_brk() - (uintptr_t)tb) / 1024);
+            "decay 50 ms: top's break moved back after %.3f s (%zu KiB above the block)",
+            took, (size_t)(t_brk() - (uintptr_t)tb) / 1024);
     printf("decay 50 ms: the freed top went back after %.3f s of arena calls\n", took);
     free(guard);
     free(g0);
