@@ -23,14 +23,14 @@
  * um_int_free of chunks outside the fast bins) with the lock held: every 6th
  * to 9th call (jittered; up to every 65th while calls are dense enough that
  * the clock does not move between reads) one coarse clock read (vDSO, ~7 ns
- * here) and a compare;
- * so a freed-at time may be a few calls stale, which only ever makes a
- * chunk look older when calls are rare. Every decay/4 a sweep starts: sort
- * up to 64 unsorted chunks (malloc sorts the rest), walk the large bins that
- * can hold a page from a cursor (unlink_chunk clears it), then top (a non-main
- * heap shrinks, the brk heap moves its break down, the rest is purged); each
- * call then does one step of at most STEP_VISITS chunks and STEP_BYTES of
- * madvise until the sweep is done. Every decay/4 a tick also looks at the
+ * here) and a compare; so a freed-at time may be a few calls stale, which
+ * only ever makes a chunk look older when calls are rare. Every decay/4 a
+ * sweep starts: sort up to 64 unsorted chunks (malloc sorts the rest), walk
+ * the large bins that can hold a page from a cursor (unlink_chunk clears
+ * it), then top (a non-main heap shrinks, the brk heap moves its break
+ * down, the rest is purged); each call then does one step of at most
+ * STEP_VISITS chunks and STEP_BYTES of madvise until the sweep is done.
+ * Every decay/4 a tick also looks at the
  * other arenas (trylock only): one with no malloc or free for the decay time
  * gets its parked chunks drained and is swept, a step every few ms.
  * Opt-in: a purge thread (UMALLOC_PURGE_THREAD=1 / M_UMALLOC_PURGE_THREAD) for
@@ -428,7 +428,7 @@ int um_purge_pressure(void) { return atomic_load_explicit(&pressure, memory_orde
  * per-free stamp had: a small block freed and taken again and again at the
  * top does not keep a large top young. A top that moved to another heap
  * lower down counts as grown, the safe side, and nothing sampled yet (hi 0)
- * too; one that moved to a heap higher up is stamped where it moves
+ * too, which is how a top that moved to an older heap is seen
  * (um_purge_top_moved). Before, each free into top compared and stored the
  * stamp: 6 of the 408 instructions of a bench/pairs 1M pair, and more of
  * its time (README, pairs-1m); a malloc from top now compares its new top

@@ -120,12 +120,12 @@ static inline void um_purge_top_rose(arena *av, chunk *new_top)
 /* Top moved to another heap (um_heap_trim deleted the newest): addresses
  * of the old heap say nothing about the new top, which may hold a chunk
  * freed just now (the one before the older heap's fence, merged into it).
- * Young, and seen where it is. */
+ * Forget them: the next sample, which comes before any sweep looks at top,
+ * finds nothing seen and stamps top young with its own clock (the arena's
+ * last read, which a stamp here would take, may be long past). */
 static inline void um_purge_top_moved(arena *av)
 {
-    if (av->purge.top_stamp < av->purge.now)
-        av->purge.top_stamp = av->purge.now;
-    av->purge.top_seen = (uintptr_t)av->top;
+    av->purge.top_seen = 0;
     av->purge.top_high = 0;
 }
 
