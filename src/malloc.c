@@ -329,7 +329,7 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t size, arena *av,
          * (checked above; um_arena_free looked both up again: cachegrind
          * bench pairs-1m, 498 -> 450 instructions a pair) */
         um_lock_acquire(&av->lock);
-        um_int_free(av, p, cs, "free");
+        um_int_free_bounded(av, p, cs);
         um_lock_release(&av->lock);
         return;
     }
