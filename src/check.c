@@ -188,6 +188,8 @@ static void check_bins(arena *av, size_t expect_free)
 static void check_arena(arena *av)
 {
     um_lock_acquire(&av->lock);
+    if (av->abit != (av == &um_main_arena ? 0 : NON_MAIN_ARENA))
+        FAIL("wrong A bit recorded in arena", av);
     size_t sys = 0, nfree = 0;
     for (heap *h = av->last_heap; h; h = h->prev) {
         if (h->magic != (um_secret ^ (uintptr_t)h) || h->ar != av)

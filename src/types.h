@@ -194,6 +194,7 @@ struct arena {
     _Atomic int attached;      /* threads using this arena */
     chunk *fastbins[NFASTBINS];
     chunk *top;
+    size_t abit;               /* NON_MAIN_ARENA, or 0 for the main arena: the A bit of its chunks */
     chunk *last_remainder;
     chunk *bins[NBINS * 2 - 2];
     unsigned binmap[BINMAPSIZE];
