@@ -4,7 +4,9 @@
  * malloc (um_int_malloc): fast bin → small bin → unsorted scan (last
  * remainder for small requests; exact fits returned; the rest sorted into
  * bins) → best fit in the large bin → next non-empty bin via the binmap →
- * top → consolidate fast bins and retry → grow the heap.
+ * top → consolidate fast bins and retry → grow the heap (int_malloc_walk);
+ * a large request that nothing but top could serve is cut from top without
+ * the walk (top_only), with the same result.
  * free (um_int_free): small chunks to a fast bin; others coalesce with free
  * neighbours and go to the unsorted bin, or merge into top; a big free
  * consolidates and may trim.
@@ -58,8 +60,8 @@ void um_lock_slow(um_lock *l)
 
 /* Merge p (size bytes, just freed) with free neighbours; bin it or grow top.
  * Returns the size of the merged chunk. Inlined into its callers, as
- * take_exact is into int_malloc: gcc had kept both out of line and split
- * int_malloc in two, and every arena free and malloc paid the calls
+ * take_exact is into int_malloc_walk: gcc had kept both out of line and
+ * split that walk in two, and every arena free and malloc paid the calls
  * (cachegrind bench pairs-1m: 405 -> 359 instructions a pair; the library
  * grows by 11 KB). */
 static inline __attribute__((always_inline)) size_t free_coalesce(arena *av, chunk *p, size_t size,
@@ -236,7 +238,7 @@ static inline __attribute__((always_inline)) chunk *take_exact(arena *av, size_t
     return NULL;
 }
 
-static void *int_malloc(arena *av, size_t nb, size_t run);
+static void *int_malloc_walk(arena *av, size_t nb, size_t run);
 
 /*
  * A run of fresh chunks for a thread cache, cut from one piece of free memory
@@ -281,7 +283,8 @@ void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n)
      * not skipped, and the chunks of a refill lie side by side wherever they
      * come from (consecutive allocations then touch neighbouring memory, as
      * a slab's do) */
-    void *m = int_malloc(av, nb, want > 1 ? want * nb : 0);
+    um_purge_tick(av);
+    void *m = int_malloc_walk(av, nb, want > 1 ? want * nb : 0);
     if (!m)
         return NULL;
     p = mem_to_chunk(m);
@@ -410,12 +413,56 @@ static void *binmap_search(arena *av, size_t nb, size_t run, unsigned idx)
     return NULL;
 }
 
-/* The seeds' malloc. run > nb asks for a run (a thread cache's refill):
- * the piece found for nb (best fit, last remainder, top) gives up to run
- * bytes of whole nb chunks instead of one (see um_arena_carve). */
-static void *int_malloc(arena *av, size_t nb, size_t run)
+/* Cut take bytes (tsize: top's size, take + MINSIZE at most) off the start
+ * of top for a malloc. */
+static inline __attribute__((always_inline)) void *split_top(arena *av, chunk *top, size_t tsize,
+                                                             size_t take)
 {
-    um_purge_tick(av);
+    set_top(av, chunk_at(top, take));
+    um_purge_top_rose(av, av->top);
+    set_head(av->top, (tsize - take) | PREV_INUSE | abit_of(av));
+    set_head(top, take | PREV_INUSE | abit_of(av));
+    return chunk_to_mem(top);
+}
+
+/* A large request (not a run) that only top can serve, cut from top without
+ * the walk: nothing is in the fast bins (the walk would consolidate them)
+ * or the unsorted bin, nb's own bin is empty and no bin above it has its
+ * binmap bit set (a bit can be stale, and then the walk's binmap_search
+ * clears it; it is never missing: bin_chunk sets it). So the walk would
+ * come to top too and cut the same chunk; NULL sends it there. A program
+ * that mallocs and frees a block past the cached sizes in a loop (the seeds'
+ * trim scenarios, bench pairs-1m) takes this path on every malloc: the walk's
+ * ladder and its saved registers had cost that loop 48 instructions a pair
+ * (cachegrind bench pairs-1m: 335 -> 287; glibc 302). */
+static inline __attribute__((always_inline)) void *top_only(arena *av, size_t nb)
+{
+    if (in_smallbin_range(nb) || av->have_fastchunks)
+        return NULL;
+    chunk *unsorted = unsorted_chunks(av);
+    if (unsorted->bk != unsorted)
+        return NULL;
+    unsigned idx = largebin_index(nb), i = idx + 1, block = idx2block(i);
+    if (bin_at(av, idx)->fd != bin_at(av, idx)) /* nb's own bin, as large_best_fit looks */
+        return NULL;
+    unsigned any = av->binmap[block] & ~(idx2bit(i) - 1); /* the bins above, as binmap_search */
+    for (unsigned b = block + 1; b < BINMAPSIZE; b++)
+        any |= av->binmap[b];
+    chunk *top = av->top;
+    if (any || !top)
+        return NULL;
+    size_t tsize = top_size(av, top);
+    if (tsize < nb + MINSIZE)
+        return NULL;
+    return split_top(av, top, tsize, nb);
+}
+
+/* The seeds' malloc (the caller has ticked the purge clock). run > nb asks
+ * for a run (a thread cache's refill): the piece found for nb (best fit,
+ * last remainder, top) gives up to run bytes of whole nb chunks instead of
+ * one (see um_arena_carve). */
+static UM_NOINLINE void *int_malloc_walk(arena *av, size_t nb, size_t run)
+{
     chunk *p = take_exact(av, nb);
     if (p)
         return chunk_to_mem(p);
@@ -432,14 +479,8 @@ static void *int_malloc(arena *av, size_t nb, size_t run)
             return m;
         chunk *top = av->top;
         size_t tsize = top ? top_size(av, top) : 0;
-        if (tsize >= nb + MINSIZE) {
-            size_t take = run_take(tsize - MINSIZE, nb, run);
-            set_top(av, chunk_at(top, take));
-            um_purge_top_rose(av, av->top);
-            set_head(av->top, (tsize - take) | PREV_INUSE | abit_of(av));
-            set_head(top, take | PREV_INUSE | abit_of(av));
-            return chunk_to_mem(top);
-        }
+        if (tsize >= nb + MINSIZE)
+            return split_top(av, top, tsize, run_take(tsize - MINSIZE, nb, run));
         if (av->have_fastchunks) {
             um_consolidate(av);
             continue;
@@ -468,7 +509,10 @@ static void *int_malloc(arena *av, size_t nb, size_t run)
  * was cached before (the key there means "freed", see malloc.c). */
 void *um_int_malloc(arena *av, size_t nb)
 {
-    void **m = int_malloc(av, nb, 0);
+    um_purge_tick(av);
+    void **m = top_only(av, nb);
+    if (!m)
+        m = int_malloc_walk(av, nb, 0);
     if (m)
         m[1] = NULL;
     return m;
