@@ -371,9 +371,14 @@ unsigned um_arena_sort_unsorted(arena *av, unsigned max)
 /* Best fit within nb's own large bin (sorted, largest first). */
 static void *large_best_fit(arena *av, size_t nb, size_t run)
 {
-    chunk *bin = bin_at(av, largebin_index(nb));
+    unsigned idx = largebin_index(nb);
+    chunk *bin = bin_at(av, idx);
     chunk *victim = bin->fd;
-    if (victim == bin || chunksize(victim) < nb)
+    if (victim == bin) {
+        unmark_bin(av, idx); /* a stale bit: top_only looks at it */
+        return NULL;
+    }
+    if (chunksize(victim) < nb)
         return NULL;
     victim = victim->bk_nextsize; /* the smallest size */
     size_t size;
@@ -427,14 +432,16 @@ static inline __attribute__((always_inline)) void *split_top(arena *av, chunk *t
 
 /* A large request (not a run) that only top can serve, cut from top without
  * the walk: nothing is in the fast bins (the walk would consolidate them)
- * or the unsorted bin, nb's own bin is empty and no bin above it has its
- * binmap bit set (a bit can be stale, and then the walk's binmap_search
- * clears it; it is never missing: bin_chunk sets it). So the walk would
- * come to top too and cut the same chunk; NULL sends it there. A program
- * that mallocs and frees a block past the cached sizes in a loop (the seeds'
- * trim scenarios, bench pairs-1m) takes this path on every malloc: the walk's
+ * or the unsorted bin, and no bin from nb's own up has its binmap bit set.
+ * A bit is never missing (bin_chunk sets it) but can be stale: the walk
+ * then clears it (large_best_fit for nb's own bin, binmap_search for those
+ * above), so one walk restores this path. So the walk would come to top
+ * too and cut the same chunk; NULL sends it there. A program that mallocs
+ * and frees a block past the cached sizes in a loop (the seeds' trim
+ * scenarios, bench pairs-1m) takes this path on every malloc: the walk's
  * ladder and its saved registers had cost that loop 48 instructions a pair
- * (cachegrind bench pairs-1m: 335 -> 287; glibc 302). */
+ * (cachegrind bench pairs-1m: 335 -> 287; glibc 302; reading nb's own bin
+ * list instead of its bit, as large_best_fit does, cost 9 of those back). */
 static inline __attribute__((always_inline)) void *top_only(arena *av, size_t nb)
 {
     if (in_smallbin_range(nb) || av->have_fastchunks)
@@ -442,10 +449,8 @@ static inline __attribute__((always_inline)) void *top_only(arena *av, size_t nb
     chunk *unsorted = unsorted_chunks(av);
     if (unsorted->bk != unsorted)
         return NULL;
-    unsigned idx = largebin_index(nb), i = idx + 1, block = idx2block(i);
-    if (bin_at(av, idx)->fd != bin_at(av, idx)) /* nb's own bin, as large_best_fit looks */
-        return NULL;
-    unsigned any = av->binmap[block] & ~(idx2bit(i) - 1); /* the bins above, as binmap_search */
+    unsigned idx = largebin_index(nb), block = idx2block(idx);
+    unsigned any = av->binmap[block] & ~(idx2bit(idx) - 1);
     for (unsigned b = block + 1; b < BINMAPSIZE; b++)
         any |= av->binmap[b];
     chunk *top = av->top;

@@ -49,16 +49,20 @@ int main(void)
             "top shrank by the chunk: %zu", chunksize(av->top));
     chunk *sep = alloc(SEP); /* keeps a from merging into top */
 
-    /* a stale bit above nb's bin (that bin empty, its bit still set, as
-     * unlink_chunk leaves it) sends the request through the walk, whose
-     * binmap_search clears the bit and then cuts top as before */
-    unsigned si = largebin_index(request2size(big)) + 3;
-    U_CHECK(bin_at(av, si)->fd == bin_at(av, si), "bin %u empty", si);
-    av->binmap[idx2block(si)] |= idx2bit(si);
-    top = av->top;
-    chunk *h = alloc(big);
-    U_CHECK(h == top, "still from top");
-    U_CHECK(!bit_set(si), "the walk ran and cleared the stale bit");
+    /* a stale bit (a bin empty, its bit still set, as unlink_chunk leaves
+     * it), in nb's own bin or one above, sends the request through the
+     * walk, which clears the bit (large_best_fit, binmap_search) and then
+     * cuts top as before */
+    unsigned own = largebin_index(request2size(big));
+    chunk *h = NULL;
+    for (unsigned si = own; si <= own + 3; si += 3) {
+        U_CHECK(bin_at(av, si)->fd == bin_at(av, si), "bin %u empty", si);
+        av->binmap[idx2block(si)] |= idx2bit(si);
+        top = av->top;
+        h = alloc(big);
+        U_CHECK(h == top, "still from top");
+        U_CHECK(!bit_set(si), "the walk ran and cleared the stale bit of bin %u", si);
+    }
     /* with the bit gone, the next one is cut from top directly, just above */
     chunk *h2 = alloc(big);
     U_CHECK(h2 == next_chunk(h), "from top again");
