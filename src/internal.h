@@ -317,7 +317,7 @@ int um_trim_waits_for_decay(void); /* a free leaves top's trim to the decay purg
 void *um_tcache_get(size_t i);
 void um_tcache_global_init(void);
 void um_arena_free(chunk *p);
-void um_tcache_free_slow(chunk *p);
+void um_tcache_free_slow(void *mem); /* a checked in-use heap chunk's mem */
 void um_tcache_free_full(size_t i, void *mem);
 void um_tcache_flush_all(void);
 void um_tcache_request_flush(void);

@@ -255,7 +255,7 @@ UM_NOINLINE void um_free_generic(void *mem)
         tc_push(tc, i, mem);
         return;
     }
-    um_tcache_free_slow(p);
+    um_tcache_free_slow(mem);
 }
 
 /* malloc's body, also realloc's when a block moves: the debug build checks
@@ -291,29 +291,65 @@ PUBLIC void *API(malloc)(size_t bytes)
     return m;
 }
 
-/* free of a chunk above the small classes (or a header that decodes to less
- * than MINSIZE) whose owner region free() found: size is its header as
- * free() decoded it, av its arena and end the end of that region (the brk
- * heap's, the aligned heap's or the mapped segment's), which free() had at
- * hand (recomputing them here cost bench pairs-4k and 64k 9 instructions
- * a pair of 131, cachegrind).
- * The inline path's checks, bounded by the region's end, then a medium class
- * is cached unless it borders top and top could shrink (the seeds' trim
- * story); everything else that passed goes straight to the tcache's slow
- * path, which needs no classification. Out of line so the small path keeps
- * its registers. */
-static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t size, arena *av, uintptr_t end)
+/* free of a chunk above TC_MED_MAX_CHUNK (or a header that decodes to less
+ * than MINSIZE): the checks classify() makes, bounded by the region's end
+ * (which may lie below p if the segment shrank since free() looked), then
+ * straight to its arena, which no cache stands in front of (um_arena_free
+ * looked the region up again: cachegrind bench pairs-1m, 498 -> 450
+ * instructions a pair). */
+static UM_NOINLINE void free_large(void *mem, size_t size, arena *av, uintptr_t end)
+{
+    chunk *p = mem_to_chunk(mem);
+    size_t cs = (size >> 4) << 4;
+    if (unlikely(!aligned_ok(mem) || cs < MINSIZE || end <= (uintptr_t)p + CHUNK_HDR ||
+                 cs > end - (uintptr_t)p - CHUNK_HDR)) {
+        um_free_generic(mem); /* names what is wrong */
+        return;
+    }
+    size_t nw = hdr_flipped(chunk_at(p, cs));
+    if (unlikely((nw & (HDR_HIGH | PREV_INUSE)) != 0 || ((void **)mem)[1] == (void *)um_tc_key)) {
+        um_free_generic(mem);
+        return;
+    }
+    um_lock_acquire(&av->lock);
+    um_int_free_bounded(av, p, cs);
+    um_lock_release(&av->lock);
+}
+
+/* free of a chunk above the small classes whose owner region free() found:
+ * size is its header as free() decoded it, av its arena and end the end of
+ * that region (the brk heap's, the aligned heap's or the mapped segment's),
+ * which free() had at hand (recomputing them here cost bench pairs-4k and
+ * 64k 9 instructions a pair of 131, cachegrind).
+ * A medium class is cached unless it borders top and top could shrink (the
+ * seeds' trim story); everything else that passed the checks goes straight
+ * to the tcache's slow path, which needs no classification. Out of line so
+ * the small path keeps its registers. Every call out of it is a tail call
+ * with mem (not the chunk) as its first argument, and a size above the
+ * medium classes goes on to free_large, so that gcc keeps the path's values
+ * in scratch registers: with the arena's lock path inline it pushed and
+ * popped three registers on every medium free, and with the lock path out
+ * of line but the chunk pointer kept for the tail calls, two (cachegrind,
+ * bench/run.py --runs 0: pairs-4k and pairs-64k 122 -> 108 instructions a
+ * pair, pairs-1m 287 -> 290 for the extra jump). One register is still
+ * saved: gcc 12 gives the key and the slot byte a callee-saved one. */
+static UM_NOINLINE void free_medium(void *mem, size_t size, arena *av, uintptr_t end)
 {
     size_t cs = (size >> 4) << 4;
+    /* MINSIZE <= cs <= TC_MED_MAX_CHUNK in one test (free() sends sizes
+     * that decode below MINSIZE here too) */
+    if (unlikely(cs - MINSIZE > TC_MED_MAX_CHUNK - MINSIZE)) {
+        free_large(mem, size, av, end);
+        return;
+    }
     /* as classify(): aligned (the small path skips it: a misaligned pointer
      * there is word-aligned user data that decodes with odds of 2^-54, but
      * a medium chunk from here may go to the slow path, which trusts it),
-     * the size and the next header inside the region (end may lie below p
-     * if the segment shrank since free() looked), the next chunk in use,
-     * not cached already */
-    chunk *next = chunk_at(p, cs);
-    if (unlikely(!aligned_ok(mem) || cs < MINSIZE || end <= (uintptr_t)p + CHUNK_HDR ||
-                 cs > end - (uintptr_t)p - CHUNK_HDR)) {
+     * the next header inside the region (no overflow: cs is at most 128 KiB;
+     * end may lie below mem if the segment shrank since free() looked), the
+     * next chunk in use, not cached already */
+    chunk *next = chunk_at(mem_to_chunk(mem), cs);
+    if (unlikely(!aligned_ok(mem) || (uintptr_t)next + CHUNK_HDR > end)) {
         um_free_generic(mem); /* names what is wrong */
         return;
     }
@@ -322,15 +358,6 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t size, arena *av,
     size_t nw = hdr_flipped(next);
     if (unlikely((nw & (HDR_HIGH | PREV_INUSE)) != 0 || ((void **)mem)[1] == (void *)um_tc_key)) {
         um_free_generic(mem);
-        return;
-    }
-    if (cs > TC_MED_MAX_CHUNK) {
-        /* no cache holds it: straight to its arena, whose region bounds it
-         * (checked above; um_arena_free looked both up again: cachegrind
-         * bench pairs-1m, 498 -> 450 instructions a pair) */
-        um_lock_acquire(&av->lock);
-        um_int_free_bounded(av, p, cs);
-        um_lock_release(&av->lock);
         return;
     }
     struct tcache *tc = um_tcp;
@@ -354,11 +381,11 @@ static UM_NOINLINE void free_medium(void *mem, chunk *p, size_t size, arena *av,
                 tc_push(tc, i, mem);
                 return;
             }
-            um_tcache_free_below_top(tc, i, p, next, top, above == top);
+            um_tcache_free_below_top(tc, i, mem, next, top, above == top);
             return;
         }
     }
-    um_tcache_free_slow(p); /* checked above: no need to classify again */
+    um_tcache_free_slow(mem); /* checked above: no need to classify again */
 }
 
 /* free's fast path: the chunk lies in the main arena's range (no A bit) or in
@@ -384,7 +411,7 @@ static inline __attribute__((always_inline)) void free_body(void *mem)
         if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA)) != 0))
             goto generic;
         if (unlikely((size >> 4) - 2 >= TC_NBINS)) {
-            free_medium(mem, p, size, &um_main_arena, lo + span);
+            free_medium(mem, size, &um_main_arena, lo + span);
             return;
         }
     } else if (um_heap_owns(p)) {
@@ -393,7 +420,7 @@ static inline __attribute__((always_inline)) void free_body(void *mem)
             goto generic;
         if (unlikely((size >> 4) - 2 >= TC_NBINS)) {
             h = um_heap_of(p);
-            free_medium(mem, p, size, h->ar, (uintptr_t)h + RELAXED_LOAD(h->size));
+            free_medium(mem, size, h->ar, (uintptr_t)h + RELAXED_LOAD(h->size));
             return;
         }
     } else if ((h = um_owner_seg_hint(p)) != NULL) {
@@ -403,7 +430,7 @@ static inline __attribute__((always_inline)) void free_body(void *mem)
         if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA)) != 0))
             goto generic;
         if (unlikely((size >> 4) - 2 >= TC_NBINS)) {
-            free_medium(mem, p, size, &um_main_arena, (uintptr_t)h + RELAXED_LOAD(h->size));
+            free_medium(mem, size, &um_main_arena, (uintptr_t)h + RELAXED_LOAD(h->size));
             return;
         }
     } else {

@@ -771,17 +771,18 @@ UM_NOINLINE int um_tc_top_down(const struct tcache *tc, chunk *top, chunk *p, ch
  * above must go back first (um_tc_top_down), which the slow path does. A
  * chunk cached below one that borders top becomes the mark: a free just
  * below it is the next one to look at. */
-UM_NOINLINE void um_tcache_free_below_top(struct tcache *tc, size_t i, chunk *p, chunk *next,
+UM_NOINLINE void um_tcache_free_below_top(struct tcache *tc, size_t i, void *mem, chunk *next,
                                           chunk *top, int top_next)
 {
+    chunk *p = mem_to_chunk(mem);
     size_t j1, j2;
     if (um_tc_top_down(tc, top, p, next, &j1, &j2)) {
-        um_tcache_free_slow(p);
+        um_tcache_free_slow(mem);
         return;
     }
     if (top_next)
         tc->top_mark = p;
-    tc_push(tc, i, chunk_to_mem(p));
+    tc_push(tc, i, mem);
 }
 
 /* Chunk p of class i (av's, in use, checked) freed into a slot the budget
@@ -811,10 +812,10 @@ static void tc_no_room(size_t i, chunk *p, arena *av)
 }
 
 /* Free of a validated in-use heap chunk that missed the inline fast path. */
-void um_tcache_free_slow(chunk *p)
+void um_tcache_free_slow(void *mem)
 {
+    chunk *p = mem_to_chunk(mem);
     size_t size = chunksize(p);
-    void *mem = chunk_to_mem(p);
     /* the key in word 1: freed already and held by a cache, a central batch
      * or a fast bin, this thread's or another's (see freed_in_cache) */
     if (unlikely(((void **)mem)[1] == (void *)um_tc_key))

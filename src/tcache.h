@@ -167,7 +167,7 @@ static inline int tc_would_trim(arena *av, chunk *top, size_t cs, size_t i, size
  * path reports it. */
 int um_tc_top_down(const struct tcache *tc, chunk *top, chunk *p, chunk *next, size_t *j1,
                    size_t *j2) UM_INTERNAL;
-void um_tcache_free_below_top(struct tcache *tc, size_t i, chunk *p, chunk *next, chunk *top,
+void um_tcache_free_below_top(struct tcache *tc, size_t i, void *mem, chunk *next, chunk *top,
                               int top_next) UM_INTERNAL;
 
 /* Bin of a request that fits the cache: chunk size >> 4. */
