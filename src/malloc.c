@@ -356,6 +356,8 @@ static UM_NOINLINE void free_medium(void *mem, size_t size, arena *av, uintptr_t
     /* the next header, decoded once: in use (P set, flipped to 0) and ours;
      * below, it is top's header or gives the chunk above */
     size_t nw = hdr_flipped(next);
+    /* (the whole word 1, not tc_key_maybe: gcc then kept the key in a
+     * callee-saved register for the push, one more push and pop) */
     if (unlikely((nw & (HDR_HIGH | PREV_INUSE)) != 0 || ((void **)mem)[1] == (void *)um_tc_key)) {
         um_free_generic(mem);
         return;
@@ -439,8 +441,7 @@ static inline __attribute__((always_inline)) void free_body(void *mem)
     {
         size_t i = size >> 4, cs = i << 4;
         struct tcache *tc = um_tcp;
-        if (likely(tc->room[i] != 0 && next_hdr_inuse(chunk_at(p, cs)) &&
-                   ((void **)mem)[1] != (void *)um_tc_key)) {
+        if (likely(tc->room[i] != 0 && next_hdr_inuse(chunk_at(p, cs)) && !tc_key_maybe(mem))) {
             tc_push(tc, i, mem);
             return;
         }
