@@ -525,7 +525,7 @@ void *um_int_malloc(arena *av, size_t nb)
 
 /* Free p (size bytes) into av. The caller has checked the pointer belongs to
  * av; the neighbours are checked here. fn names the public caller. With
- * bounded set, the caller (free_medium) has checked what its region's
+ * bounded set, the caller (free_large) has checked what its region's
  * bounds tell: p aligned, size a multiple of 16 of at least MINSIZE, the
  * next header inside the region; those tests are not made again
  * (cachegrind bench pairs-1m: 354 -> 343 instructions a pair). */

@@ -255,7 +255,7 @@ static inline size_t um_first_chunk_off(const arena *av, const heap *h)
 void um_arena_init(arena *av, int index, struct central *c);
 void *um_int_malloc(arena *av, size_t nb);
 void um_int_free(arena *av, chunk *p, size_t size, const char *fn);
-void um_int_free_bounded(arena *av, chunk *p, size_t size); /* free_medium's checks made */
+void um_int_free_bounded(arena *av, chunk *p, size_t size); /* free_large's checks made */
 void um_consolidate(arena *av);
 void *um_int_memalign(arena *av, size_t align, size_t bytes);
 int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb);

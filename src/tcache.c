@@ -766,7 +766,7 @@ UM_NOINLINE int um_tc_top_down(const struct tcache *tc, chunk *top, chunk *p, ch
     return 1;
 }
 
-/* free_medium's chunk p (slot i, with room) just below next, a chunk that
+/* free_medium's block mem (chunk p, slot i, with room) just below next, a chunk that
  * borders top (top_next) or the one top_mark names: cached, unless chunks
  * above must go back first (um_tc_top_down), which the slow path does. A
  * chunk cached below one that borders top becomes the mark: a free just

@@ -12,7 +12,8 @@
 
 int main(void)
 {
-    free(malloc(24)); /* initialise, and give this size's slot room */
+    void *volatile first = malloc(24); /* initialise, and give this size's slot room */
+    free(first);
     for (int round = 0; round < 3; round++) {
         char *p = malloc(24), *q = malloc(24);
         U_CHECK(p && q, "malloc(24)");
