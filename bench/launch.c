@@ -9,13 +9,15 @@
  * linked statically and tiny, so the child's ru_maxrss is its own.
  *
  * If BENCH_LAUNCH_PRELOAD is set, the child gets it as LD_PRELOAD (the
- * launcher itself never runs on the allocator under test).
+ * launcher itself never runs on the allocator under test). If
+ * BENCH_LAUNCH_CPU=N is set, the child runs on CPU N only (run.py --cpu).
  * RESULTFILE receives "key value" lines: status (raw wait status), wall,
  * utime, stime (seconds), maxrss_kb, minflt, majflt, nvcsw, nivcsw.
  * Exit status: the child's, or 128+signal.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -40,6 +42,17 @@ int main(int argc, char **argv)
         return 125;
     }
     if (pid == 0) {
+        const char *cpu = getenv("BENCH_LAUNCH_CPU");
+        if (cpu) {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(atoi(cpu), &set);
+            if (sched_setaffinity(0, sizeof set, &set) != 0) {
+                perror("launch: sched_setaffinity");
+                _exit(126);
+            }
+            unsetenv("BENCH_LAUNCH_CPU");
+        }
         const char *pre = getenv("BENCH_LAUNCH_PRELOAD");
         if (pre) {
             setenv("LD_PRELOAD", pre, 1);

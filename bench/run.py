@@ -617,9 +617,15 @@ def verify_preload(w, alloc):
     return None
 
 
+# --cpu: the CPU single-threaded workloads are pinned to (None: not pinned).
+PIN_CPU = None
+
+
 def run_once(w, alloc, scale, timeout):
     env = alloc.preload_env(clean_env(), force_libc=w.links_malloc,
                             var="BENCH_LAUNCH_PRELOAD")
+    if PIN_CPU is not None and w.single:
+        env["BENCH_LAUNCH_CPU"] = str(PIN_CPU)
     if w.runner:
         return w.runner(w, alloc, scale, env, timeout)
     resfile = os.path.join(WORK, "launch.result")
@@ -831,6 +837,9 @@ def write_markdown(path, data):
     L.append(f"- command: `{data['command']}` (repo commit {m['commit']})")
     L.append(f"- runs per cell: {data['runs']}, median shown; scale: "
              f"{'quick' if data['quick'] else 'full'}; total time {data['elapsed_s']:.0f} s")
+    if data.get("pin_cpu") is not None:
+        L.append(f"- single-threaded workloads pinned to CPU {data['pin_cpu']} (--cpu), "
+                 "every allocator alike")
     L.append(f"- ratio in parentheses = this allocator's value / {base}'s value: "
              f"above 1.00 means {base} is better (lower)")
     L.append("- allocators:")
@@ -1096,7 +1105,16 @@ def main():
     ap.add_argument("--out", help="output prefix (default bench/results/latest, "
                     "quick: build/bench/quick)")
     ap.add_argument("--list", action="store_true", help="list the workloads and exit")
+    ap.add_argument("--cpu", type=int, metavar="N",
+                    help="run the single-threaded workloads on CPU N only, every allocator "
+                    "alike (on a machine whose CPUs differ, an unpinned run's median "
+                    "depends on where each run landed)")
     args = ap.parse_args()
+    global PIN_CPU
+    if args.cpu is not None:
+        if args.cpu not in os.sched_getaffinity(0):
+            ap.error(f"--cpu {args.cpu}: not a CPU this process may use")
+        PIN_CPU = args.cpu
 
     workloads = make_workloads()
     if args.list:
@@ -1265,7 +1283,7 @@ def main():
         "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "command": "python3 bench/run.py " + " ".join(shlex.quote(x) for x in sys.argv[1:]),
         "machine": machine_info(),
-        "quick": args.quick, "runs": runs, "baseline": baseline,
+        "quick": args.quick, "runs": runs, "baseline": baseline, "pin_cpu": PIN_CPU,
         "allocators": [{"name": a.name, "path": a.origin, "id": lib_id(a.path, a.origin)}
                        for a in allocs],
         "skipped": skipped, "passed": passed, "failed": failed,
