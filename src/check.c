@@ -10,7 +10,8 @@
  *     bin's sizes (large bins sorted, skip list consistent), the binmap
  *     covers every non-empty bin, and bins hold exactly the free chunks found
  *     by the walk; fast bin chunks are in use and of their bin's size;
- *   - system_mem equals the sum of the heaps' sizes;
+ *   - system_mem equals the sum of the heaps' sizes; the bytes trimmed by
+ *     frees since the heap last grew (trim.c) are no more than it ever was;
  *   - purge state: every binned chunk of a page or more carries a valid tag
  *     whose purged pages lie inside its own interior and whose age is not in
  *     the future; the sweep's cursor is a chunk of the bin the sweep is at;
@@ -198,6 +199,9 @@ static void check_arena(arena *av)
     }
     if (sys != av->system_mem)
         FAIL("system_mem disagrees with the heaps of arena", av);
+    /* what frees' trims gave back since the heap last grew came out of it */
+    if (av->trim_bytes > av->max_system_mem || (av->trim_bytes && !av->trim_at))
+        FAIL("trim record out of range in arena", av);
     const char *own = av == &um_main_arena ? um_owner_check() : NULL;
     if (own)
         FAIL(own, av);

@@ -265,7 +265,10 @@ int um_grow_top(arena *av, size_t nb)
 {
     if (nb > MAX_REQUEST)
         return -1;
-    return av == &um_main_arena ? grow_main(av, nb) : grow_other(av, nb);
+    int r = av == &um_main_arena ? grow_main(av, nb) : grow_other(av, nb);
+    if (r == 0 && unlikely(av->trim_bytes != 0))
+        um_trim_regrown(av);
+    return r;
 }
 
 /* A new arena lives at the start of its first heap, after the heap header,
@@ -350,6 +353,8 @@ int um_heap_top_fit(arena *av, size_t nb, size_t min)
     if (!brk_claim((char *)av->top + have, part))
         return 0;
     brk_top_grew(av, av->last_heap, have, part);
+    if (unlikely(av->trim_bytes != 0))
+        um_trim_regrown(av);
     return 1;
 }
 

@@ -205,6 +205,8 @@ struct arena {
     size_t contended;          /* lock acquisitions that had to wait */
     struct central *central;   /* batches of free chunks by size class */
     struct um_purge purge;
+    uint64_t trim_at;          /* ms: the last free's trim that gave memory back */
+    size_t trim_bytes;         /* given back by frees' trims since the heap last grew (trim.c) */
 };
 typedef struct arena arena;
 

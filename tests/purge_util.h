@@ -41,6 +41,23 @@ static inline double p_now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* One round of a heap that breathes: n blocks (at most 64) of size bytes
+ * from the heap, each written in full, then freed last to first. How far the
+ * break stands above b0 just after. */
+static inline long p_heap_round(int n, size_t size, uintptr_t b0)
+{
+    char *p[64];
+    CHECK(n <= 64);
+    for (int i = 0; i < n; i++) {
+        p[i] = malloc(size);
+        CHECK(p[i] != NULL);
+        memset(p[i], i + 1, size);
+    }
+    for (int i = n - 1; i >= 0; i--)
+        free(p[i]);
+    return (long)((uintptr_t)sbrk(0) - b0);
+}
+
 /* Pages of [p, p+len) that are resident (mincore). */
 static inline size_t p_resident(const void *p, size_t len)
 {

@@ -13,21 +13,6 @@
 #define MiB ((size_t)1 << 20)
 enum { N = 24 };
 
-/* N blocks of 1 MiB from the heap, written, then freed last to first: how
- * far the break stands above where it was before them, just after. */
-static long heap_round(uintptr_t b0)
-{
-    char *p[N];
-    for (int i = 0; i < N; i++) {
-        p[i] = malloc(MiB);
-        CHECK(p[i] != NULL);
-        memset(p[i], i + 1, MiB);
-    }
-    for (int i = N - 1; i >= 0; i--)
-        free(p[i]);
-    return (long)((uintptr_t)sbrk(0) - b0);
-}
-
 /* Arena calls (blocks above the thread cache's classes) until the break is
  * back within 8 MiB of b0 or ms milliseconds pass; the seconds it took, or
  * -1. */
@@ -62,7 +47,7 @@ int main(void)
 
     /* decay 500 ms: the freed 24 MiB stay, a second round faults nothing
      * in, and the purge moves the break back after the decay */
-    long up = heap_round(b0);
+    long up = p_heap_round(N, MiB, b0);
     EXPECTF(up >= (long)(16 * MiB), "24 MiB freed at the top were trimmed at once (break %+ld)", up);
     /* with that top, a 64 KiB block freed next to it is cached as any other
      * (its free could not trim: top's size stays while it comes and goes) */
@@ -77,7 +62,7 @@ int main(void)
     }
     EXPECTF(moved <= 2, "%d of 198 frees of a 64 KiB block next to top merged it into top", moved);
     long f0 = t_minflt();
-    up = heap_round(b0);
+    up = p_heap_round(N, MiB, b0);
     long f1 = t_minflt();
     EXPECTF(f1 - f0 < 256, "%ld page faults in a second round of %d MiB", f1 - f0, N);
     EXPECTF(up >= (long)(16 * MiB), "second round: trimmed at once (break %+ld)", up);
@@ -89,17 +74,17 @@ int main(void)
 
     /* decay 0 and -1: trimmed by the free itself, as glibc does */
     CHECK(mallopt(M_UMALLOC_PURGE_DECAY, 0) == 1);
-    up = heap_round(b0);
+    up = p_heap_round(N, MiB, b0);
     EXPECTF(up < (long)(8 * MiB), "decay 0: the break stayed %+ld above", up);
     CHECK(mallopt(M_UMALLOC_PURGE_DECAY, -1) == 1);
-    up = heap_round(b0);
+    up = p_heap_round(N, MiB, b0);
     EXPECTF(up < (long)(8 * MiB), "decay -1: the break stayed %+ld above (nothing else would trim)", up);
 
     /* a threshold the user set: trimmed at once whatever the decay (the
      * trim threshold is still the 4 MiB the freed 2 MiB block set) */
     CHECK(mallopt(M_UMALLOC_PURGE_DECAY, 500) == 1);
     CHECK(mallopt(M_MMAP_THRESHOLD, 2 * MiB) == 1);
-    up = heap_round(b0);
+    up = p_heap_round(N, MiB, b0);
     EXPECTF(up < (long)(8 * MiB), "M_MMAP_THRESHOLD set: the break stayed %+ld above", up);
     free(keep);
     return t_done();
