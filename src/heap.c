@@ -334,6 +334,8 @@ size_t um_heap_adopt(arena *av, uintptr_t src, size_t max, size_t need)
     /* top grows by part: the mapping's pages, or fresh ones as a growth of
      * the heap would have given it (r == -1) */
     brk_top_grew(av, av->last_heap, old_size, part);
+    if (unlikely(av->trim_bytes != 0)) /* a growth as any other (trim.c) */
+        um_trim_regrown(av);
     return r == 0 ? part : 0;
 }
 

@@ -312,7 +312,7 @@ int um_heap_trim(arena *av, heap *h, size_t pad, int force);
 int um_trim_arena(arena *av, size_t pad);
 void um_trim_after_free(arena *av);
 int um_trim_waits_for_decay(void); /* a free leaves top's trim to the decay purge */
-void um_trim_regrown(arena *av);   /* the heap grew after a free's trim (um_grow_top) */
+void um_trim_regrown(arena *av);   /* the heap grew after a free's trim (heap.c) */
 
 /* ---- tcache.c ---- */
 void *um_tcache_get(size_t i);

@@ -140,8 +140,10 @@ static int trim_adapts(void)
     return !RELAXED_LOAD(um_params.no_dyn_threshold) && um_purge_decay() > 0;
 }
 
-/* Called after a growth of the heap (um_grow_top, um_heap_top_fit) when
- * frees' trims released trim_bytes since the last one. Arena lock held. */
+/* Called after every growth of the heap (um_grow_top, um_heap_top_fit,
+ * um_heap_adopt) when frees' trims released trim_bytes since the last one,
+ * so that trim_bytes never counts more than the heap ever held (check.c).
+ * Arena lock held. */
 void um_trim_regrown(arena *av)
 {
     size_t released = av->trim_bytes;
