@@ -27,8 +27,6 @@
  * lock while holding a class lock).
  */
 #include <string.h>
-#include <time.h>
-
 #include "bins.h"
 #include "purge.h"
 #include "tcache.h"
@@ -38,14 +36,6 @@
 #define PACK_PTR_MASK (((uint64_t)1 << 48) - 1)
 
 struct central um_main_central;
-
-/* Milliseconds of a cheap monotonic clock (vDSO, no syscall). */
-uint64_t um_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 void um_central_init(struct central *c)
 {

@@ -36,6 +36,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chunk.h"
@@ -102,10 +103,16 @@ static inline int um_single_threaded(void)
 {
     return &__libc_single_threaded != NULL && __libc_single_threaded;
 }
+/* -1 once the fork handlers are registered, which happens at the first
+ * lock taken for real, before it (arena.c, um_fork_register). */
+extern _Atomic long um_fork_state __attribute__((visibility("hidden")));
+void um_fork_register(void);
 static inline int um_trylock(um_lock *l)
 {
     if (um_single_threaded())
         return 1;
+    if (unlikely(atomic_load_explicit(&um_fork_state, memory_order_acquire) != -1))
+        um_fork_register();
     int z = 0;
     return atomic_compare_exchange_strong_explicit(&l->v, &z, 1, memory_order_acquire,
                                                    memory_order_relaxed);
@@ -144,6 +151,10 @@ void um_os_shrink(void *p, size_t len);    /* drop pages and make PROT_NONE */
 size_t um_os_ncpus(void);
 size_t um_os_rss(void);                   /* resident bytes (statm) */
 uintptr_t um_os_random(void);
+void um_os_clock_init(void);
+int um_os_clock_in_vdso(void);
+int um_os_gettime(clockid_t clk, struct timespec *ts); /* 0 ok, -1 (errno kept) */
+uint64_t um_now_ms(void);                 /* coarse monotonic milliseconds */
 
 /* ---- print.c ---- */
 void um_write(int fd, const char *s, size_t n);
@@ -274,7 +285,6 @@ void um_arena_note_contention(arena *av);
 
 /* ---- central.c ---- */
 extern struct central um_main_central;
-uint64_t um_now_ms(void);
 void um_central_init(struct central *c);
 void *um_central_take(arena *av, size_t i, size_t *n, size_t want);
 void um_central_give(arena *av, size_t i, void *head, size_t n);

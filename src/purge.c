@@ -81,15 +81,6 @@ struct budget {
 };
 #define SORT_PER_SWEEP 64 /* malloc sorts the rest as it scans */
 
-/* Coarse monotonic milliseconds: a vDSO read, resolution a few ms. */
-static uint64_t clock_ms(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static uintptr_t page_up(uintptr_t a) { return (a + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1); }
 static uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(um_pagesize - 1); }
 
@@ -529,7 +520,7 @@ void um_purge_tick_slow(arena *av)
         (av->system_mem >= LIMIT_PROBE_BYTES ||
          RELAXED_LOAD(um_mstats.n_mmaps) >= LIMIT_PROBE_BYTES / DEFAULT_MMAP_THRESHOLD))
         limit_read();
-    uint64_t now = clock_ms();
+    uint64_t now = um_now_ms();
     /* The span to the next read: 8 calls, doubled (up to 64) each time the
      * coarse clock (4 ms steps here; the kernel's tick) has not moved since
      * the last read, so a program that makes thousands of arena calls a
@@ -599,7 +590,7 @@ static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
 int um_purge_arena_all(arena *av, size_t pad)
 {
     struct budget b = {(size_t)-1 & ~(size_t)(um_pagesize - 1), ~0u, 0, 1};
-    uint64_t now = clock_ms();
+    uint64_t now = um_now_ms();
     av->purge.now = now;
     av->purge.span = 0; /* the next read's span: 8 calls */
     av->purge.top_stamp = 0;
@@ -744,7 +735,7 @@ static void *purge_thread_main(void *arg)
         sleep_ms(period < 10 ? 10 : period);
         if (atomic_load_explicit(&thread_gen, memory_order_acquire) != gen)
             break;
-        uint64_t now = clock_ms();
+        uint64_t now = um_now_ms();
         if (limit_get())
             note_rss(um_os_rss(), now);
         decay = um_purge_decay();
