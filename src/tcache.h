@@ -105,6 +105,7 @@ struct tcache {
     uint64_t active_ms;        /* last slow-path call (coarse clock) */
     void *top_mark;            /* chunk cached just below one cached at the top (free_medium) */
     struct tcache *next, *prev; /* all live caches */
+    void *mem;                 /* the heap block it sits in, on lines of its own (tc_setup) */
 };
 enum { TC_FRESH = 0, TC_LIVE = 1, TC_DEAD = 2 };
 
