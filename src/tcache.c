@@ -315,9 +315,14 @@ static void tc_flush(struct tcache *tc, size_t i, size_t n)
 }
 
 /* Hand a chain of n cached chunks of slot i to the central caches of their
- * arenas: with several arenas the chain is cut into runs of one arena
- * (chunks in one 64 MiB region share their arena, so most steps read
- * nothing but the link) and each run is parked whole. */
+ * arenas, one chain per arena: the chain is split by arena into up to
+ * GIVE_WAYS chains at once, each parked whole (a chain is relinked only
+ * where it changes arena; chunks in one 64 MiB region share their arena,
+ * so most steps read nothing but the link). Cutting the chain at every
+ * change of arena instead parked a thread that frees blocks of several
+ * producers (bench/oneway, with an arena per thread) in batches of a few
+ * chunks, and each producer's refill then brought back only those. */
+#define GIVE_WAYS 4
 static void tc_give(size_t i, void **run, size_t n)
 {
     arena *ra = cached_arena(run);
@@ -327,29 +332,53 @@ static void tc_give(size_t i, void **run, size_t n)
         um_central_give(ra, i, run, n);
         return;
     }
-    size_t rn = 0;
+    struct { arena *av; void **head, **tail; size_t n; } w[GIVE_WAYS];
+    unsigned ways = 1, cur = 0;
+    w[0].av = ra;
+    w[0].head = run;
+    w[0].n = 0;
     void **e = run;
     for (;;) {
         void **next = link_reveal(e[0]);
         if (unlikely(!link_ok(next) || (next == NULL) != (--n == 0)))
             um_fatal("free", "corrupted tcache list near", e, 0);
-        rn++;
+        w[cur].n++;
+        w[cur].tail = e;
         if (!next)
             break;
         if (((uintptr_t)next ^ (uintptr_t)e) >> REGION_SHIFT) {
             arena *na = cached_arena(next);
-            if (na != ra) {
-                e[0] = link_protect(NULL);
-                um_central_give(ra, i, run, rn);
-                run = next;
-                ra = na;
-                rn = 0;
+            if (na != w[cur].av) {
+                unsigned k = 0;
+                while (k < ways && w[k].av != na)
+                    k++;
+                if (k == ways) {
+                    if (ways == GIVE_WAYS) { /* all open: park one other than cur whole */
+                        k = cur == 0 ? 1 : 0;
+                        w[k].tail[0] = link_protect(NULL);
+                        um_central_give(w[k].av, i, w[k].head, w[k].n);
+                    } else {
+                        ways++;
+                    }
+                    w[k].av = na;
+                    w[k].head = next;
+                    w[k].n = 0;
+                } else {
+                    w[k].tail[0] = link_protect(next); /* next continues way k */
+                }
+                cur = k;
             }
         }
         e = next;
     }
-    um_central_give(ra, i, run, rn);
+    for (unsigned k = 0; k < ways; k++) {
+        w[k].tail[0] = link_protect(NULL);
+        um_central_give(w[k].av, i, w[k].head, w[k].n);
+    }
 }
+
+/* tc_give for the white-box tests (tests/unit/tcache_give_arenas). */
+void um_tcache_give(size_t i, void *chain, size_t n) { tc_give(i, chain, n); }
 
 /* Slot i's outbound list (tc_free_only), all of it, to the central caches. */
 static void tc_out_flush(struct tcache *tc, size_t i)
