@@ -343,6 +343,7 @@ void um_tcache_reset_after_fork(void);
 /* ---- options.c ---- */
 void um_options_init(void);
 int um_mallopt(int param, int value);
+const char *um_env(const char *name);      /* getenv for MALLOC_*, UMALLOC_*, GLIBC_TUNABLES */
 int um_report_target(void);                 /* not excluded by UMALLOC_REPORT_PID */
 void um_options_print(int fd);              /* settings and their origins */
 

@@ -97,12 +97,49 @@ static size_t cstrlen(const char *s)
     return n;
 }
 
+/* ---- the environment ----
+ * umalloc reads only variables named MALLOC_*, UMALLOC_* and
+ * GLIBC_TUNABLES. Their names are read-only data of the library, and the
+ * first read of that data maps the library's whole read-only segment
+ * (tables, strings and unwind data: 8 pages, which the kernel maps together
+ * around one fault) into every process. So the environment is scanned once
+ * for the three prefixes, compared character by character in the code, and
+ * when it holds none of them no name is read at all. */
+static _Atomic int env_state; /* 0: not scanned, 1: none of ours, 2: some */
+
+static int env_ours(const char *s)
+{
+    if (s[0] == 'U')
+        s++;
+    if (s[0] == 'M' && s[1] == 'A' && s[2] == 'L' && s[3] == 'L' && s[4] == 'O' && s[5] == 'C' &&
+        s[6] == '_')
+        return 1;
+    return s[0] == 'G' && s[1] == 'L' && s[2] == 'I' && s[3] == 'B' && s[4] == 'C' && s[5] == '_' &&
+           s[6] == 'T';
+}
+
+/* getenv(name) for one of umalloc's variables. */
+const char *um_env(const char *name)
+{
+    int st = atomic_load_explicit(&env_state, memory_order_relaxed);
+    if (st == 0) {
+        st = 1;
+        for (char **e = environ; e && *e; e++)
+            if (env_ours(*e)) {
+                st = 2;
+                break;
+            }
+        atomic_store_explicit(&env_state, st, memory_order_relaxed);
+    }
+    return st == 2 ? getenv(name) : NULL;
+}
+
 /* Is this process the one umrun runs? UMALLOC_REPORT_PID (set by umrun to
  * the pid it execs) confines reports and warnings to it; unset: every
  * process is. */
 int um_report_target(void)
 {
-    const char *v = getenv("UMALLOC_REPORT_PID");
+    const char *v = um_env("UMALLOC_REPORT_PID");
     if (!v || !*v)
         return 1;
     unsigned long long pid;
@@ -213,17 +250,17 @@ void um_options_init(void)
     um_purge_init();
     /* UMALLOC_TCACHE_MAX: one thread cache's byte budget (K/M/G allowed);
      * unset or 0 keeps the default share of 4 MiB among the live threads */
-    const char *tm = getenv("UMALLOC_TCACHE_MAX");
+    const char *tm = um_env("UMALLOC_TCACHE_MAX");
     unsigned long long tmv;
     if (tm && parse_num(tm, cstrlen(tm), &tmv) && tmv <= ((unsigned long long)1 << 40))
         um_params.tcache_max = (size_t)tmv;
     else if (tm)
         um_printf(2, "umalloc: UMALLOC_TCACHE_MAX=%s ignored: not a size\n", tm);
-    parse_tunables(getenv("GLIBC_TUNABLES"));
+    parse_tunables(um_env("GLIBC_TUNABLES"));
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (!names[i].env)
             continue;
-        const char *v = getenv(names[i].env);
+        const char *v = um_env(names[i].env);
         if (v)
             set_env_param("", names[i].env, cstrlen(names[i].env), names[i].param, v, cstrlen(v),
                           FROM_ENV);

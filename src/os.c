@@ -187,8 +187,10 @@ uintptr_t um_os_random(void)
  * (read without stdio or malloc); 0 if it cannot be read. */
 size_t um_os_rss(void)
 {
+    /* the kernel reads the path: kept out of .rodata too (UM_HOT_CONST) */
+    static const char statm[] UM_HOT_CONST = "/proc/self/statm";
     char buf[128];
-    long n = um_os_read_file("/proc/self/statm", buf, sizeof buf - 1);
+    long n = um_os_read_file(statm, buf, sizeof buf - 1);
     if (n <= 0)
         return 0;
     buf[n] = '\0';
@@ -217,6 +219,12 @@ size_t um_os_rss(void)
 #define VDSO_GETTIME "__vdso_clock_gettime"
 #elif defined(__aarch64__)
 #define VDSO_GETTIME "__kernel_clock_gettime"
+#endif
+
+/* (the name is kept out of .rodata, which a program that never prints or
+ * fails otherwise never maps: see UM_HOT_CONST, types.h) */
+#ifdef VDSO_GETTIME
+static const char vdso_gettime_name[] UM_HOT_CONST = VDSO_GETTIME;
 #endif
 
 typedef int (*gettime_fn)(clockid_t, struct timespec *);
@@ -301,7 +309,7 @@ static void *vdso_lookup(const char *name)
 void um_os_clock_init(void)
 {
 #ifdef VDSO_GETTIME
-    atomic_store_explicit(&vdso_gettime, (gettime_fn)vdso_lookup(VDSO_GETTIME),
+    atomic_store_explicit(&vdso_gettime, (gettime_fn)vdso_lookup(vdso_gettime_name),
                           memory_order_relaxed);
 #endif
 }

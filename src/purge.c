@@ -306,10 +306,11 @@ static size_t limit_along(const char *root, const char *path, size_t plen, const
 {
     size_t best = 0;
     char buf[64];
+    const char slash[2] = {'/', 0}; /* built in the code, not read from .rodata */
     for (;;) {
-        char name[512] = "";
+        char name[512] = {0};
         if (!str_cat(name, sizeof name, root, str_len(root)) || !str_cat(name, sizeof name, path, plen) ||
-            !str_cat(name, sizeof name, "/", 1) || !str_cat(name, sizeof name, file, str_len(file)))
+            !str_cat(name, sizeof name, slash, 1) || !str_cat(name, sizeof name, file, str_len(file)))
             return best;
         long n = um_os_read_file(name, buf, sizeof buf - 1);
         if (n > 0) {
@@ -326,6 +327,14 @@ static size_t limit_along(const char *root, const char *path, size_t plen, const
     }
 }
 
+/* The files cgroup_limit reads, named outside .rodata (UM_HOT_CONST,
+ * types.h): the limit is read in most processes that grow past a few MB. */
+static const char cg_self[] UM_HOT_CONST = "/proc/self/cgroup";
+static const char cg_v2_root[] UM_HOT_CONST = "/sys/fs/cgroup";
+static const char cg_v2_file[] UM_HOT_CONST = "memory.max";
+static const char cg_v1_root[] UM_HOT_CONST = "/sys/fs/cgroup/memory";
+static const char cg_v1_file[] UM_HOT_CONST = "memory.limit_in_bytes";
+
 /* Our cgroup's memory limit: v2 ("0::/path"), else v1's memory controller. */
 static size_t cgroup_limit(void)
 {
@@ -335,7 +344,7 @@ static size_t cgroup_limit(void)
     char *buf = um_os_map(cap);
     if (!buf)
         return 0;
-    long n = um_os_read_file("/proc/self/cgroup", buf, cap - 1);
+    long n = um_os_read_file(cg_self, buf, cap - 1);
     if (n <= 0) {
         um_os_unmap(buf, cap);
         return 0;
@@ -359,10 +368,10 @@ static size_t cgroup_limit(void)
             while (plen > 0 && path[plen - 1] == '/')
                 plen--;
             if (clen == 0 && c1 - line == 1 && line[0] == '0')
-                v2 = limit_along("/sys/fs/cgroup", path, plen, "memory.max");
+                v2 = limit_along(cg_v2_root, path, plen, cg_v2_file);
             else if (clen == 6 && ctl[0] == 'm' && ctl[1] == 'e' && ctl[2] == 'm' && ctl[3] == 'o' &&
                      ctl[4] == 'r' && ctl[5] == 'y')
-                v1 = limit_along("/sys/fs/cgroup/memory", path, plen, "memory.limit_in_bytes");
+                v1 = limit_along(cg_v1_root, path, plen, cg_v1_file);
         }
         line = *end ? end + 1 : end;
     }
@@ -672,13 +681,13 @@ void um_purge_init(void)
     um_purge_key = (um_secret * 0x9e3779b97f4a7c15ull) ^ 0x5055524745ull;
     um_params.purge_decay_ms = DEFAULT_DECAY_MS;
     int ok;
-    long v = parse_int(getenv("UMALLOC_PURGE_DECAY_MS"), &ok);
+    long v = parse_int(um_env("UMALLOC_PURGE_DECAY_MS"), &ok);
     if (ok && v >= -1 && v <= 0x7fffffff)
         um_params.purge_decay_ms = (int)v;
-    v = parse_int(getenv("UMALLOC_PURGE_THREAD"), &ok);
+    v = parse_int(um_env("UMALLOC_PURGE_THREAD"), &ok);
     if (ok)
         um_params.purge_thread = v != 0;
-    const char *lim = getenv("UMALLOC_MEMORY_LIMIT");
+    const char *lim = um_env("UMALLOC_MEMORY_LIMIT");
     if (lim) {
         atomic_store_explicit(&mem_limit, parse_size(lim), memory_order_relaxed);
         atomic_store_explicit(&limit_state, LIMIT_KNOWN, memory_order_relaxed);
@@ -784,7 +793,7 @@ void um_purge_fork_child(void)
 /* UMALLOC_PURGE_THREAD=1: start the thread when the library is loaded. */
 __attribute__((constructor)) static void purge_thread_ctor(void)
 {
-    if (!getenv("UMALLOC_PURGE_THREAD"))
+    if (!um_env("UMALLOC_PURGE_THREAD"))
         return;
     um_ensure_init();
     if (RELAXED_LOAD(um_params.purge_thread))

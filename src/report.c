@@ -46,13 +46,13 @@ static struct {
 
 static int env_on(const char *name)
 {
-    const char *v = getenv(name);
+    const char *v = um_env(name);
     return v && *v == '1';
 }
 
 static const char *env_str(const char *name)
 {
-    const char *v = getenv(name);
+    const char *v = um_env(name);
     return v && *v ? v : NULL;
 }
 
@@ -249,7 +249,7 @@ static void print_own_variables(int fd)
                                        "UMALLOC_REPORT_FILE", "UMALLOC_REPORT_PID"};
     um_printf(fd, "umalloc's own variables:\n");
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-        const char *v = getenv(vars[i]);
+        const char *v = um_env(vars[i]);
         if (v)
             um_printf(fd, "  %s=%s\n", vars[i], v);
     }

@@ -62,7 +62,7 @@ static struct tcache *tc_list;
             TC_SHARES4(t, lo, hi, 9), TC_SHARES4(t, lo, hi, 13), TC_SHARES4(t, lo, hi, 17),      \
             TC_SHARES4(t, lo, hi, 21), TC_SHARES4(t, lo, hi, 25), TC_SHARES4(t, lo, hi, 29)      \
     }
-static const size_t tc_thread_share[TC_SHARE_N] =
+static const size_t tc_thread_share[TC_SHARE_N] UM_HOT_CONST =
     TC_SHARES(TC_TOTAL_MAX, TC_THREAD_MIN, TC_THREAD_MAX);
 _Static_assert(TC_TOTAL_MAX / TC_SHARE_N <= TC_THREAD_MIN, "past the table: the floor");
 
@@ -109,7 +109,7 @@ _Static_assert(TC_SLOTS <= UINT8_MAX, "um_med_slot holds slots in bytes");
 #define MED_R16(q) MED_R4(q), MED_R4((q) + 4), MED_R4((q) + 8), MED_R4((q) + 12)
 #define MED_R64(q) MED_R16(q), MED_R16((q) + 16), MED_R16((q) + 32), MED_R16((q) + 48)
 #define MED_R256(q) MED_R64(q), MED_R64((q) + 64), MED_R64((q) + 128), MED_R64((q) + 192)
-const uint8_t um_med_slot[TC_MED_MAX_CHUNK / 128 + 2] = {
+const uint8_t um_med_slot[TC_MED_MAX_CHUNK / 128 + 2] UM_HOT_CONST = {
     MED_R256(0), MED_R256(256), MED_R256(512), MED_R256(768), MED_SLOT(1024), MED_SLOT(1025)};
 _Static_assert(TC_MED_MAX_CHUNK / 128 + 2 == 1026, "the initializer lists 1026 entries");
 
@@ -454,7 +454,7 @@ static void tc_shrink(struct tcache *tc, size_t v, uint16_t d)
 #define TC_MED_TOTAL ((size_t)1536 << 10) /* all threads' medium slots, by default */
 #define TC_MED_MIN ((size_t)64 << 10)
 #define TC_MED_MAX ((size_t)512 << 10)
-static const size_t tc_med_share[TC_SHARE_N] = TC_SHARES(TC_MED_TOTAL, TC_MED_MIN, TC_MED_MAX);
+static const size_t tc_med_share[TC_SHARE_N] UM_HOT_CONST = TC_SHARES(TC_MED_TOTAL, TC_MED_MIN, TC_MED_MAX);
 _Static_assert(TC_MED_TOTAL / TC_SHARE_N <= TC_MED_MIN, "past the table: the floor");
 
 /* Of want bytes of new medium limit, how many the process-wide total still

@@ -41,6 +41,13 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define UM_INTERNAL __attribute__((visibility("hidden")))
+/* A constant table the allocation paths read: kept with the relocated data
+ * (written once by the loader, then read-only), whose page every process
+ * has resident anyway, rather than in .rodata, whose 8 pages of strings and
+ * unwind data the kernel maps together on the first read of any of them
+ * (fault-around): a program that never prints, reports or fails then maps
+ * none of them (options.c, um_env, for the other half). */
+#define UM_HOT_CONST __attribute__((section(".data.rel.ro.um_tables")))
 #define UM_NOINLINE __attribute__((noinline))
 #define UM_COLD __attribute__((noinline, cold))
 
