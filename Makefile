@@ -67,11 +67,17 @@ $(OUT)/flags: FORCE
 # is a smaller RSS for every program that preloads it.
 COLD_SRCS := heapsvg.c stats.c report.c timeline.c walk.c check.c
 COLD_OPT  := $(if $(filter 1,$(DEBUG)),,-Os)
+# ... and their code (with print.c's, the message printer) goes to a segment
+# of its own in the release library (src/cold.ld says why). Not in the debug
+# build, whose check runs after every call.
+COLD_SEG  := $(if $(filter 1,$(DEBUG)),,$(COLD_SRCS) print.c)
+TO_COLD   := objcopy --rename-section .text=.umcold
 
 $(OUT)/obj/%.o: src/%.c $(HDRS) Makefile $(OUT)/flags
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	@$(CC) $(CFLAGS_) $(if $(filter $(COLD_SRCS),$(<F)),$(COLD_OPT)) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	@$(if $(filter $(COLD_SEG),$(<F)),$(TO_COLD) $@)
 
 # DT_RELR (glibc >= 2.36, binutils >= 2.38) packs the library's ~120
 # relative relocations into a few words: the part of the file the loader
@@ -83,8 +89,12 @@ RELR := $(shell t=$$(mktemp) && printf 'int x; int *p = &x;\n' | $(CC) -shared -
 
 # libumalloc.so.1 carries the SONAME; libumalloc.so is the link-time (and
 # LD_PRELOAD) name.
-$(OUT)/$(SONAME): $(OBJS)
-	$(CC) -shared -Wl,-z,now $(RELR) -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $^ -lpthread
+# src/cold.ld, probed as RELR is (a linker without INSERT links the usual
+# way: .umcold then lands beside .text, in the same segment).
+COLDLD := $(shell t=$$(mktemp) && printf 'void f(void) {}\n' | $(CC) -shared -fPIC -Wl,-T,src/cold.ld -x c - -o $$t 2>/dev/null && echo -Wl,-T,src/cold.ld; rm -f $$t)
+
+$(OUT)/$(SONAME): $(OBJS) src/cold.ld
+	$(CC) -shared -Wl,-z,now $(RELR) $(if $(COLD_SEG),$(COLDLD)) -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $(OBJS) -lpthread
 $(OUT)/libumalloc.so: $(OUT)/$(SONAME)
 	ln -sf $(SONAME) $@
 

@@ -3,9 +3,11 @@
  * are resident (present bits of /proc/self/pagemap) of the preloaded
  * library's mapping at file offset OFF (hex), or with OFF "libc" of all of
  * libc.so's mappings; -1 if there is no such mapping.
- *   resident_prog OFF|libc pairs|threads|big */
+ *   resident_prog OFF|libc pairs|threads|big|report
+ * (report: a few pairs, then malloc_stats(), which prints to stderr) */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,6 +64,9 @@ int main(int argc, char **argv)
             p = realloc(p, (size_t)(i % 5 + 1) << 19);
             free(p);
         }
+    } else if (!strcmp(argv[2], "report")) {
+        free(malloc(100));
+        malloc_stats();
     } else {
         return 2;
     }

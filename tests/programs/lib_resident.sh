@@ -1,0 +1,60 @@
+#!/bin/sh
+# A program that never prints a report and makes no misuse keeps none of
+# the library's read-only data segment (strings, unwind data: 7 pages) and
+# none of its report code (6 pages) resident. The kernel maps a file
+# mapping's pages in groups of up to 16 around each fault (fault-around),
+# never past the mapping:
+#  - the allocation paths used to read the read-only data: the environment
+#    variables' names at start-up, the size tables, the paths of
+#    /proc/self/statm and the cgroup files (read by the kernel, in open).
+#    Those now live with the relocated data (UM_HOT_CONST) and the names
+#    are read only when the environment holds a MALLOC_*, UMALLOC_* or
+#    GLIBC_TUNABLES variable (options.c, um_env);
+#  - the report code sat in the same mapping as the allocator's: it is a
+#    segment of its own now, a page apart (src/cold.ld).
+# Run with an environment of PATH alone: the test runner's own
+# UMALLOC_TEST_VARIANT would open the gate. Release only.
+# timeout: 60
+set -eu
+case "${UMALLOC_TEST_VARIANT:-}" in release) ;; *) exit 77 ;; esac
+[ -n "${UMALLOC_LIB:-}" ] || exit 77
+[ -r /proc/self/pagemap ] || { echo "pagemap unreadable"; exit 77; }
+command -v readelf >/dev/null 2>&1 || exit 77
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+gcc -std=c11 -O1 -g -Wall -pthread -o "$tmp/prog" tests/programs/resident_prog.c
+# the read-only LOAD segment that is not the first (headers, symbols)
+off=$(readelf -lW "$UMALLOC_LIB" | awk '$1 == "LOAD" && $7 == "R" && $8 ~ /^0x/ && $2 != "0x000000" { print $2; exit }')
+[ -n "$off" ] || { echo "no read-only data segment found"; exit 1; }
+# the second code segment: the reports' (absent if the linker could not
+# take src/cold.ld; then only the data segment is checked)
+cold=$(readelf -lW "$UMALLOC_LIB" | awk '$1 == "LOAD" && $7 == "R" && $8 == "E" { n++; if (n == 2) { print $2; exit } }')
+[ -n "$cold" ] || echo "one code segment: the linker did not take src/cold.ld"
+fail=0
+for mode in pairs threads big; do
+    n=$(env -i PATH="$PATH" LD_PRELOAD="$UMALLOC_LIB" "$tmp/prog" "$off" "$mode")
+    echo "$mode: $n resident pages of the read-only data at $off"
+    [ "$n" = 0 ] || fail=1
+    if [ -n "$cold" ]; then
+        n=$(env -i PATH="$PATH" LD_PRELOAD="$UMALLOC_LIB" "$tmp/prog" "$cold" "$mode")
+        echo "$mode: $n resident pages of the report code at $cold"
+        [ "$n" = 0 ] || fail=1
+    fi
+done
+if [ -n "$cold" ]; then # a report runs that code: the test sees the segment
+    n=$(env -i PATH="$PATH" LD_PRELOAD="$UMALLOC_LIB" "$tmp/prog" "$cold" report 2>/dev/null)
+    echo "malloc_stats(): $n pages of the report code"
+    [ "$n" -gt 0 ] || { echo "the report code was never seen resident"; fail=1; }
+fi
+# with any one of our variables set the names are read: the gate opens
+for var in MALLOC_TOP_PAD_=131072 UMALLOC_PURGE_DECAY_MS=500 GLIBC_TUNABLES=glibc.malloc.top_pad=0; do
+    n=$(env -i PATH="$PATH" "$var" LD_PRELOAD="$UMALLOC_LIB" "$tmp/prog" "$off" pairs)
+    echo "pairs with $var: $n"
+    [ "$n" -gt 0 ] || { echo "the names were not read with $var set"; fail=1; }
+done
+# and the settings take effect from a clean environment
+out=$(env -i PATH="$PATH" MALLOC_TOP_PAD_=131072 UMALLOC_VERBOSE=1 LD_PRELOAD="$UMALLOC_LIB" "$tmp/prog" "$off" pairs 2>&1)
+echo "$out" | grep -Eq "top_pad +131072 +MALLOC_\*_ environment" || { echo "MALLOC_TOP_PAD_ not applied:"; echo "$out"; fail=1; }
+out=$(env -i PATH="$PATH" GLIBC_TUNABLES=glibc.malloc.top_pad=65536 UMALLOC_VERBOSE=1 LD_PRELOAD="$UMALLOC_LIB" "$tmp/prog" "$off" pairs 2>&1)
+echo "$out" | grep -Eq "top_pad +65536 +GLIBC_TUNABLES" || { echo "GLIBC_TUNABLES not applied:"; echo "$out"; fail=1; }
+exit $fail
