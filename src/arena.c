@@ -14,7 +14,6 @@
  * Invariant: every free chunk outside fast bins is in exactly one bin list,
  * and its neighbours are in use.
  */
-#include <pthread.h>
 #include <string.h>
 
 #include "bins.h"
@@ -841,52 +840,6 @@ void um_arena_thread_detach(void)
  *    case this is. */
 extern void _IO_list_lock(void) __attribute__((weak));
 extern void _IO_list_unlock(void) __attribute__((weak));
-
-/* The handlers are registered when the process first takes a lock for
- * real, not at init. While only one thread runs, no lock is taken
- * (um_lock_acquire) and prepare would return at once; and pthread_atfork's
- * code in libc (with getpid) lies in a 64 KiB stretch of libc's text that a
- * program on glibc's malloc never maps, which the kernel maps whole on the
- * first call (fault-around): registering at init cost every process 64-78
- * KiB of resident libc (see um_os_gettime, os.c, for the measurement).
- * What keeps fork safe: every lock is taken for real only after the
- * registration finished, or by the registering thread itself (pthread_atfork
- * allocates); other threads wait in um_fork_register. A fork that overtakes
- * a registration (between our claim and libc's own atfork lock, which fork
- * also takes) finds no handler to run, but then no thread holds a lock of
- * ours. Its child inherits a claim made by a thread it does not have: the
- * claim is the claimant's pid, so a process that finds another process's
- * claim takes it over. */
-_Atomic long um_fork_state; /* 0: not registered, a pid: registering, -1: done */
-static __thread int fork_registering;
-
-void um_fork_register(void)
-{
-    if (fork_registering)
-        return; /* pthread_atfork's own allocation */
-    int saved = errno;
-    long me = syscall(SYS_getpid);
-    errno = saved;
-    for (;;) {
-        long s = atomic_load_explicit(&um_fork_state, memory_order_acquire);
-        if (s == -1)
-            return;
-        if (s != me) {
-            if (!atomic_compare_exchange_strong_explicit(&um_fork_state, &s, me,
-                                                         memory_order_acq_rel,
-                                                         memory_order_acquire))
-                continue;
-            fork_registering = 1;
-            pthread_atfork(um_fork_prepare, um_fork_parent, um_fork_child);
-            fork_registering = 0;
-            atomic_store_explicit(&um_fork_state, -1, memory_order_release);
-            return;
-        }
-        saved = errno;
-        syscall(SYS_sched_yield); /* another thread is registering */
-        errno = saved;
-    }
-}
 
 /* Set by prepare once it holds every lock, cleared by the parent/child
  * handler of the same fork: only the thread holding um_arenas_lock touches

@@ -103,16 +103,10 @@ static inline int um_single_threaded(void)
 {
     return &__libc_single_threaded != NULL && __libc_single_threaded;
 }
-/* -1 once the fork handlers are registered, which happens at the first
- * lock taken for real, before it (arena.c, um_fork_register). */
-extern _Atomic long um_fork_state __attribute__((visibility("hidden")));
-void um_fork_register(void);
 static inline int um_trylock(um_lock *l)
 {
     if (um_single_threaded())
         return 1;
-    if (unlikely(atomic_load_explicit(&um_fork_state, memory_order_acquire) != -1))
-        um_fork_register();
     int z = 0;
     return atomic_compare_exchange_strong_explicit(&l->v, &z, 1, memory_order_acquire,
                                                    memory_order_relaxed);

@@ -79,10 +79,9 @@ static void keys_init(void)
     }
 }
 
-/* First call: settings, main arena, keys (the fork handlers come with the
- * first lock taken for real, um_fork_register). Runs once, under its own
- * lock. A call from inside it (pthread_key_create allocating) comes from
- * the thread that runs it and returns at once: the
+/* First call: settings, main arena, keys, fork handlers. Runs once, under
+ * its own lock. A call from inside it (pthread_key_create or pthread_atfork
+ * allocating) comes from the thread that runs it and returns at once: the
  * main arena is usable from the start, the rest is not needed to allocate.
  * Other threads wait for the lock. */
 static um_lock init_lock;
@@ -109,6 +108,7 @@ void um_init_slow(void)
     atomic_store_explicit(&um_main_arena.attached, 0, memory_order_relaxed);
     um_options_init();
     um_tcache_global_init();
+    pthread_atfork(um_fork_prepare, um_fork_parent, um_fork_child);
     atomic_store_explicit(&um_initialized, 1, memory_order_release);
     atomic_store_explicit(&init_thread, 0, memory_order_relaxed);
     um_lock_release(&init_lock);

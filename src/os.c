@@ -208,13 +208,13 @@ size_t um_os_rss(void)
 /* ---- clock ----
  * The decay, purge and trim rules read a coarse monotonic clock on slow
  * paths. They call the kernel's vDSO directly, found once at init in the
- * vDSO's own symbol table, not libc's clock_gettime: that wrapper is the
- * only function umalloc needs from a 64 KiB stretch of libc's text that a
- * program on glibc's malloc never touches, and the kernel maps a file page
- * with up to 15 neighbours on every fault (fault-around), so calling it cost
- * every process 64-78 KiB of resident libc (bench/pairs 16: 1,956 KiB peak
- * RSS against glibc's 1,700; pages counted from /proc/self/pagemap). With
- * no vDSO, or one without the symbol, the clock is a system call. */
+ * vDSO's own symbol table, rather than libc's clock_gettime, whose stretch
+ * of libc text a program on glibc's malloc does not touch (the kernel maps
+ * up to 16 pages around a fault). The fork handlers' registration at init
+ * (pthread_atfork, malloc.c) lies in that same stretch, so today this saves
+ * no resident page; registering lazily was tried and races with fork (see
+ * the README). With no vDSO, or one without the symbol, the clock is a
+ * system call. */
 #if defined(__x86_64__)
 #define VDSO_GETTIME "__vdso_clock_gettime"
 #elif defined(__aarch64__)

@@ -1,4 +1,4 @@
-/* Helper for tests/programs/lib_rodata.sh and libc_pages.sh (not a test by
+/* Helper for tests/programs/lib_resident.sh (not a test by
  * itself): runs one kind of allocation traffic, then prints how many pages
  * are resident (present bits of /proc/self/pagemap) of the preloaded
  * library's mapping at file offset OFF (hex), or with OFF "libc" of all of
