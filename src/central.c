@@ -27,6 +27,7 @@
  * lock while holding a class lock).
  */
 #include <string.h>
+
 #include "bins.h"
 #include "purge.h"
 #include "tcache.h"

@@ -101,7 +101,7 @@ static size_t cstrlen(const char *s)
  * umalloc reads only variables named MALLOC_*, UMALLOC_* and
  * GLIBC_TUNABLES. Their names are read-only data of the library, and the
  * first read of that data maps the library's whole read-only segment
- * (tables, strings and unwind data: 8 pages, which the kernel maps together
+ * (tables, strings and unwind data: 7 pages, which the kernel maps together
  * around one fault) into every process. So the environment is scanned once
  * for the three prefixes, compared character by character in the code, and
  * when it holds none of them no name is read at all. */
