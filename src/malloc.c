@@ -104,6 +104,7 @@ void um_init_slow(void)
     um_os_clock_init();
     um_secret = um_os_random();
     keys_init();
+    um_central_global_init();
     um_arena_init(&um_main_arena, 0, &um_main_central);
     atomic_store_explicit(&um_main_arena.attached, 0, memory_order_relaxed);
     um_options_init();

@@ -142,7 +142,7 @@ extern struct tcache um_tc_empty;
 static inline int tc_would_trim_w(arena *av, size_t tw, size_t cs, size_t i, size_t ncached)
 {
     size_t after = (tw & ~(size_t)SIZE_BITS) + cs * (ncached + 1) +
-                   RELAXED_LOAD(av->central->cls[i].bytes);
+                   um_central_class_bytes(av, i);
     return (after >= RELAXED_LOAD(um_params.trim_threshold) &&
             after >= RELAXED_LOAD(um_params.top_pad) + MINSIZE + 1 + um_pagesize) |
            !hdr_valid(tw);

@@ -161,8 +161,29 @@ struct cclass {
     uint32_t ops;         /* takes + gives since the last clock read */
     uint64_t tick_ms;     /* time of the last decay tick */
 } __attribute__((aligned(64)));
+/* A class is split into up to CC_SHARDS shards, chosen by the CPU the
+ * calling thread runs on (central.c, cc_shard): cls[CC_AT(i, s)] is class i
+ * of shard s. Each shard is a whole table of classes, so two CPUs' classes
+ * never share a line, nor a pair of lines (side by side, a line each, the
+ * shards of a class were fetched together by the adjacent-line prefetch:
+ * bench/threads 2 lost all the sharding gained, 5 runs of
+ * `bench/run.py --alloc`). The shards not in use stay unread (their pages
+ * unmapped): the scans go by the maps below. */
+#define CC_SHARDS 4
+#define CC_AT(i, s) ((size_t)(s) * TC_SLOTS + (size_t)(i))
+/* Per shard, the classes holding batches (bit i of w[i / 64]): the scans
+ * (drain, decay, totals) visit those alone, so a program that parks in a
+ * few classes never reads the lines, nor maps the pages, of the rest. Set
+ * and cleared under the class's lock as its list turns non-empty or empty;
+ * atomic because a word covers 64 classes and their locks. */
+struct cc_full {
+    _Atomic uint64_t w[2];
+    char pad[112]; /* a pair of lines each (the adjacent-line prefetch) */
+} __attribute__((aligned(64)));
+_Static_assert(TC_SLOTS <= 128, "cc_full holds a bit per class");
 struct central {
-    struct cclass cls[TC_SLOTS];
+    struct cclass cls[CC_SHARDS * TC_SLOTS];
+    struct cc_full full[CC_SHARDS];
     uint64_t scan_ms;     /* last full decay scan from the purge tick */
 };
 

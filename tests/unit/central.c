@@ -9,7 +9,9 @@
  * them, the parent keeps its own); the purge tick's own frees of decayed
  * chunks, which must not read the clock again; set-up that writes no class
  * at rest (an unused class's page of a zero-filled mapping is never
- * written).
+ * written); shards by CPU (a give lands in the shard of the CPU the thread
+ * runs on, a take empties its own shard before another's, a miss makes
+ * room in every shard, totals, check, drain and fork see every shard).
  * The exact-accounting parts run on private arenas (um_heap_new_arena: not
  * in the arena list, so malloc never touches them); the rest on the main
  * arena and on a second arena a thread moves to, through the public calls.
@@ -17,6 +19,7 @@
  */
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -42,7 +45,8 @@ static void **bnext(void **b)
 }
 static void **enext(void **e) { return link_reveal(e[0]); }
 
-static struct cclass *cls(arena *av, size_t i) { return &av->central->cls[i]; }
+/* Class i of the shard the test thread uses (main pins it to one CPU). */
+static struct cclass *cls(arena *av, size_t i) { return &av->central->cls[CC_AT(i, um_central_shard())]; }
 
 
 /* Free bytes of a private (single-heap) arena: top plus every free chunk of
@@ -791,22 +795,111 @@ static void test_init_untouched(void)
     U_CHECK(!init_faults(c), "set-up of a zero-filled central cache wrote to it");
     /* a class left over (say, memory reused) is cleared, and only its pages
      * are written */
-    struct cclass *k = &c->cls[TC_SLOTS - 1];
-    protect_class(c, TC_SLOTS - 1, PROT_READ | PROT_WRITE);
+    const size_t last = CC_AT(TC_SLOTS - 1, 0), first = CC_AT(2, 0);
+    struct cclass *k = &c->cls[last];
+    protect_class(c, last, PROT_READ | PROT_WRITE);
     k->bytes = 4096;
     k->grown = 123;
     k->tick_ms = 7;
     U_CHECK(!init_faults(c), "set-up wrote outside the one class not at rest");
     U_CHECK(k->bytes == 0 && k->grown == 0 && k->tick_ms == 0 && k->batches == NULL,
             "a class not at rest is cleared");
-    U_CHECK(c->cls[2].bytes == 0 && c->cls[2].grown == 0, "the others stay at rest");
+    U_CHECK(c->cls[first].bytes == 0 && c->cls[first].grown == 0, "the others stay at rest");
     /* the probe itself: a class not at rest in a read-only page must fault
      * (else the checks above could not fail) */
-    protect_class(c, 2, PROT_READ | PROT_WRITE);
-    c->cls[2].grown = 5;
-    protect_class(c, 2, PROT_READ);
+    protect_class(c, first, PROT_READ | PROT_WRITE);
+    c->cls[first].grown = 5;
+    protect_class(c, first, PROT_READ);
     U_CHECK(init_faults(c), "clearing a class in a read-only page did not fault");
     munmap(g, len + 8192);
+}
+
+/* ---------------------------------------------------------------- */
+/* 9. shards: one per CPU, a take that finds its own empty takes another's,
+ * a miss makes room in every shard, and everything that walks the cache
+ * (totals, check, drain, fork) sees every shard */
+
+extern const unsigned int __rseq_size __attribute__((weak));
+
+/* Run the calling thread on cpu; 1 when it now reports that CPU's shard. */
+static int pin(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0)
+        return 0;
+    return um_central_shard() == (size_t)cpu;
+}
+
+static void test_shards(void)
+{
+    cpu_set_t all;
+    U_CHECK(sched_getaffinity(0, sizeof all, &all) == 0, "sched_getaffinity");
+    if (um_cc_mask == 0 || !CPU_ISSET(0, &all) || !CPU_ISSET(1, &all) || !&__rseq_size ||
+        __rseq_size == 0) {
+        /* one CPU, CPUs 0 and 1 not ours, or no rseq area (valgrind): the
+         * CPU is not known, and every thread uses shard 0 */
+        printf("# shards: not tested (mask %u, %ld CPUs, rseq %u)\n", um_cc_mask,
+               sysconf(_SC_NPROCESSORS_ONLN), &__rseq_size ? __rseq_size : 0);
+        return;
+    }
+    U_CHECK(pin(1) && pin(0), "the shard follows the CPU");
+    arena *av = private_arena(98);
+    const size_t i = 5, cs = tc_slot_size(i), per = 4;
+    struct cclass *k0 = cls(av, i), *k1 = &av->central->cls[CC_AT(i, 1)];
+    void *mem[4][4], *head[4];
+    for (int b = 0; b < 4; b++) {
+        carve(av, cs, per, mem[b]);
+        head[b] = link_chain(mem[b], per);
+    }
+    U_CHECK(pin(0), "on CPU 0");
+    um_central_give(av, i, head[0], per);
+    U_CHECK(pin(1), "on CPU 1");
+    um_central_give(av, i, head[1], per);
+    U_CHECK(k0->bytes == per * cs && k0->batches == head[0], "CPU 0's give in shard 0");
+    U_CHECK(k1->bytes == per * cs && k1->batches == head[1], "CPU 1's give in shard 1");
+    U_CHECK(um_central_class_bytes(av, i) == 2 * per * cs && um_arena_central_bytes(av) == 2 * per * cs &&
+                um_arena_central_count(av) == 2 * per,
+            "totals count both shards");
+    um_central_check(av);
+
+    /* fork with batches in both shards: every shard's lock is taken and
+     * given back, and the child takes from both */
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        size_t n = 0;
+        int ok = pin(1) && um_central_take(av, i, &n, 8) == head[1] && n == per &&
+                 um_central_take(av, i, &n, 8) == head[0] && n == per;
+        _exit(ok ? 0 : 1);
+    }
+    int st = 0;
+    U_CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+            "the child took both shards' batches");
+
+    /* own shard first, then another's; a miss grows every shard */
+    size_t n = 0, g0 = k0->grown, g1 = k1->grown;
+    U_CHECK(pin(1), "on CPU 1");
+    U_CHECK(um_central_take(av, i, &n, 8) == head[1] && n == per, "own shard's batch first");
+    U_CHECK(um_central_take(av, i, &n, 8) == head[0] && n == per, "then the other shard's");
+    expect_chain(head[0], mem[0], per, "batch taken from the other shard");
+    U_CHECK(um_central_take(av, i, &n, 8) == NULL && n == 0, "then a miss");
+    U_CHECK(k1->grown == g1 + 8 * cs && k0->grown == g0 + 8 * cs, "the miss made room in both shards");
+
+    /* drain and check walk both shards */
+    U_CHECK(pin(0), "on CPU 0");
+    um_central_give(av, i, head[2], per);
+    U_CHECK(pin(1), "on CPU 1");
+    um_central_give(av, i, head[3], per);
+    um_central_check(av);
+    size_t free0 = arena_free_bytes(av);
+    um_central_drain_class(av, i);
+    U_CHECK(k0->bytes == 0 && k1->bytes == 0 && k0->batches == NULL && k1->batches == NULL,
+            "drain empties both shards");
+    U_CHECK(arena_free_bytes(av) == free0 + 2 * per * cs, "both shards' chunks went to the bins");
+    um_central_check(av);
+    U_CHECK(sched_setaffinity(0, sizeof all, &all) == 0, "affinity restored");
 }
 
 int main(void)
@@ -816,6 +909,17 @@ int main(void)
     free(first);
     U_CHECK(mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1, "no automatic trim");
     long decay0 = um_params.purge_decay_ms;
+    /* the tests before test_shards inspect one shard: the thread stays on
+     * one CPU, whose shard every call uses */
+    cpu_set_t all, one;
+    U_CHECK(sched_getaffinity(0, sizeof all, &all) == 0, "sched_getaffinity");
+    CPU_ZERO(&one);
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+        if (CPU_ISSET(cpu, &all)) {
+            CPU_SET(cpu, &one);
+            break;
+        }
+    U_CHECK(sched_setaffinity(0, sizeof one, &one) == 0, "sched_setaffinity");
     test_batches();
     test_capacity();
     test_decay();
@@ -824,6 +928,8 @@ int main(void)
     test_mixed();
     test_fork();
     test_init_untouched();
+    U_CHECK(sched_setaffinity(0, sizeof all, &all) == 0, "sched_setaffinity");
+    test_shards();
     um_params.purge_decay_ms = decay0;
     umalloc_check();
     return U_DONE();
