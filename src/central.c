@@ -54,11 +54,22 @@
 struct central um_main_central;
 unsigned um_cc_mask; /* shards in use - 1: set once, at init */
 
-/* Shards in use: the CPUs rounded up to a power of two, at most CC_SHARDS. */
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+/* Shards in use: the CPUs rounded up to a power of two, at most CC_SHARDS;
+ * one when the CPU cannot be read (no rseq area: an older glibc,
+ * registration turned off, valgrind), as every thread would then use shard
+ * 0 and a miss would still make room in shards nobody takes from. */
 void um_central_global_init(void)
 {
     size_t n = um_os_ncpus(), s = 1;
-    while (s < n && s < CC_SHARDS)
+#if defined(__x86_64__)
+    int rseq = &__rseq_offset && &__rseq_size && __rseq_size != 0;
+#else
+    int rseq = 0;
+#endif
+    while (rseq && s < n && s < CC_SHARDS)
         s <<= 1;
     um_cc_mask = (unsigned)s - 1;
 }
@@ -67,9 +78,8 @@ void um_central_global_init(void)
  * rseq area (glibc 2.35 registers one per thread; __rseq_offset is its
  * place in the thread's TLS block, the cpu_id field 4 bytes in). Only a
  * hint: a thread may move right after, and every shard is locked anyway.
- * Without rseq (an older glibc, or registration turned off) the field
- * holds a constant and every thread shares shard 0's place. */
-extern const ptrdiff_t __rseq_offset __attribute__((weak));
+ * Without rseq there is one shard (um_central_global_init); a thread
+ * whose registration failed alone reads a negative id: shard 0. */
 static inline size_t cc_shard(void)
 {
     unsigned mask = RELAXED_LOAD(um_cc_mask);
@@ -146,6 +156,10 @@ void um_central_init(struct central *c)
         if (nz)
             memset(&c->cls[i], 0, sizeof c->cls[i]);
     }
+    for (size_t s = 0; s < CC_SHARDS; s++)
+        if (atomic_load_explicit(&c->full[s].w[0], memory_order_relaxed) |
+            atomic_load_explicit(&c->full[s].w[1], memory_order_relaxed))
+            memset(&c->full[s], 0, sizeof c->full[s]);
 }
 
 /* The count and next batch recorded in a batch's first chunk. */
