@@ -10,12 +10,15 @@
 #include <sched.h>
 
 static volatile sig_atomic_t got;
-static pid_t sender;
+static volatile pid_t sender;
 
 static void on_usr1(int sig)
 {
     (void)sig;
-    if (got)
+    /* the sender's first signal can land before fork() has returned its
+     * pid here: kill(0, SIGSTOP) would then stop the whole process group,
+     * this process with it, and the test hung until its timeout */
+    if (got || sender <= 0)
         return;
     got = 1;
     kill(sender, SIGSTOP); /* let the main loop make progress */
