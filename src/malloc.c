@@ -621,10 +621,8 @@ static void *aligned_generic(size_t align, size_t bytes)
     if (i) {
         if (i >= TC_MED_FIRST)
             bytes = tc_slot_size(i) - SIZE_SZ; /* (the class's size: see above) */
-        struct tcache *tc = um_tcp;
-        void *m = tc->head[i];
-        if (m && ((uintptr_t)m & (align - 1)) == 0) {
-            m = tc_pop(tc, i);
+        void *m = tc_pop_aligned(um_tcp, i, align);
+        if (m) {
             DEBUG_CHECK();
             return m;
         }
@@ -643,6 +641,8 @@ static void *aligned_generic(size_t align, size_t bytes)
         m = um_mmap_chunk(nb, align);
     if (!m)
         errno = ENOMEM;
+    else if (i && !chunk_is_mmapped(mem_to_chunk(m)))
+        um_tcache_aligned_miss(i);
     DEBUG_CHECK();
     return m;
 }

@@ -685,6 +685,48 @@ static void *tc_out_take(struct tcache *tc, size_t i)
     return e;
 }
 
+/* See tcache.h (tc_pop_aligned): the top entry is not aligned. */
+UM_NOINLINE void *um_tc_pop_aligned_below(struct tcache *tc, size_t i, size_t align)
+{
+    size_t d = tc_count(tc, i);
+    void **prev = tc->head[i], **e = tc_next(prev);
+    for (d = d < TC_ALIGN_SCAN ? d : TC_ALIGN_SCAN; e && d > 1; d--) {
+        void **next = tc_next(e);
+        if (((uintptr_t)e & (align - 1)) == 0) {
+            prev[0] = link_protect(next);
+            tc->room[i]++;
+            e[1] = NULL;
+            return e;
+        }
+        prev = e;
+        e = next;
+    }
+    return NULL;
+}
+
+/* See tcache.h. The bookkeeping of um_tcache_get's refill, without the
+ * chunks: before, a slot that only aligned requests used was never
+ * refilled, so its frees went to the outbound list and on to the central
+ * cache, and every aligned request split a fresh chunk in the arena
+ * (cachegrind, 16 blocks of aligned_alloc(64, 256) at a time, then their
+ * frees: 897 instructions a pair; aligned_alloc(4096, 4096), one at a
+ * time: 1,003). */
+void um_tcache_aligned_miss(size_t i)
+{
+    struct tcache *tc = tc_usable();
+    if (!tc)
+        return;
+    tc_tick(tc);
+    if (tc->fills[i] == 0 && i < TC_MED_FIRST)
+        tc_grow(tc, i, TC_START_LIMIT);
+    if (tc->fills[i] < UINT16_MAX)
+        tc->fills[i]++;
+    tc->events[i]++;
+    tc_grow(tc, i, tc->limit[i] / 2 + 1);
+    if (unlikely(tc->out_n[i]))
+        tc_out_flush(tc, i);
+}
+
 /* A chunk of slot i, refilling the cache: a parked batch of the thread's
  * arena, else a run carved from it. NULL when the cache is unusable, on the
  * process's first miss of a medium class, or when the arena is out of

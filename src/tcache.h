@@ -172,6 +172,10 @@ int um_tc_top_down(const struct tcache *tc, chunk *top, chunk *p, chunk *next, s
                    size_t *j2) UM_INTERNAL;
 void um_tcache_free_below_top(struct tcache *tc, size_t i, void *mem, chunk *next, chunk *top,
                               int top_next) UM_INTERNAL;
+/* An aligned request of slot i's class missed the cache and went to the
+ * arena: the slot is set up and grows as a refill's would, so the block,
+ * freed, is cached where the next aligned request finds it. */
+void um_tcache_aligned_miss(size_t i) UM_INTERNAL;
 
 /* Might mem be cached already (its word 1 the key)? free's small inline
  * path compares only the word's first four bytes. A load whose bytes are
@@ -243,6 +247,26 @@ static inline void tc_push(struct tcache *tc, size_t i, void *mem)
 static inline size_t tc_count(const struct tcache *tc, size_t i)
 {
     return (size_t)tc->limit[i] - tc->room[i];
+}
+
+/* Aligned requests (malloc.c, aligned_generic) look this deep into their
+ * class's stack for a block on their boundary. */
+#define TC_ALIGN_SCAN 8
+
+/* Pop a chunk of slot i whose block is align-aligned (a power of two) from
+ * the first TC_ALIGN_SCAN entries of its stack, or NULL: an aligned block
+ * freed goes back onto its class's stack, and other blocks of the class
+ * freed after it (the program's plain mallocs of that size) lie above it.
+ * The top entry is looked at inline; the rest out of line (tcache.c). */
+void *um_tc_pop_aligned_below(struct tcache *tc, size_t i, size_t align) UM_INTERNAL;
+static inline void *tc_pop_aligned(struct tcache *tc, size_t i, size_t align)
+{
+    void **e = tc->head[i];
+    if (!e)
+        return NULL;
+    if (((uintptr_t)e & (align - 1)) == 0)
+        return tc_pop(tc, i);
+    return um_tc_pop_aligned_below(tc, i, align);
 }
 
 #endif

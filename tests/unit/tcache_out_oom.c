@@ -1,8 +1,8 @@
 // variants: release debug
 // cflags: -pthread -fno-builtin
 /* A slot's outbound list (tcache.c, tc_free_only) when memory runs out: a
- * thread frees a chunk of a size it never allocated (here one memalign
- * made), so the chunk waits on the slot's outbound list; then the address
+ * thread frees a chunk of a size it never allocated (here one realloc
+ * cut down), so the chunk waits on the slot's outbound list; then the address
  * space is exhausted (RLIMIT_AS, in a child) and the thread asks for that
  * size. The refill finds no parked batch and cannot carve: the freed chunk
  * still on the outbound list is the only one of the size, and it serves the
@@ -39,8 +39,10 @@ static size_t vm_bytes(void)
 
 static int child(void)
 {
-    void *a = memalign(64, 1000);
-    if (!a)
+    /* a chunk of a size this thread never asked for: a block cut to its
+     * length (an aligned request no longer does: it sets its slot up) */
+    void *a = malloc(4000);
+    if (!a || !(a = realloc(a, 1000)))
         return 10;
     size_t cs = chunksize(mem_to_chunk(a)), slot = tc_slot_of_chunk(cs);
     if (slot < 2 || slot >= TC_MED_FIRST)
