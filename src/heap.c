@@ -213,9 +213,19 @@ static int grow_main(arena *av, size_t nb)
             return 0;
         }
     }
+    /* A segment larger than a heap holds one block that no mapping of its
+     * own served (past M_MMAP_MAX, or refused by the kernel): its pages are
+     * charged to the commit limit as they are made writable, so a request
+     * the kernel refuses fails here, with ENOMEM, as glibc's does. Without
+     * the charge, malloc(64 GiB) on a 24 GiB machine with no swap returned
+     * a block (the kernel would kill the program as it wrote it), and the
+     * segment's address space stayed mapped after free and malloc_trim (a
+     * reviewer's reproducer). Segments of a heap's size keep MAP_NORESERVE,
+     * as glibc's heaps: they are committed a piece at a time. */
     size_t len = page_align(HEAP_HDR + want);
     size_t res = len > HEAP_MAX_SIZE ? len : HEAP_MAX_SIZE;
-    heap *nh = um_os_reserve_aligned(res, um_pagesize);
+    heap *nh = len > HEAP_MAX_SIZE ? um_os_reserve_accounted(res, um_pagesize)
+                                   : um_os_reserve_aligned(res, um_pagesize);
     if (!nh)
         return -1;
     if (um_os_commit(nh, len) != 0) {

@@ -135,6 +135,7 @@ void *um_os_sbrk(intptr_t incr);           /* NULL on failure */
 void *um_os_brk_end(void);
 void *um_os_map(size_t len);               /* read/write anonymous; NULL on failure */
 void *um_os_reserve_aligned(size_t len, size_t align); /* PROT_NONE, aligned */
+void *um_os_reserve_accounted(size_t len, size_t align); /* the same; committing is charged */
 int um_os_commit(void *p, size_t len);     /* make read/write; 0 ok */
 int um_os_unmap(void *p, size_t len);        /* 0 ok; -1 (errno kept): mapping stays */
 void *um_os_remap(void *p, size_t old, size_t len); /* may move; NULL on failure */

@@ -598,10 +598,12 @@ PUBLIC void *API(reallocarray)(void *mem, size_t n, size_t size)
 }
 
 /* Aligned allocation behind memalign & co.; align is a power of two.
- * A request that fits the thread cache is served by the chunk on top of its
- * class's stack when that block happens to be aligned: an aligned block
+ * A request that fits the thread cache is served by an aligned block among
+ * the first few on its class's stack (tc_pop_aligned): an aligned block
  * freed goes back onto that stack, so a loop of aligned_alloc/free (or C++'s
- * aligned new and delete) takes it back at the next call. The chunks the
+ * aligned new and delete) takes it back at the next call; a miss sets the
+ * class's slot up as a refill would (um_tcache_aligned_miss), so that
+ * several such blocks live at once come back too. The chunks the
  * arena aligns for the cache's sizes have their class's size (a medium
  * request is rounded up to its class, as malloc's are), or they could not be
  * cached when freed. Before, every aligned request split a larger chunk in

@@ -270,6 +270,8 @@ void um_options_init(void)
 /* mallopt with glibc's meanings; 1 on success, 0 for a rejected value. */
 int um_mallopt(int param, int value)
 {
+    /* (relaxed stores: the paths that read the settings hold other arenas'
+     * locks, or none) */
     arena *av = &um_main_arena;
     um_lock_acquire(&av->lock);
     um_consolidate(av);
@@ -279,39 +281,39 @@ int um_mallopt(int param, int value)
         if (value < 0 || value > (int)MAX_FAST_SIZE)
             ok = 0;
         else
-            um_params.max_fast = value == 0 ? CHUNK_HDR
-                                            : ((size_t)value + SIZE_SZ) & ~(size_t)ALIGN_MASK;
+            RELAXED_STORE(um_params.max_fast,
+                          value == 0 ? CHUNK_HDR : ((size_t)value + SIZE_SZ) & ~(size_t)ALIGN_MASK);
         break;
     case M_TRIM_THRESHOLD:
-        um_params.trim_threshold = (size_t)(long)value;
-        um_params.no_dyn_threshold = 1;
+        RELAXED_STORE(um_params.trim_threshold, (size_t)(long)value);
+        RELAXED_STORE(um_params.no_dyn_threshold, 1);
         purge_changed = 1; /* -1 also switches the purge off */
         break;
     case M_TOP_PAD:
-        um_params.top_pad = (size_t)(long)value;
-        um_params.no_dyn_threshold = 1;
+        RELAXED_STORE(um_params.top_pad, (size_t)(long)value);
+        RELAXED_STORE(um_params.no_dyn_threshold, 1);
         break;
     case M_MMAP_THRESHOLD:
         if ((size_t)(long)value > HEAP_MAX_SIZE / 2) {
             ok = 0;
         } else {
-            um_params.mmap_threshold = (size_t)value;
-            um_params.no_dyn_threshold = 1;
+            RELAXED_STORE(um_params.mmap_threshold, (size_t)value);
+            RELAXED_STORE(um_params.no_dyn_threshold, 1);
         }
         break;
     case M_MMAP_MAX:
-        um_params.n_mmaps_max = value;
-        um_params.no_dyn_threshold = 1;
+        RELAXED_STORE(um_params.n_mmaps_max, value);
+        RELAXED_STORE(um_params.no_dyn_threshold, 1);
         break;
     case M_CHECK_ACTION:
         break;
     case M_PERTURB:
-        um_params.perturb = value & 0xff;
-        um_params.tcache_off = um_params.perturb != 0;
+        RELAXED_STORE(um_params.perturb, value & 0xff);
+        RELAXED_STORE(um_params.tcache_off, um_params.perturb != 0);
         break;
     case M_ARENA_TEST:
         if (value > 0)
-            um_params.arena_test = value;
+            RELAXED_STORE(um_params.arena_test, value);
         else
             ok = 0;
         break;
@@ -328,7 +330,7 @@ int um_mallopt(int param, int value)
         break;
     case M_ARENA_MAX:
         if (value > 0)
-            um_params.arena_max = value;
+            RELAXED_STORE(um_params.arena_max, value);
         else
             ok = 0;
         break;

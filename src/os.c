@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include "internal.h"
@@ -43,12 +44,14 @@ void *um_os_map(size_t len)
 }
 
 /* Reserve len bytes aligned to align (a power of two >= page) with no access;
- * the caller commits what it uses. Maps 2*len and trims the ends. */
-void *um_os_reserve_aligned(size_t len, size_t align)
+ * the caller commits what it uses. Maps len + align and trims the ends.
+ * MAP_NORESERVE, as glibc's heaps: the pages made writable later are not
+ * charged to the kernel's commit limit (um_os_reserve_accounted: they are). */
+static void *reserve(size_t len, size_t align, int flags)
 {
     int saved = errno;
     size_t span = len + align;
-    char *p = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    char *p = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
     errno = saved;
     if (p == MAP_FAILED)
         return NULL;
@@ -59,6 +62,9 @@ void *um_os_reserve_aligned(size_t len, size_t align)
         munmap(a + len, (size_t)(p + span - (a + len)));
     return a;
 }
+
+void *um_os_reserve_aligned(size_t len, size_t align) { return reserve(len, align, MAP_NORESERVE); }
+void *um_os_reserve_accounted(size_t len, size_t align) { return reserve(len, align, 0); }
 
 int um_os_commit(void *p, size_t len)
 {
@@ -123,23 +129,27 @@ void um_os_decommit(void *p, size_t len)
     errno = saved;
 }
 
-/* Read up to cap bytes of a small file (/proc, /sys) without stdio. */
+/* Read up to cap bytes of a small file (/proc, /sys) without stdio, by
+ * system calls: the purge reads the memory limit and the RSS with an arena
+ * lock held, and open() is a symbol a program or a preloaded library may
+ * define; one that allocates (a tracer logging the path) waited for that
+ * lock for ever. */
 long um_os_read_file(const char *path, char *buf, size_t cap)
 {
     int saved = errno;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
     long total = -1;
     if (fd >= 0) {
         total = 0;
         while ((size_t)total < cap) {
-            ssize_t n = read(fd, buf + total, cap - (size_t)total);
+            long n = syscall(SYS_read, (int)fd, buf + total, cap - (size_t)total);
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0)
                 break;
             total += n;
         }
-        close(fd);
+        syscall(SYS_close, (int)fd);
     }
     errno = saved;
     return total;

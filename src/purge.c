@@ -177,7 +177,7 @@ static int purge_top(arena *av, uint64_t cutoff, size_t pad, struct budget *b)
     top = av->top;
     size_t tsize = top_size(av, top);
     av->purge.top_end = (uintptr_t)top + tsize;
-    if (tsize <= PTAG_END + pad)
+    if (tsize <= PTAG_END || tsize - PTAG_END <= pad) /* (pad may be any size_t: malloc_trim's) */
         return 1;
     uintptr_t lo = page_up((uintptr_t)top + PTAG_END + pad), hi = page_down((uintptr_t)top + tsize);
     if (lo >= hi)
@@ -384,6 +384,14 @@ static inline size_t limit_get(void) { return atomic_load_explicit(&mem_limit, m
 size_t um_purge_memory_limit(void) { return limit_get(); }
 int um_purge_limit_known(void) { return atomic_load_explicit(&limit_state, memory_order_acquire) == LIMIT_KNOWN; }
 
+/* The state of the limit's read, set first when set >= 0 (the tests). */
+int um_purge_limit_state(int set)
+{
+    if (set >= 0)
+        atomic_store_explicit(&limit_state, set, memory_order_relaxed);
+    return atomic_load_explicit(&limit_state, memory_order_relaxed);
+}
+
 /* Read the cgroup's limit, once (the first caller does it; the others go on
  * without it). A limit found makes the next tick look at RSS. */
 static UM_COLD void limit_read(void)
@@ -471,7 +479,7 @@ static int purge_idle_arenas(arena *self, uint64_t now, long decay)
             um_consolidate(a);
             top_sample_skip(a); /* what the drain merged into top was idle */
             struct budget b = {4 * STEP_BYTES, 4 * STEP_VISITS, 0, 1};
-            if (purge_step(a, cutoff_of(now, decay), um_params.top_pad, &b))
+            if (purge_step(a, cutoff_of(now, decay), RELAXED_LOAD(um_params.top_pad), &b))
                 a->purge.next_sweep = now + sweep_interval(decay);
             else
                 pending = 1;
@@ -588,7 +596,7 @@ static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
         return;
     }
     struct budget b = {STEP_BYTES, STEP_VISITS, 0, 0};
-    if (purge_step(av, cutoff_of(now, decay), um_params.top_pad, &b))
+    if (purge_step(av, cutoff_of(now, decay), RELAXED_LOAD(um_params.top_pad), &b))
         av->purge.next_sweep = now + sweep_interval(decay);
     else {
         av->purge.countdown = 0; /* a sweep is under way: a step every call */
@@ -722,7 +730,7 @@ static void purge_arena_sweep(arena *a, uint64_t now, long decay)
             a->purge.busy = 0;
         }
         struct budget b = {STEP_BYTES, STEP_VISITS, 0, 1};
-        int done = purge_step(a, cutoff_of(now, decay), um_params.top_pad, &b);
+        int done = purge_step(a, cutoff_of(now, decay), RELAXED_LOAD(um_params.top_pad), &b);
         if (done)
             a->purge.next_sweep = now + sweep_interval(decay);
         um_lock_release(&a->lock);
@@ -784,6 +792,12 @@ static void purge_thread_sync(void)
 /* In the child of fork the thread does not exist: it stays off until asked. */
 void um_purge_fork_child(void)
 {
+    /* a read of the limit that the fork cut in half (the purge thread reads
+     * it with no lock held, so fork does not wait for it): the thread that
+     * would finish it is not in the child, which reads it again */
+    int reading = LIMIT_READING;
+    atomic_compare_exchange_strong_explicit(&limit_state, &reading, LIMIT_UNREAD, memory_order_relaxed,
+                                            memory_order_relaxed);
     um_lock_init(&thread_lock);
     thread_running = 0;
     RELAXED_STORE(um_params.purge_thread, 0);

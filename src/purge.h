@@ -173,5 +173,6 @@ int um_purge_pressure(void);      /* RSS is near the memory limit */
 long um_purge_decay(void);        /* the decay in force, ms: -1 never, 0 at once */
 size_t um_purge_memory_limit(void);
 int um_purge_limit_known(void);    /* the limit has been read (env at start, cgroup later) */
+int um_purge_limit_state(int set); /* the tests: 0 unread, 1 being read, 2 read; set if >= 0 */
 
 #endif

@@ -19,7 +19,7 @@ static size_t page_down(size_t n) { return n & ~(um_pagesize - 1); }
 static size_t top_excess(arena *av, chunk *top, size_t pad)
 {
     size_t tsize = top_size(av, top);
-    if (tsize <= MINSIZE + pad + 1)
+    if (tsize <= MINSIZE + 1 || tsize - MINSIZE - 1 <= pad) /* (pad may be any size_t: malloc_trim's) */
         return 0;
     return page_down(tsize - MINSIZE - pad - 1);
 }
@@ -169,9 +169,9 @@ void um_trim_after_free(arena *av)
     size_t before = av->system_mem;
     if (av == &um_main_arena) {
         if (chunksize(av->top) >= RELAXED_LOAD(um_params.trim_threshold) && !um_trim_waits_for_decay())
-            um_systrim(av, um_params.top_pad);
+            um_systrim(av, RELAXED_LOAD(um_params.top_pad));
     } else if (!um_trim_waits_for_decay()) {
-        um_heap_trim(av, av->last_heap, um_params.top_pad, 0);
+        um_heap_trim(av, av->last_heap, RELAXED_LOAD(um_params.top_pad), 0);
     }
     if (av->system_mem < before && trim_adapts()) {
         /* (all the trims since the heap last grew: a round's frees come
