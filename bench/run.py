@@ -45,7 +45,7 @@ COLORS = {"umalloc": "#d62728", "glibc": "#7f7f7f", "jemalloc": "#1f77b4",
           "tcmalloc": "#2ca02c", "mimalloc": "#9467bd"}
 EXTRA_COLORS = ["#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 
-C_SOURCES = ["pairs", "bulk", "heap_random", "trees", "server", "prodcons", "oneway",
+C_SOURCES = ["pairs", "bulk", "aligned", "heap_random", "trees", "server", "prodcons", "oneway",
              "xchurn", "prodcons_batch", "threads", "false_sharing", "realloc", "bigblocks",
              "bigslots", "frag", "churn"]
 REDIS_PORT = 6399
@@ -466,6 +466,9 @@ def make_workloads():
         synthetic("bulk", "bulk", ["10000"],
                   "batches of 10,000 blocks of 16-1024 B, freed in shuffled order",
                   single=True, cg_scale=0.08, ops_unit="pair", marginal=True),
+        synthetic("aligned", "aligned", [],
+                  "batches of 32 blocks from posix_memalign/aligned_alloc, 32 B-4 KiB alignments",
+                  single=True, cg_scale=0.1, ops_unit="block"),
         synthetic("heap-random", "heap_random", [],
                   "random working set of 200k blocks, sizes skewed small",
                   single=True, cg_scale=0.1),
