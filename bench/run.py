@@ -456,6 +456,30 @@ def clean_env():
     return env
 
 
+# A peer's own bug that a workload's checks catch, known upstream: the cell
+# still shows FAIL, the run says why, and it does not count as a failure of
+# the suite (bench-quick in `make test` must not go red for a bug in an
+# installed peer). Matched by allocator name, workload and a text the
+# failure must contain; umalloc is never listed.
+KNOWN_PEER_BUGS = {
+    ("aligned", "mimalloc"): ("not aligned to",
+                              "Debian's mimalloc 2.0.9 returns blocks of aligned_alloc(256, 256) that "
+                              "are not 256-aligned (mimalloc issue #700, fixed upstream after 2.0.9)"),
+}
+
+
+def known_peer_bug(wname, aname, cell):
+    """The reason if every failure of this cell is a listed peer bug, else None."""
+    k = KNOWN_PEER_BUGS.get((wname, aname))
+    fails = cell["failures"] + cell.get("cg_failures", [])
+    if not k or aname == "umalloc" or not fails:
+        return None
+    text, why = k
+    if all(text in (f.get("stderr") or "") + (f.get("error") or "") for f in fails):
+        return why
+    return None
+
+
 def make_workloads():
     ws = []
     for size in ["16", "64", "256", "1k", "4k", "64k", "1m"]:
@@ -850,6 +874,8 @@ def write_markdown(path, data):
         L.append(f"  - {a['name']}: {a['id']}")
     L.append(f"- result: {data['passed']} passed, {data['failed']} failed "
              "(workload x allocator runs)")
+    for k, why in data.get("known_peer_bugs", {}).items():
+        L.append(f"- {k}: FAIL, a known bug of that allocator, not counted: {why}")
     if data["skipped"]:
         L.append("- skipped: " + "; ".join(f"{k} ({v})" for k, v in data["skipped"].items()))
     L.append("")
@@ -1161,6 +1187,7 @@ def main():
     results = {w.name: {a.name: {"runs": [], "failures": []} for a in allocs} for w in active}
     timeout = 60 if args.quick else 300
     passed = failed = 0
+    known = {}
     for w in active:
         sc = scale_of(w)
         if w.setup_fn:
@@ -1190,7 +1217,9 @@ def main():
         line = []
         for a in allocs:
             cell = results[w.name][a.name]
-            if cell["failures"]:
+            if cell["failures"] and known_peer_bug(w.name, a.name, cell):
+                known[f"{w.name} / {a.name}"] = known_peer_bug(w.name, a.name, cell)
+            elif cell["failures"]:
                 failed += 1
             else:
                 passed += 1
@@ -1248,7 +1277,10 @@ def main():
         for w in active:
             for a in allocs:
                 cell = results[w.name][a.name]
-                if cell["failures"] or cell.get("cg_failures"):
+                why = known_peer_bug(w.name, a.name, cell)
+                if why:
+                    known[f"{w.name} / {a.name}"] = why
+                elif cell["failures"] or cell.get("cg_failures"):
                     failed += 1
                 else:
                     passed += 1
@@ -1289,7 +1321,7 @@ def main():
         "quick": args.quick, "runs": runs, "baseline": baseline, "pin_cpu": PIN_CPU,
         "allocators": [{"name": a.name, "path": a.origin, "id": lib_id(a.path, a.origin)}
                        for a in allocs],
-        "skipped": skipped, "passed": passed, "failed": failed,
+        "skipped": skipped, "passed": passed, "failed": failed, "known_peer_bugs": known,
         "elapsed_s": time.time() - start,
         "workloads": wl_out,
     }
@@ -1299,6 +1331,8 @@ def main():
     write_markdown(out_prefix + ".md", data)
     write_svg(out_prefix + ".svg", data)
     log(f"wrote {out_prefix}.md, .json, .svg  ({data['elapsed_s']:.0f} s)")
+    for k, why in known.items():
+        log(f"known peer bug, not counted as a failure: {k}: {why}")
     log(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
