@@ -597,22 +597,9 @@ PUBLIC void *API(reallocarray)(void *mem, size_t n, size_t size)
     return API(realloc)(mem, bytes);
 }
 
-/* Aligned allocation behind memalign & co.; align is a power of two.
- * A request that fits the thread cache is served by an aligned block among
- * the first few on its class's stack (tc_pop_aligned): an aligned block
- * freed goes back onto that stack, so a loop of aligned_alloc/free (or C++'s
- * aligned new and delete) takes it back at the next call; a miss sets the
- * class's slot up as a refill would (um_tcache_aligned_miss), so that
- * several such blocks live at once come back too. The chunks the
- * arena aligns for the cache's sizes have their class's size (a medium
- * request is rounded up to its class, as malloc's are), or they could not be
- * cached when freed. Before, every aligned request split a larger chunk in
- * the arena and freed the two ends into the bins: examples/alloc_loops
- * aligned 32 64 took 893 instructions a round under cachegrind (now 126;
- * glibc 574, tcmalloc 115), posix 4096 4096 1,212 (now 234; glibc 697). */
 /* aligned_generic's miss: class i's stack (0: no class) had no aligned
  * block; bytes already rounded to the class. Out of line, so that the hit
- * keeps few registers (cachegrind, alloc_loops aligned 32 64: 131 -> 126
+ * keeps few registers (cachegrind, alloc_loops aligned 32 64: 131 -> 125
  * instructions a round). */
 static UM_NOINLINE void *aligned_miss(size_t align, size_t bytes, size_t i)
 {
@@ -636,6 +623,19 @@ static UM_NOINLINE void *aligned_miss(size_t align, size_t bytes, size_t i)
     return m;
 }
 
+/* Aligned allocation behind memalign & co.; align is a power of two.
+ * A request that fits the thread cache is served by an aligned block among
+ * the first few on its class's stack (tc_pop_aligned): an aligned block
+ * freed goes back onto that stack, so a loop of aligned_alloc/free (or C++'s
+ * aligned new and delete) takes it back at the next call; a miss sets the
+ * class's slot up as a refill would (um_tcache_aligned_miss), so that
+ * several such blocks live at once come back too. The chunks the
+ * arena aligns for the cache's sizes have their class's size (a medium
+ * request is rounded up to its class, as malloc's are), or they could not be
+ * cached when freed. Before, every aligned request split a larger chunk in
+ * the arena and freed the two ends into the bins: examples/alloc_loops
+ * aligned 32 64 took 893 instructions a round under cachegrind (now 125;
+ * glibc 574, tcmalloc 115), posix 4096 4096 1,212 (now 203; glibc 697). */
 static inline __attribute__((always_inline)) void *aligned_generic(size_t align, size_t bytes)
 {
     um_ensure_init();
