@@ -499,7 +499,8 @@ void um_munmap_chunk(chunk *p, const char *fn, int from_free)
     if (now && out[n].len)
         n++;
     um_lock_release(&um_mmap_lock);
-    um_dyn_threshold_update(size);
+    if (from_free) /* (see above: not for a block realloc moves or cuts out of its mapping) */
+        um_dyn_threshold_update(size);
     mc_unmap(out, n);
     if (!kept && !(from_free && adopt(base, len, (uintptr_t)p, size)))
         um_os_unmap((void *)base, len);
