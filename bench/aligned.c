@@ -1,7 +1,7 @@
 /* aligned - aligned allocations, the way C++'s aligned new (alignas(64)
  * types), SIMD buffers and page-aligned I/O buffers make them: batches of
  * 32 blocks from posix_memalign and aligned_alloc, alignments 32 B to
- * 4 KiB (mostly a cache line), sizes 16 B to 4 KiB skewed small (page
+ * 4 KiB (mostly a cache line), sizes 16 B to 8 KiB skewed small (page
  * multiples for 4 KiB alignment), freed in shuffled order; repeated.
  * Single-threaded.
  *

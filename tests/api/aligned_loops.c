@@ -7,7 +7,7 @@
 // grow. Before, a slot used only by aligned requests was never refilled, so
 // its frees went on to the central cache, and each request split a fresh
 // chunk in the arena (16 blocks of aligned_alloc(64, 256): 897 instructions
-// a pair under cachegrind, now 128). Also: an aligned block below a few
+// a pair under cachegrind, now 113). Also: an aligned block below a few
 // plain blocks of the same size on the class's stack is still found
 // (tc_pop_aligned looks TC_ALIGN_SCAN entries deep), and every block is
 // aligned and keeps its contents.
