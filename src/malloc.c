@@ -515,7 +515,17 @@ static void *realloc_heap(void *mem, size_t bytes, arena *av)
         free_body(mem);
         return nm;
     }
-    if (nb < RELAXED_LOAD(um_params.mmap_threshold) || nb <= oldsize) {
+    /* In place (into top or a free neighbour) unless the block is to move
+     * into a mapping of its own, which mremap then grows without copying:
+     * a block below the mmap threshold, a shrink, or one that malloc would
+     * not map either (mmap off with M_MMAP_MAX = 0, the seeds' setting, or
+     * at its limit; or a big block top serves) stays in the heap anyway,
+     * and moving it would copy it on every growth. (Tried only below the
+     * threshold before: with M_MMAP_MAX = 0, bench/realloc's string builder
+     * ran over a minute, against glibc's 0.7 s.) */
+    if (nb < RELAXED_LOAD(um_params.mmap_threshold) || nb <= oldsize ||
+        RELAXED_LOAD(um_mstats.n_mmaps) >= (size_t)RELAXED_LOAD(um_params.n_mmaps_max) ||
+        um_big_from_heap(nb)) {
         um_lock_acquire(&av->lock);
         int done = um_int_realloc_inplace(av, p, oldsize, nb);
         um_arena_release(av);
