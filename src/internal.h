@@ -204,7 +204,14 @@ struct um_owner {
     uintptr_t lo, hi;  /* OWN_HEAP: where its chunks lie; OWN_MAPPED: the mapping */
 };
 /* The brk heap's chunk range [lo, lo + span), for free()'s fast path: load
- * span (acquire) first, then lo. Never covers anything but the brk heap. */
+ * span (acquire) first, then lo. Never covers anything but the brk heap,
+ * and stops BOX_GUARD bytes short of its end (span 0 while the heap is
+ * smaller): a chunk that starts inside the range and whose header says it
+ * is small has its next header inside the heap, so the fast paths read it
+ * with no bound test, even when the "chunk" is a stale pointer to a small
+ * top (its next header would lie at the break). Chunks in the last bytes
+ * take the paths that ask the segment table. */
+#define BOX_GUARD (TC_MAX_CHUNK + CHUNK_HDR)
 extern _Atomic uintptr_t um_box_lo, um_box_span;
 /* The main-arena segment of the last lookup: a chunk address c inside it
  * needs no search (inline, for free's generic path). */
@@ -241,9 +248,11 @@ int um_owner_holds_slow(arena *av, chunk *p, size_t size);
 static inline int um_owner_holds(arena *av, chunk *p, size_t size)
 {
     uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
-    uintptr_t room = atomic_load_explicit(&um_box_lo, memory_order_relaxed) + span - (uintptr_t)p;
-    if (likely(room - 1 < span)) /* p in [lo, lo + span) */
+    uintptr_t off = (uintptr_t)p - atomic_load_explicit(&um_box_lo, memory_order_relaxed);
+    if (likely(off < span)) { /* p in [lo, lo + span); the heap ends BOX_GUARD further */
+        uintptr_t room = span + BOX_GUARD - off;
         return av == &um_main_arena && size <= room && room - size >= CHUNK_HDR;
+    }
     return um_owner_holds_slow(av, p, size);
 }
 const char *um_owner_check(void);           /* check.c: NULL if consistent */

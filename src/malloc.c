@@ -115,6 +115,17 @@ void um_init_slow(void)
     um_lock_release(&init_lock);
 }
 
+/* Is p (a chunk address) inside the brk heap's fast-path range? One
+ * subtraction. Only the brk heap, and not its last BOX_GUARD bytes: a small
+ * chunk found here has its next header inside the heap (owner.c). Main-arena
+ * chunks in other segments take the generic path, which asks the segment
+ * table. span is loaded first: lo was written once, before span left 0. */
+static inline int in_main_box(uintptr_t c)
+{
+    uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
+    return c - atomic_load_explicit(&um_box_lo, memory_order_relaxed) < span;
+}
+
 /* Heap or mmap for a chunk of nb bytes, outside the cache; zeroed: the
  * caller clears a heap chunk (calloc), so a big one is better mapped. */
 static inline __attribute__((always_inline)) void *alloc_uncached(size_t nb, int zeroed)
@@ -228,15 +239,13 @@ UM_NOINLINE void um_free_generic(void *mem)
     /* the common miss: a small main-arena chunk whose stack is full. The
      * inline path's checks, repeated here rather than there (any extra
      * branch in free() costs every hit), spare it the full classification.
-     * The next header is read only inside the brk heap, as free() does (a
-     * stale pointer to a small top: tests/misuse/double_free_small_top). */
-    uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
-    uintptr_t lo = atomic_load_explicit(&um_box_lo, memory_order_relaxed);
-    if ((uintptr_t)p - lo < span && aligned_ok(mem) && um_tc_state == TC_LIVE) {
+     * Only inside the brk heap's range, whose guard keeps the next header
+     * in the heap, as in free() (a stale pointer to a small top:
+     * tests/misuse/double_free_small_top). */
+    if (in_main_box((uintptr_t)p) && aligned_ok(mem) && um_tc_state == TC_LIVE) {
         size_t size = hdr_load(p), i = size >> 4;
         if ((size & (IS_MMAPPED | NON_MAIN_ARENA)) == 0 && i - 2 < TC_NBINS &&
-            um_tcp->room[i] == 0 && (uintptr_t)p + (i << 4) + CHUNK_HDR <= lo + span &&
-            next_hdr_inuse(chunk_at(p, i << 4)) &&
+            um_tcp->room[i] == 0 && next_hdr_inuse(chunk_at(p, i << 4)) &&
             ((void **)mem)[1] != (void *)um_tc_key) {
             um_tcache_free_full(i, mem);
             return;
@@ -406,63 +415,63 @@ static inline __attribute__((always_inline)) void free_body(void *mem)
      * in-use chunk with odds of about 2^-54; otherwise the slow path names
      * the pointer. */
     /* Is p inside the brk heap? One subtraction, with the bounds kept for
-     * the next header's test and free_medium: span (acquire) first, then lo
-     * (lo was written once, before span left 0: owner.c). Only the brk heap:
-     * main-arena chunks in other segments ask the segment hint or take the
-     * generic path, which asks the segment table. */
+     * free_medium: span (acquire) first, then lo (lo was written once,
+     * before span left 0: owner.c). Only the brk heap: main-arena chunks in
+     * other segments ask the segment hint or take the generic path, which
+     * asks the segment table.
+     * The next header read below must lie inside p's region. top is the
+     * last chunk and ends where the region does, and a stale pointer to it
+     * (a small block freed twice, merged into top in between) decodes to a
+     * small in-use chunk whose next header lies past the end, unmapped once
+     * the heap was trimmed: SIGSEGV with no message (tests/misuse/
+     * double_free_small_top_warm). In the brk heap the range itself stops
+     * BOX_GUARD bytes short of the end (owner.c), so every small chunk that
+     * starts inside it has its next header inside the heap, for no
+     * instruction; the other regions test the bound. The generic path
+     * names the double free. */
     uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
     uintptr_t lo = atomic_load_explicit(&um_box_lo, memory_order_relaxed);
-    /* p's offset in its region and the region's length: the next header is
-     * read only inside it */
-    uintptr_t off = (uintptr_t)p - lo, len;
     heap *h;
-    if (likely(off < span)) { /* NULL is never in the box */
+    if (likely((uintptr_t)p - lo < span)) { /* NULL is never in the box */
         size = hdr_flipped(p);
-        len = span;
         if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA)) != 0))
             goto generic;
         if (unlikely((size >> 4) - 2 >= TC_NBINS)) {
-            free_medium(mem, size, &um_main_arena, lo + span);
+            free_medium(mem, size, &um_main_arena, lo + span + BOX_GUARD);
             return;
         }
     } else if (um_heap_owns(p)) {
         size = hdr_flipped(p);
-        h = um_heap_of(p);
-        off = (uintptr_t)p - (uintptr_t)h;
-        len = RELAXED_LOAD(h->size);
         if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA)) != NON_MAIN_ARENA))
             goto generic;
+        h = um_heap_of(p);
+        uintptr_t end = (uintptr_t)h + RELAXED_LOAD(h->size);
         if (unlikely((size >> 4) - 2 >= TC_NBINS)) {
-            free_medium(mem, size, h->ar, (uintptr_t)h + len);
+            free_medium(mem, size, h->ar, end);
             return;
         }
+        if (unlikely((uintptr_t)p + ((size >> 4) << 4) + CHUNK_HDR > end))
+            goto generic;
     } else if ((h = um_owner_seg_hint(p)) != NULL) {
         /* a main-arena segment outside the brk heap (brk blocked by a
          * mapping, or capped as under valgrind): the one looked up last */
         size = hdr_flipped(p);
-        off = (uintptr_t)p - (uintptr_t)h;
-        len = RELAXED_LOAD(h->size);
         if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA)) != 0))
             goto generic;
+        uintptr_t end = (uintptr_t)h + RELAXED_LOAD(h->size);
         if (unlikely((size >> 4) - 2 >= TC_NBINS)) {
-            free_medium(mem, size, &um_main_arena, (uintptr_t)h + len);
+            free_medium(mem, size, &um_main_arena, end);
             return;
         }
+        if (unlikely((uintptr_t)p + ((size >> 4) << 4) + CHUNK_HDR > end))
+            goto generic;
     } else {
         goto generic;
     }
     {
-        /* The next header must lie inside the region: top is the last chunk
-         * and ends where the region does, and a stale pointer to it (a small
-         * block freed twice, merged into top in between) decodes to a small
-         * in-use chunk whose next header lies past the break, unmapped once
-         * the heap was trimmed (SIGSEGV, no message; tests/misuse/
-         * double_free_small_top_warm). The generic path names it. (3
-         * instructions a free: cachegrind, alloc_loops top 16.) */
         size_t i = size >> 4, cs = i << 4;
         struct tcache *tc = um_tcp;
-        if (likely(tc->room[i] != 0 && off + cs + CHUNK_HDR <= len &&
-                   next_hdr_inuse(chunk_at(p, cs)) && !tc_key_maybe(mem))) {
+        if (likely(tc->room[i] != 0 && next_hdr_inuse(chunk_at(p, cs)) && !tc_key_maybe(mem))) {
             tc_push(tc, i, mem);
             return;
         }

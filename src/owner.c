@@ -44,11 +44,12 @@ _Atomic uintptr_t um_box_lo, um_box_span;
 
 static uintptr_t seg_end(heap *h) { return (uintptr_t)h + RELAXED_LOAD(h->size); }
 
-/* The fast-path range follows the first brk segment. */
+/* The fast-path range follows the first brk segment, less its last
+ * BOX_GUARD bytes (internal.h). */
 static void box_publish(heap *h)
 {
     size_t sz = RELAXED_LOAD(h->size);
-    size_t span = sz > HEAP_HDR ? sz - HEAP_HDR : 0;
+    size_t span = sz > HEAP_HDR + BOX_GUARD ? sz - HEAP_HDR - BOX_GUARD : 0;
     atomic_store_explicit(&um_box_span, span, memory_order_release);
 }
 
@@ -206,7 +207,9 @@ const char *um_owner_check(void)
     if (box_seg) {
         uintptr_t lo = atomic_load_explicit(&um_box_lo, memory_order_relaxed);
         uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_relaxed);
-        if (lo != (uintptr_t)box_seg + HEAP_HDR || lo + span != seg_end(box_seg))
+        size_t sz = RELAXED_LOAD(box_seg->size);
+        if (lo != (uintptr_t)box_seg + HEAP_HDR ||
+            span != (sz > HEAP_HDR + BOX_GUARD ? sz - HEAP_HDR - BOX_GUARD : 0))
             return "the fast-path range does not match the brk heap";
     }
     return NULL;
