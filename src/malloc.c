@@ -126,14 +126,22 @@ static inline int in_main_box(uintptr_t c)
     return c - atomic_load_explicit(&um_box_lo, memory_order_relaxed) < span;
 }
 
+/* May one more chunk get its own mapping under M_MMAP_MAX? The limit is an
+ * int compared as one, as glibc does: a negative limit allows none (cast
+ * to size_t it had allowed any number). */
+static inline int mmap_room(void)
+{
+    int max = RELAXED_LOAD(um_params.n_mmaps_max);
+    return max > 0 && RELAXED_LOAD(um_mstats.n_mmaps) < (size_t)max;
+}
+
 /* Heap or mmap for a chunk of nb bytes, outside the cache; zeroed: the
  * caller clears a heap chunk (calloc), so a big one is better mapped. */
 static inline __attribute__((always_inline)) void *alloc_uncached(size_t nb, int zeroed)
 {
     void *m = NULL;
     int tried_mmap = 0;
-    if (nb >= RELAXED_LOAD(um_params.mmap_threshold) &&
-        RELAXED_LOAD(um_mstats.n_mmaps) < (size_t)RELAXED_LOAD(um_params.n_mmaps_max) &&
+    if (nb >= RELAXED_LOAD(um_params.mmap_threshold) && mmap_room() &&
         (zeroed || !um_big_from_heap(nb))) {
         tried_mmap = 1;
         if ((m = um_mmap_chunk(nb, 0)))
@@ -644,7 +652,7 @@ static UM_NOINLINE void *aligned_miss(size_t align, size_t bytes, size_t i)
     size_t nb = request2size(bytes);
     void *m = NULL;
     if ((nb + align >= RELAXED_LOAD(um_params.mmap_threshold) || align >= um_pagesize * 64) &&
-        RELAXED_LOAD(um_mstats.n_mmaps) < (size_t)RELAXED_LOAD(um_params.n_mmaps_max))
+        mmap_room())
         m = um_mmap_chunk(nb, align);
     if (!m) {
         arena *av = um_arena_get();
