@@ -188,6 +188,10 @@ static void set_env_param(const char *where, const char *name, size_t nlen, int 
         return;
     }
     int ok = 0;
+    /* (glibc's tunables take arena_max and arena_test from 1; mallopt
+     * itself returns 1 at 0, changing nothing) */
+    if ((param == M_ARENA_MAX || param == M_ARENA_TEST) && v == 0)
+        v = ~0ull; /* out of range */
     if ((long long)v >= 0 && v <= INT32_MAX) {
         setting_from = from;
         ok = um_mallopt(param, (int)v);
@@ -275,7 +279,7 @@ int um_mallopt(int param, int value)
     arena *av = &um_main_arena;
     um_lock_acquire(&av->lock);
     um_consolidate(av);
-    int ok = 1, purge_changed = 0;
+    int ok = 1, changed = 1, purge_changed = 0;
     switch (param) {
     case M_MXFAST:
         if (value < 0 || value > (int)MAX_FAST_SIZE)
@@ -312,10 +316,12 @@ int um_mallopt(int param, int value)
         RELAXED_STORE(um_params.tcache_off, um_params.perturb != 0);
         break;
     case M_ARENA_TEST:
+        /* (value <= 0: no change, yet 1, as glibc returns; the environment
+         * reports it as out of range, set_env_param) */
         if (value > 0)
             RELAXED_STORE(um_params.arena_test, value);
         else
-            ok = 0;
+            changed = 0;
         break;
     case M_UMALLOC_PURGE_DECAY:
         if (value < -1)
@@ -332,12 +338,12 @@ int um_mallopt(int param, int value)
         if (value > 0)
             RELAXED_STORE(um_params.arena_max, value);
         else
-            ok = 0;
+            changed = 0; /* (as M_ARENA_TEST) */
         break;
     default:
         ok = 0;
     }
-    if (ok)
+    if (ok && changed)
         note_origin(param, setting_from);
     um_lock_release(&av->lock);
     um_tcache_refresh_settings();
