@@ -188,10 +188,12 @@ static void set_env_param(const char *where, const char *name, size_t nlen, int 
         return;
     }
     int ok = 0;
-    /* (glibc's tunables take arena_max and arena_test from 1; mallopt
-     * itself returns 1 at 0, changing nothing) */
+    /* (glibc's tunables take arena_max and arena_test from 1, mallopt
+     * itself returning 1 at 0 and changing nothing; perturb up to 0xff) */
     if ((param == M_ARENA_MAX || param == M_ARENA_TEST) && v == 0)
         v = ~0ull; /* out of range */
+    if (param == M_PERTURB && v > 0xff)
+        v = ~0ull;
     if ((long long)v >= 0 && v <= INT32_MAX) {
         setting_from = from;
         ok = um_mallopt(param, (int)v);
@@ -312,8 +314,11 @@ int um_mallopt(int param, int value)
     case M_CHECK_ACTION:
         break;
     case M_PERTURB:
-        RELAXED_STORE(um_params.perturb, value & 0xff);
-        RELAXED_STORE(um_params.tcache_off, um_params.perturb != 0);
+        /* the whole int, as glibc keeps it: any value but 0 turns the fill
+         * on, and memset takes its low byte (256 fills freed memory with 0
+         * and new memory with 0xff; masked here, it had turned it off) */
+        RELAXED_STORE(um_params.perturb, value);
+        RELAXED_STORE(um_params.tcache_off, value != 0);
         break;
     case M_ARENA_TEST:
         /* (value <= 0: no change, yet 1, as glibc returns; the environment
@@ -365,7 +370,7 @@ void um_options_print(int fd)
         RELAXED_LOAD(um_params.top_pad),
         RELAXED_LOAD(um_params.max_fast) <= CHUNK_HDR ? 0 : RELAXED_LOAD(um_params.max_fast),
         (size_t)RELAXED_LOAD(um_params.n_mmaps_max), (size_t)RELAXED_LOAD(um_params.arena_max),
-        (size_t)RELAXED_LOAD(um_params.arena_test), (size_t)RELAXED_LOAD(um_params.perturb)};
+        (size_t)RELAXED_LOAD(um_params.arena_test), (size_t)(unsigned)RELAXED_LOAD(um_params.perturb)};
     int dyn = !RELAXED_LOAD(um_params.no_dyn_threshold);
     um_printf(fd, "settings in effect (value, where it came from):\n");
     for (int k = 0; k < OPT_NSLOTS; k++) {
