@@ -1,12 +1,12 @@
 /*
  * options.c — settings: mallopt(), glibc's MALLOC_*_ environment variables
  * and the glibc.malloc.* names in GLIBC_TUNABLES. Values are whole numbers
- * (decimal or 0x-hex, -1 for "never") with an optional K, M or G suffix
- * (powers of 1024); a value that does not parse, or that mallopt rejects,
- * is ignored with one line on stderr saying so — never silently. Environment
- * values are read once, at initialisation, with getenv (which does not
- * allocate). Each setting remembers where its value came from, for
- * UMALLOC_VERBOSE / umrun --verbose.
+ * (decimal, 0x-hex or 0-octal as glibc reads them, -1 for "never") with an
+ * optional K, M or G suffix (powers of 1024); a value that does not parse,
+ * or that mallopt rejects, is ignored with one line on stderr saying so —
+ * never silently. Environment values are read once, at initialisation, with
+ * getenv (which does not allocate). Each setting remembers where its value
+ * came from, for UMALLOC_VERBOSE / umrun --verbose.
  */
 #include <malloc.h>
 #include <stdlib.h>
@@ -44,7 +44,8 @@ static void note_origin(int param, int from)
         opt_from[k] = (unsigned char)from;
 }
 
-/* A whole decimal or 0x-hex number, optionally negative (glibc reads
+/* A whole decimal, 0x-hex or 0-octal number (glibc reads a leading 0 as
+ * octal: MALLOC_PERTURB_=0245 is 165), optionally negative (glibc reads
  * "-1" as the largest size: "never") and optionally ending in K, M or G
  * (x1024, x1024^2, x1024^3); 0 when it does not parse or overflows. */
 static int parse_num(const char *s, size_t len, unsigned long long *out)
@@ -69,8 +70,12 @@ static int parse_num(const char *s, size_t len, unsigned long long *out)
         base = 16;
         s += 2;
         len -= 2;
+    } else if (len > 1 && s[0] == '0') {
+        base = 8;
+        s++;
+        len--;
     }
-    if (len == 0 || len > 20)
+    if (len == 0 || len > 22) /* (64 bits: 22 octal digits; overflow is checked below) */
         return 0;
     unsigned long long v = 0;
     for (size_t i = 0; i < len; i++) {
@@ -78,6 +83,8 @@ static int parse_num(const char *s, size_t len, unsigned long long *out)
         int d = c >= '0' && c <= '9' ? c - '0'
               : base == 16 && c >= 'a' && c <= 'f' ? c - 'a' + 10
               : base == 16 && c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d >= base)
+            d = -1; /* an 8 or 9 in an octal number */
         if (d < 0 || v > (~0ull - (unsigned)d) / (unsigned)base)
             return 0;
         v = v * (unsigned)base + (unsigned)d;
