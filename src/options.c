@@ -269,7 +269,6 @@ void um_options_init(void)
         um_params.tcache_max = (size_t)tmv;
     else if (tm)
         um_printf(2, "umalloc: UMALLOC_TCACHE_MAX=%s ignored: not a size\n", tm);
-    parse_tunables(um_env("GLIBC_TUNABLES"));
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (!names[i].env)
             continue;
@@ -278,6 +277,9 @@ void um_options_init(void)
             set_env_param("", names[i].env, cstrlen(names[i].env), names[i].param, v, cstrlen(v),
                           FROM_ENV);
     }
+    /* after the MALLOC_*_ variables: a setting in GLIBC_TUNABLES wins over
+     * its MALLOC_*_ alias, as in glibc */
+    parse_tunables(um_env("GLIBC_TUNABLES"));
 }
 
 /* mallopt with glibc's meanings; 1 on success, 0 for a rejected value. */

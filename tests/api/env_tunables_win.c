@@ -1,0 +1,70 @@
+// A setting given both in GLIBC_TUNABLES and by its MALLOC_*_ alias takes
+// the GLIBC_TUNABLES value, as glibc 2.36 does; the MALLOC_*_ value won.
+// Settings given in only one of them both apply. The test re-executes
+// itself (/proc/self/exe) with the variables set.
+#include "../common.h"
+
+extern char **environ;
+
+static int child(const char *mode)
+{
+    if (!strcmp(mode, "threshold1m")) {
+        /* 1 MiB from GLIBC_TUNABLES, not MALLOC_MMAP_THRESHOLD_'s 64 KiB */
+        size_t c = t_count_mmapped(300 * 1024, 8);
+        EXPECTF(c == 0, "threshold 1 MiB: %zu of 8 x 300 KiB blocks mmapped", c);
+        c = t_count_mmapped(2 << 20, 8);
+        EXPECTF(c >= 6, "threshold 1 MiB: only %zu of 8 x 2 MiB blocks mmapped", c);
+    } else if (!strcmp(mode, "perturb-a5")) {
+        unsigned char *p = malloc(3000);
+        CHECK(p != NULL);
+        size_t bad = t_first_not(p, 3000, 0xa5 ^ 0xff);
+        EXPECTF(bad == (size_t)-1, "perturb 0xa5: byte %zu is %#x, expected %#x", bad,
+                bad == (size_t)-1 ? 0 : p[bad], 0xa5 ^ 0xff);
+        free(p);
+        /* MALLOC_MMAP_MAX_=0, alone in the environment, applies too */
+        size_t c = t_count_mmapped(2 << 20, 4);
+        EXPECTF(c == 0, "MALLOC_MMAP_MAX_=0: %zu of 4 x 2 MiB blocks mmapped", c);
+    } else {
+        fprintf(stderr, "unknown mode %s\n", mode);
+        return 2;
+    }
+    return t_done();
+}
+
+static void run(const char *mode, const char *const *set)
+{
+    static char *envp[4096];
+    int n = 0;
+    for (char **e = environ; *e && n < 4000; e++)
+        if (strncmp(*e, "MALLOC_", 7) != 0 && strncmp(*e, "GLIBC_TUNABLES=", 15) != 0)
+            envp[n++] = *e;
+    for (int i = 0; set[i]; i++)
+        envp[n++] = (char *)set[i];
+    envp[n] = NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        char *argv[] = {(char *)"env-child", (char *)mode, NULL};
+        execve("/proc/self/exe", argv, envp);
+        _exit(127);
+    }
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    EXPECTF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "mode %s with %s ...: failed", mode, set[0]);
+}
+
+#define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        return child(argv[1]);
+    run("threshold1m", ENV("MALLOC_MMAP_THRESHOLD_=65536",
+                           "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576"));
+    run("threshold1m", ENV("GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576",
+                           "MALLOC_MMAP_THRESHOLD_=65536"));
+    run("perturb-a5", ENV("MALLOC_PERTURB_=90", "MALLOC_MMAP_MAX_=0",
+                          "GLIBC_TUNABLES=glibc.malloc.perturb=165"));
+    return t_done();
+}
