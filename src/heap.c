@@ -40,6 +40,19 @@ arena *um_arena_of(chunk *p)
 
 static size_t page_align(size_t n) { return (n + um_pagesize - 1) & ~(um_pagesize - 1); }
 
+/* M_TOP_PAD as a growth adds it. The setting takes any size_t (mallopt's
+ * negative ints, the environment's huge values), so it is capped here,
+ * where it meets sizes: uncapped, mallopt(M_TOP_PAD, -4096) made
+ * nb + pad + MINSIZE wrap to less than nb, and the growth wrote a segment
+ * header past the break (SIGSEGV) or grew a non-main heap by nothing, and
+ * its malloc looped. A pad too big to be had is dropped: each growth
+ * below tries again without it. */
+static size_t growth_pad(void)
+{
+    size_t pad = RELAXED_LOAD(um_params.top_pad);
+    return pad < MAX_REQUEST ? pad : MAX_REQUEST;
+}
+
 /* Start a segment/heap at h of the given size and make its space the top. */
 static void heap_start(arena *av, heap *h, size_t size, int kind, size_t first_off)
 {
@@ -147,13 +160,14 @@ static void brk_top_grew(arena *av, heap *h, size_t old, size_t part)
         av->max_system_mem = av->system_mem;
 }
 
-/* Main arena: extend top with brk, or start a new segment (brk or mmap). */
-static int grow_main(arena *av, size_t nb)
+/* Main arena: extend top with brk, or start a new segment (brk or mmap),
+ * making room for pad bytes more than nb + MINSIZE. */
+static int grow_main_by(arena *av, size_t nb, size_t pad)
 {
     heap *h = av->last_heap;
     size_t old_size = av->top ? top_size(av, av->top) : 0;
     char *old_end = av->top ? (char *)av->top + old_size : NULL;
-    size_t want = nb + um_params.top_pad + MINSIZE;
+    size_t want = nb + pad + MINSIZE;
 
     if (h && h->kind == HEAP_BRK && old_end == (char *)um_os_brk_end()) {
         size_t incr = page_align(want - (old_size < want ? old_size : want));
@@ -244,6 +258,13 @@ static int grow_main(arena *av, size_t nb)
     return 0;
 }
 
+/* (a failed growth changes nothing, so the second try starts afresh) */
+static int grow_main(arena *av, size_t nb)
+{
+    size_t pad = growth_pad();
+    return grow_main_by(av, nb, pad) == 0 || (pad && grow_main_by(av, nb, 0) == 0) ? 0 : -1;
+}
+
 /* Other arenas: grow the newest heap in place, else map a new heap. */
 static int grow_other(arena *av, size_t nb)
 {
@@ -251,7 +272,8 @@ static int grow_other(arena *av, size_t nb)
     size_t tsize = top_size(av, av->top);
     size_t need = nb + MINSIZE - tsize;
     size_t old = h->size;
-    if (heap_grow(h, old + need + um_params.top_pad) == 0 || heap_grow(h, old + need) == 0) {
+    size_t pad = growth_pad();
+    if (heap_grow(h, old + need + pad) == 0 || heap_grow(h, old + need) == 0) {
         size_t diff = h->size - old;
         set_head(av->top, (tsize + diff) | PREV_INUSE | NON_MAIN_ARENA);
         av->system_mem += diff;
@@ -259,7 +281,7 @@ static int grow_other(arena *av, size_t nb)
             av->max_system_mem = av->system_mem;
         return 0;
     }
-    heap *nh = um_heap_new(HEAP_HDR + nb + MINSIZE + um_params.top_pad, av);
+    heap *nh = um_heap_new(HEAP_HDR + nb + MINSIZE + pad, av);
     if (!nh)
         nh = um_heap_new(HEAP_HDR + nb + MINSIZE, av);
     if (!nh)
@@ -286,7 +308,9 @@ int um_grow_top(arena *av, size_t nb)
 arena *um_heap_new_arena(int index)
 {
     size_t off = HEAP_HDR + ARENA_META_SIZE;
-    heap *h = um_heap_new(off + MINSIZE + um_params.top_pad, NULL);
+    heap *h = um_heap_new(off + MINSIZE + growth_pad(), NULL);
+    if (!h)
+        h = um_heap_new(off + MINSIZE, NULL);
     if (!h)
         return NULL;
     arena *av = (arena *)((char *)h + HEAP_HDR);
@@ -361,7 +385,7 @@ int um_heap_top_fit(arena *av, size_t nb, size_t min)
         return 0;
     if (have >= nb + MINSIZE)
         return 1;
-    size_t part = page_align(nb + MINSIZE + um_params.top_pad - have);
+    size_t part = page_align(nb + MINSIZE + growth_pad() - have);
     if (!brk_claim((char *)av->top + have, part))
         return 0;
     brk_top_grew(av, av->last_heap, have, part);
