@@ -315,6 +315,15 @@ static void xput(struct xbuf *b, const char *fmt, size_t a, size_t c, size_t d, 
         b->len += um_snprintf(b->p + b->len, b->cap - b->len, fmt, a, c, d, e);
 }
 
+/* Hand the text so far to the caller's FILE (no lock held: stdio may
+ * allocate); 0 when it took it all. */
+static int xflush(struct xbuf *b, FILE *fp)
+{
+    size_t len = b->len < b->cap ? b->len : b->cap - 1;
+    b->len = 0;
+    return fwrite(b->p, 1, len, fp) == len ? 0 : -1;
+}
+
 static void sizes_of_arena(arena *av, struct xbuf *b, size_t tot[6])
 {
     size_t fastn = 0, fasts = 0, restn = 0, rests = 0;
@@ -377,9 +386,17 @@ PUBLIC int API(malloc_info)(int options, FILE *fp)
         return -1;
     }
     size_t tot[6] = {0};
+    int r = 0;
     xput(&b, "<malloc version=\"1\">\n", 0, 0, 0, 0);
-    for (arena *a = &um_main_arena; a; a = um_arena_next(a))
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
+        /* an arena's part is at most 137 lines (its lists), under 18 KB:
+         * the buffer goes out when half full, or 1 MiB held only the first
+         * 190 or so arenas with full bins, and the rest of the document
+         * was cut off */
+        if (b.len > b.cap / 2)
+            r |= xflush(&b, fp);
         sizes_of_arena(a, &b, tot);
+    }
     um_lock_acquire(&um_mmap_lock);
     struct um_mstats ms = um_mstats;
     um_lock_release(&um_mmap_lock);
@@ -418,8 +435,7 @@ PUBLIC int API(malloc_info)(int options, FILE *fp)
          ra.rss > mine ? ra.rss - mine : 0, ra.rss, 0, 0);
     xput(&b, "<faults minor=\"%zu\" major=\"%zu\"/>\n</rss>\n", (size_t)ra.minflt, (size_t)ra.majflt, 0, 0);
     xput(&b, "</malloc>\n", 0, 0, 0, 0);
-    size_t len = b.len < b.cap ? b.len : b.cap - 1;
-    int r = fwrite(b.p, 1, len, fp) == len ? 0 : -1;
+    r |= xflush(&b, fp);
     um_os_unmap(b.p, b.cap);
     return r;
 }
