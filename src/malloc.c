@@ -560,8 +560,7 @@ static void *realloc_heap(void *mem, size_t bytes, arena *av)
      * threshold before: with M_MMAP_MAX = 0, bench/realloc's string builder
      * ran over a minute, against glibc's 0.7 s.) */
     if (nb < RELAXED_LOAD(um_params.mmap_threshold) || nb <= oldsize ||
-        RELAXED_LOAD(um_mstats.n_mmaps) >= (size_t)RELAXED_LOAD(um_params.n_mmaps_max) ||
-        um_big_from_heap(nb)) {
+        !mmap_room() || um_big_from_heap(nb)) {
         um_lock_acquire(&av->lock);
         int done = um_int_realloc_inplace(av, p, oldsize, nb);
         um_arena_release(av);
