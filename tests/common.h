@@ -492,4 +492,47 @@ static inline size_t t_read_all(int fd, char *buf, size_t cap)
     return n;
 }
 
+/* Runs a copy of this program with argv[1] = mode, in the parent's
+ * environment less its MALLOC_*, GLIBC_TUNABLES and UMALLOC_REPORT_PID
+ * variables, plus set ("K=V", NULL-terminated). The child's stderr goes to
+ * err (cap bytes, NUL-terminated). Returns the child's wait status. */
+extern char **environ;
+static inline int t_run_self(const char *mode, const char *const *set, char *err, size_t cap)
+{
+    static char *envp[4096];
+    int n = 0;
+    for (char **e = environ; *e && n < 4000; e++)
+        if (strncmp(*e, "MALLOC_", 7) != 0 && strncmp(*e, "GLIBC_TUNABLES=", 15) != 0 &&
+            strncmp(*e, "UMALLOC_REPORT_PID=", 19) != 0)
+            envp[n++] = *e;
+    for (int i = 0; set[i] && n < 4090; i++)
+        envp[n++] = (char *)set[i];
+    envp[n] = NULL;
+    int pfd[2];
+    if (pipe(pfd) != 0) {
+        perror("pipe");
+        exit(1);
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        exit(1);
+    }
+    if (pid == 0) {
+        dup2(pfd[1], 2);
+        char *argv[] = {(char *)"self-child", (char *)mode, NULL};
+        execve("/proc/self/exe", argv, envp);
+        _exit(127);
+    }
+    close(pfd[1]);
+    t_read_all(pfd[0], err, cap);
+    int st;
+    if (waitpid(pid, &st, 0) != pid) {
+        perror("waitpid");
+        exit(1);
+    }
+    return st;
+}
+
 #endif /* UMALLOC_TESTS_COMMON_H */

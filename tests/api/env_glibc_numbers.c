@@ -5,7 +5,6 @@
 // re-executes itself (/proc/self/exe) with the variables set.
 #include "../common.h"
 
-extern char **environ;
 
 static int child(const char *mode)
 {
@@ -30,41 +29,13 @@ static int child(const char *mode)
     return t_done();
 }
 
-/* Runs a copy of this program in `mode` with the parent's MALLOC_* and
- * GLIBC_TUNABLES variables replaced by `set` ("K=V", NULL-terminated); its
- * stderr must stay empty (no value ignored). */
+/* Runs a copy of this program in `mode` with `set` as its MALLOC_* and
+ * GLIBC_TUNABLES variables; its stderr must stay empty (no value ignored). */
 static void run(const char *mode, const char *const *set)
 {
-    static char *envp[4096];
-    int n = 0;
-    for (char **e = environ; *e && n < 4000; e++)
-        if (strncmp(*e, "MALLOC_", 7) != 0 && strncmp(*e, "GLIBC_TUNABLES=", 15) != 0)
-            envp[n++] = *e;
-    for (int i = 0; set[i]; i++)
-        envp[n++] = (char *)set[i];
-    envp[n] = NULL;
-    int pfd[2];
-    CHECK(pipe(pfd) == 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        dup2(pfd[1], 2);
-        char *argv[] = {(char *)"env-child", (char *)mode, NULL};
-        execve("/proc/self/exe", argv, envp);
-        _exit(127);
-    }
-    close(pfd[1]);
     static char err[4096];
-    size_t got = 0;
-    ssize_t r;
-    while (got < sizeof err - 1 && (r = read(pfd[0], err + got, sizeof err - 1 - got)) > 0)
-        got += (size_t)r;
-    err[got] = 0;
-    close(pfd[0]);
-    int st;
-    CHECK(waitpid(pid, &st, 0) == pid);
-    EXPECTF(WIFEXITED(st) && WEXITSTATUS(st) == 0 && got == 0, "%s with %s%s: exit %d, stderr \"%s\"",
+    int st = t_run_self(mode, set, err, sizeof err);
+    EXPECTF(WIFEXITED(st) && WEXITSTATUS(st) == 0 && err[0] == 0, "%s with %s%s: exit %d, stderr \"%s\"",
             mode, set[0], set[1] ? " ..." : "", WIFEXITED(st) ? WEXITSTATUS(st) : -1, err);
 }
 

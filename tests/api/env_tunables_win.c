@@ -4,7 +4,6 @@
 // itself (/proc/self/exe) with the variables set.
 #include "../common.h"
 
-extern char **environ;
 
 static int child(const char *mode)
 {
@@ -33,25 +32,9 @@ static int child(const char *mode)
 
 static void run(const char *mode, const char *const *set)
 {
-    static char *envp[4096];
-    int n = 0;
-    for (char **e = environ; *e && n < 4000; e++)
-        if (strncmp(*e, "MALLOC_", 7) != 0 && strncmp(*e, "GLIBC_TUNABLES=", 15) != 0)
-            envp[n++] = *e;
-    for (int i = 0; set[i]; i++)
-        envp[n++] = (char *)set[i];
-    envp[n] = NULL;
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        char *argv[] = {(char *)"env-child", (char *)mode, NULL};
-        execve("/proc/self/exe", argv, envp);
-        _exit(127);
-    }
-    int st;
-    CHECK(waitpid(pid, &st, 0) == pid);
-    EXPECTF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "mode %s with %s ...: failed", mode, set[0]);
+    static char err[4096];
+    int st = t_run_self(mode, set, err, sizeof err);
+    EXPECTF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "mode %s with %s ...: failed: %s", mode, set[0], err);
 }
 
 #define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})

@@ -5,8 +5,6 @@
 #include "../common.h"
 #include <pthread.h>
 
-extern char **environ;
-
 static void *touch(void *arg)
 {
     void *p = malloc(100);
@@ -17,6 +15,7 @@ static void *touch(void *arg)
 
 int main(int argc, char **argv)
 {
+    (void)argv;
     if (argc > 1) { /* the child: MALLOC_ARENA_MAX=0 */
         void *p = malloc(10);
         t_escape(p);
@@ -50,34 +49,8 @@ int main(int argc, char **argv)
 
     /* the environment: MALLOC_ARENA_MAX=0 is reported, not taken */
     if (strcmp(t_variant(), "release") == 0 || strcmp(t_variant(), "debug") == 0) {
-        int pfd[2];
-        CHECK(pipe(pfd) == 0);
-        fflush(NULL);
-        pid_t pid = fork();
-        CHECK(pid >= 0);
-        if (pid == 0) {
-            dup2(pfd[1], 2);
-            static char *envp[4096];
-            int n = 0;
-            for (char **e = environ; *e && n < 4000; e++)
-                if (strncmp(*e, "MALLOC_", 7) != 0 && strncmp(*e, "GLIBC_TUNABLES=", 15) != 0 &&
-                    strncmp(*e, "UMALLOC_REPORT_PID=", 19) != 0)
-                    envp[n++] = *e;
-            envp[n++] = (char *)"MALLOC_ARENA_MAX=0";
-            envp[n] = NULL;
-            char *args[] = {argv[0], (char *)"child", NULL};
-            execve("/proc/self/exe", args, envp);
-            _exit(127);
-        }
-        close(pfd[1]);
         static char err[4096];
-        size_t got = 0;
-        ssize_t r;
-        while (got < sizeof err - 1 && (r = read(pfd[0], err + got, sizeof err - 1 - got)) > 0)
-            got += (size_t)r;
-        close(pfd[0]);
-        int st;
-        CHECK(waitpid(pid, &st, 0) == pid);
+        int st = t_run_self("child", (const char *const[]){"MALLOC_ARENA_MAX=0", NULL}, err, sizeof err);
         EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
         EXPECTF(strstr(err, "umalloc: ignoring MALLOC_ARENA_MAX=0: out of range") != NULL,
                 "MALLOC_ARENA_MAX=0: stderr was \"%s\"", err);

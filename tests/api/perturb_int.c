@@ -6,8 +6,6 @@
 // ignored, with the one stderr line.
 #include "../common.h"
 
-extern char **environ;
-
 static void expect_fill(int value, size_t n)
 {
     CHECK(mallopt(M_PERTURB, value) == 1);
@@ -23,6 +21,7 @@ static void expect_fill(int value, size_t n)
 
 int main(int argc, char **argv)
 {
+    (void)argv;
     if (argc > 1) { /* the child, with MALLOC_PERTURB_=421: no fill */
         unsigned char *p = malloc(3000);
         CHECK(p != NULL);
@@ -39,34 +38,8 @@ int main(int argc, char **argv)
     expect_fill(0xab, 3400);
 
     if (strcmp(t_variant(), "release") == 0 || strcmp(t_variant(), "debug") == 0) {
-        int pfd[2];
-        CHECK(pipe(pfd) == 0);
-        fflush(NULL);
-        pid_t pid = fork();
-        CHECK(pid >= 0);
-        if (pid == 0) {
-            dup2(pfd[1], 2);
-            static char *envp[4096];
-            int n = 0;
-            for (char **e = environ; *e && n < 4000; e++)
-                if (strncmp(*e, "MALLOC_", 7) != 0 && strncmp(*e, "GLIBC_TUNABLES=", 15) != 0 &&
-                    strncmp(*e, "UMALLOC_REPORT_PID=", 19) != 0)
-                    envp[n++] = *e;
-            envp[n++] = (char *)"MALLOC_PERTURB_=421";
-            envp[n] = NULL;
-            char *args[] = {argv[0], (char *)"child", NULL};
-            execve("/proc/self/exe", args, envp);
-            _exit(127);
-        }
-        close(pfd[1]);
         static char err[4096];
-        size_t got = 0;
-        ssize_t r;
-        while (got < sizeof err - 1 && (r = read(pfd[0], err + got, sizeof err - 1 - got)) > 0)
-            got += (size_t)r;
-        close(pfd[0]);
-        int st;
-        CHECK(waitpid(pid, &st, 0) == pid);
+        int st = t_run_self("child", (const char *const[]){"MALLOC_PERTURB_=421", NULL}, err, sizeof err);
         EXPECTF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child: %s", err);
         EXPECTF(strstr(err, "umalloc: ignoring MALLOC_PERTURB_=421: out of range") != NULL,
                 "MALLOC_PERTURB_=421: stderr was \"%s\"", err);
