@@ -492,10 +492,23 @@ static inline size_t t_read_all(int fd, char *buf, size_t cap)
     return n;
 }
 
+/* Is environment entry e ("K=V") one of set's names? */
+static inline int t_env_named(const char *e, const char *const *set)
+{
+    for (int i = 0; set[i]; i++) {
+        size_t k = strcspn(set[i], "=");
+        if (strncmp(e, set[i], k + 1) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* Runs a copy of this program with argv[1] = mode, in the parent's
  * environment less its MALLOC_*, GLIBC_TUNABLES and UMALLOC_REPORT_PID
- * variables, plus set ("K=V", NULL-terminated). The child's stderr goes to
- * err (cap bytes, NUL-terminated). Returns the child's wait status. */
+ * variables and any variable set names, plus set ("K=V", NULL-terminated;
+ * an entry "K" without '=' only removes K).
+ * The child's stderr goes to err (cap bytes, NUL-terminated). Returns the
+ * child's wait status. */
 extern char **environ;
 static inline int t_run_self(const char *mode, const char *const *set, char *err, size_t cap)
 {
@@ -503,10 +516,11 @@ static inline int t_run_self(const char *mode, const char *const *set, char *err
     int n = 0;
     for (char **e = environ; *e && n < 4000; e++)
         if (strncmp(*e, "MALLOC_", 7) != 0 && strncmp(*e, "GLIBC_TUNABLES=", 15) != 0 &&
-            strncmp(*e, "UMALLOC_REPORT_PID=", 19) != 0)
+            strncmp(*e, "UMALLOC_REPORT_PID=", 19) != 0 && !t_env_named(*e, set))
             envp[n++] = *e;
     for (int i = 0; set[i] && n < 4090; i++)
-        envp[n++] = (char *)set[i];
+        if (strchr(set[i], '='))
+            envp[n++] = (char *)set[i];
     envp[n] = NULL;
     int pfd[2];
     if (pipe(pfd) != 0) {

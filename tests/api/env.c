@@ -4,7 +4,6 @@
 // with the variable set and a mode name in argv[1].
 #include "../common.h"
 
-extern char **environ;
 
 /* how many of 8 fresh n-byte blocks are separate mappings (see common.h) */
 static size_t mmapped(size_t n) { return t_count_mmapped(n, 8); }
@@ -115,37 +114,22 @@ static int child(const char *mode)
     return t_done();
 }
 
-/* Runs a copy of this program in `mode`, with the MALLOC_* / GLIBC_TUNABLES
- * variables of the parent removed and `set` (NULL-terminated "K=V" list) added. */
+/* Runs a copy of this program in `mode` with the MALLOC_* / GLIBC_TUNABLES
+ * variables of the parent removed and `set` (NULL-terminated "K=V" list)
+ * added (t_run_self). */
 static void run(const char *mode, const char *const *set)
 {
-    static char *envp[4096];
-    int n = 0;
-    for (char **e = environ; *e && n < 4000; e++)
-        if (strncmp(*e, "MALLOC_", 7) != 0 && strncmp(*e, "GLIBC_TUNABLES=", 15) != 0)
-            envp[n++] = *e;
-    char desc[512] = "";
+    char desc[512] = "", err[4096];
     for (int i = 0; set[i]; i++) {
-        envp[n++] = (char *)set[i];
         strncat(desc, set[i], sizeof desc - strlen(desc) - 2);
         strcat(desc, " ");
     }
-    envp[n] = NULL;
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        char *argv[] = { (char *)"env-child", (char *)mode, NULL };
-        execve("/proc/self/exe", argv, envp);
-        _exit(127);
-    }
-    int st;
-    CHECK(waitpid(pid, &st, 0) == pid);
+    int st = t_run_self(mode, set, err, sizeof err);
     if (WIFSIGNALED(st))
-        EXPECTF(0, "child %s[mode %s] died of signal %d", desc, mode, WTERMSIG(st));
+        EXPECTF(0, "child %s[mode %s] died of signal %d: %s", desc, mode, WTERMSIG(st), err);
     else
-        EXPECTF(WEXITSTATUS(st) == 0, "child %s[mode %s] failed (exit %d)", desc, mode,
-                WEXITSTATUS(st));
+        EXPECTF(WEXITSTATUS(st) == 0, "child %s[mode %s] failed (exit %d): %s", desc, mode,
+                WEXITSTATUS(st), err);
 }
 
 #define ENV(...) ((const char *const[]){ __VA_ARGS__, NULL })

@@ -7,8 +7,6 @@
 #include "../common.h"
 #include <sys/wait.h>
 
-extern char **environ;
-
 /* Bytes in this thread's cache after freeing many blocks of many sizes. */
 static size_t cached_after_frees(void)
 {
@@ -38,32 +36,10 @@ static int child(const char *mode)
 
 static void run(const char *mode, const char *set)
 {
-    static char *envp[4096];
-    int n = 0;
-    for (char **e = environ; *e && n < 4000; e++)
-        if (strncmp(*e, "UMALLOC_TCACHE_MAX=", 19) != 0)
-            envp[n++] = *e;
-    if (set)
-        envp[n++] = (char *)set;
-    envp[n] = NULL;
-    int pfd[2];
-    CHECK(pipe(pfd) == 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        dup2(pfd[1], 2);
-        char *argv[] = {(char *)"budget-child", (char *)mode, NULL};
-        execve("/proc/self/exe", argv, envp);
-        _exit(127);
-    }
-    close(pfd[1]);
     char err[4096];
-    t_read_all(pfd[0], err, sizeof err);
-    int st;
-    CHECK(waitpid(pid, &st, 0) == pid);
+    const char *const env[] = {set ? set : "UMALLOC_TCACHE_MAX", NULL}; /* no '=': unset */
+    int st = t_run_self(mode, env, err, sizeof err);
     EXPECTF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %s failed: %s", mode, err);
-    (void)err;
 }
 
 int main(int argc, char **argv)

@@ -16,7 +16,6 @@
 #include "../common.h"
 #include <sys/wait.h>
 
-extern char **environ;
 
 enum { N = 16, ROUNDS = 4 };
 
@@ -99,23 +98,8 @@ int main(int argc, char **argv)
     check_parked(20000, 20480);
 
     /* the small case, in a child with a 4 KiB budget */
-    static char *envp[4096];
-    int n = 0;
-    for (char **e = environ; *e && n < 4000; e++)
-        if (strncmp(*e, "UMALLOC_TCACHE_MAX=", 19) != 0)
-            envp[n++] = *e;
-    envp[n++] = (char *)"UMALLOC_TCACHE_MAX=4K";
-    envp[n] = NULL;
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        char *args[] = {(char *)"nobudget-child", (char *)"small", NULL};
-        execve("/proc/self/exe", args, envp);
-        _exit(127);
-    }
-    int st;
-    CHECK(waitpid(pid, &st, 0) == pid);
-    EXPECTF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the small case failed (status %d)", st);
+    char err[4096];
+    int st = t_run_self("small", (const char *const[]){"UMALLOC_TCACHE_MAX=4K", NULL}, err, sizeof err);
+    EXPECTF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the small case failed (status %d): %s", st, err);
     return t_done();
 }
