@@ -128,8 +128,9 @@ static void check_purge(arena *av, int cursor_seen, size_t purged_now)
     if (top) {
         uintptr_t lo = ((uintptr_t)top + PTAG_END + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1);
         uintptr_t hi = ((uintptr_t)top + chunksize(top)) & ~(uintptr_t)(um_pagesize - 1);
-        if (ps->top_hi == hi && lo < hi && ps->top_lo < hi)
-            purged_now += hi - (ps->top_lo > lo ? ps->top_lo : lo);
+        uintptr_t plo = um_purge_top_lo(av);
+        if (ps->top_hi == hi && lo < hi && plo < hi)
+            purged_now += hi - (plo > lo ? plo : lo);
     }
     if (purged_now > ps->purged_bytes)
         FAIL("more bytes purged now than ever purged in arena", av);

@@ -182,6 +182,7 @@ static int purge_top(arena *av, uint64_t cutoff, size_t pad, struct budget *b)
     uintptr_t lo = page_up((uintptr_t)top + PTAG_END + pad), hi = page_down((uintptr_t)top + tsize);
     if (lo >= hi)
         return 1;
+    av->purge.top_lo = um_purge_top_lo(av);
     if (av->purge.top_hi != hi || av->purge.top_lo > hi)
         av->purge.top_lo = av->purge.top_hi = hi; /* top's end moved: start again */
     uintptr_t plo = av->purge.top_lo;
@@ -444,6 +445,7 @@ int um_purge_pressure(void) { return atomic_load_explicit(&pressure, memory_orde
  * av locked. */
 static void top_sample(arena *av, uint64_t now)
 {
+    av->purge.top_lo = um_purge_top_lo(av); /* before top_high is forgotten */
     chunk *top = av->top;
     uintptr_t t = (uintptr_t)top, hi = av->purge.top_seen;
     if (av->purge.top_high > hi)
@@ -460,6 +462,7 @@ static void top_sample(arena *av, uint64_t now)
  * looked at). */
 static void top_sample_skip(arena *av)
 {
+    av->purge.top_lo = um_purge_top_lo(av);
     av->purge.top_seen = (uintptr_t)av->top;
     av->purge.top_high = 0;
 }
@@ -644,8 +647,9 @@ void um_purge_stats(arena *av, struct um_purge_stats *st)
     chunk *top = av->top;
     if (top) {
         uintptr_t lo = page_up((uintptr_t)top + PTAG_END), hi = page_down((uintptr_t)top + top_size(av, top));
-        if (av->purge.top_hi == hi && lo < hi && av->purge.top_lo < hi)
-            st->purged_now += hi - (av->purge.top_lo > lo ? av->purge.top_lo : lo);
+        uintptr_t plo = um_purge_top_lo(av);
+        if (av->purge.top_hi == hi && lo < hi && plo < hi)
+            st->purged_now += hi - (plo > lo ? plo : lo);
     }
 }
 

@@ -117,6 +117,25 @@ static inline void um_purge_top_rose(arena *av, chunk *new_top)
         av->purge.top_high = (uintptr_t)new_top;
 }
 
+/* The lowest page of top's purged interval that may still be trusted:
+ * pages below the highest start top has had since the last sample (and
+ * below its tag there) were handed out since, and may have been written. A
+ * block taken from the start of top and freed back into it brought its
+ * pages back, and with the interval left as it was, later sweeps skipped
+ * them as purged (tests/api/purge_top_reused: 7 MiB stayed resident after
+ * umalloc_purge). Cut at the samples (top_sample) and before a sweep reads
+ * the interval; readers in between ask this. */
+static inline uintptr_t um_purge_top_lo(const arena *av)
+{
+    uintptr_t lo = av->purge.top_lo, h = av->purge.top_high;
+    if (h) {
+        uintptr_t cut = (h + PTAG_END + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1);
+        if (cut > lo)
+            lo = cut < av->purge.top_hi ? cut : av->purge.top_hi;
+    }
+    return lo;
+}
+
 /* Top moved to another heap (um_heap_trim deleted the newest): addresses
  * of the old heap say nothing about the new top, which may hold a chunk
  * freed just now (the one before the older heap's fence, merged into it).
