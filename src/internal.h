@@ -139,6 +139,8 @@ void *um_os_reserve_accounted(size_t len, size_t align); /* the same; committing
 int um_os_commit(void *p, size_t len);     /* make read/write; 0 ok */
 int um_os_unmap(void *p, size_t len);        /* 0 ok; -1 (errno kept): mapping stays */
 void *um_os_remap(void *p, size_t old, size_t len); /* may move; NULL on failure */
+int um_os_move_grow(void *p, size_t old, size_t len, void *dst); /* into a reservation; -1 on failure */
+int um_os_grow_inplace(void *p, size_t old, size_t len); /* no move; -1 on failure */
 int um_os_move(void *p, size_t len, void *dst); /* pages to dst (MREMAP_FIXED); 0 ok, <0 not */
 void um_os_decommit(void *p, size_t len);  /* drop pages, keep the range usable */
 long um_os_read_file(const char *path, char *buf, size_t cap); /* bytes read, -1 on error */

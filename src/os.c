@@ -90,6 +90,27 @@ void *um_os_remap(void *p, size_t old, size_t len)
     return q == MAP_FAILED ? NULL : q;
 }
 
+/* Grow mapping [p, p + old) to len where it is (the address space after it
+ * free). 0 ok, -1 if the kernel refused. errno kept. */
+int um_os_grow_inplace(void *p, size_t old, size_t len)
+{
+    int saved = errno;
+    void *q = mremap(p, old, len, 0);
+    errno = saved;
+    return q == p ? 0 : -1;
+}
+
+/* Move mapping [p, p + old) to dst, growing it to len (dst: a reservation
+ * of at least len bytes, whose first len are replaced). 0 ok, -1 if the
+ * kernel refused (p is as it was). errno kept. */
+int um_os_move_grow(void *p, size_t old, size_t len, void *dst)
+{
+    int saved = errno;
+    void *q = mremap(p, old, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+    errno = saved;
+    return q == dst ? 0 : -1;
+}
+
 /* Move the pages of [p, p + len) to dst (page-aligned, mapped read/write),
  * replacing what is mapped there: the pages keep their frames, so nothing
  * faults again. 0 ok. -1 if the kernel refused: dst holds fresh pages again
