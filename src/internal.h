@@ -332,6 +332,7 @@ void um_central_check(arena *av);
 void *um_mmap_chunk(size_t nb, size_t align);
 void um_munmap_chunk(chunk *p, const char *fn, int from_free); /* from_free: may go to the heap */
 chunk *um_mremap_chunk(chunk *p, size_t nb);
+int um_mmap_rooms_release(void); /* address space short: rooms back; 1 if any */
 int um_mmap_valid(chunk *p);
 int um_mmap_lookup(chunk *p, uintptr_t *base, size_t *len); /* 1: live mapped chunk */
 int um_mmap_recycled(chunk *p);   /* its memory came from the mapping cache (not zeroed) */

@@ -78,6 +78,7 @@ static struct {
 static struct {
     struct reg_ent *slot;
     size_t cap, count;  /* cap is a power of two */
+    size_t rooms;       /* bytes of room reserved after mapped chunks */
     uintptr_t gone[64]; /* recently unmapped chunks, to name a double free */
     unsigned gone_next;
 } reg;
@@ -365,6 +366,8 @@ void *um_mmap_chunk(size_t nb, size_t align)
             return r;
     }
     char *m = um_os_map(len);
+    if (!m && um_mmap_rooms_release())
+        m = um_os_map(len);
     if (!m)
         return NULL;
     um_lock_acquire(&um_mmap_lock);
@@ -490,6 +493,7 @@ void um_munmap_chunk(chunk *p, const char *fn, int from_free)
     size_t j = reg_validate(p, fn);
     uintptr_t base = reg.slot[j].base;
     size_t len = reg.slot[j].len, size = len - ((uintptr_t)p - base), room = reg.slot[j].room;
+    reg.rooms -= room;
     reg_remove(j);
     reg.gone[reg.gone_next++ & 63] = (uintptr_t)p;
     RELAXED_STORE(um_mstats.n_mmaps, um_mstats.n_mmaps - 1);
@@ -593,6 +597,7 @@ chunk *um_mremap_chunk(chunk *p, size_t nb)
             /* (another thread mapped the hole first: what is left of the
              * room is [base + len, base + oldlen + room)) */
             um_os_unmap((void *)(base + len), oldlen + room - len);
+            reg.rooms -= room;
             room = 0;
         }
     }
@@ -611,6 +616,7 @@ chunk *um_mremap_chunk(chunk *p, size_t nb)
     if (nm != (char *)base && room)
         um_os_unmap((void *)(base + oldlen), room);
     if (!nm && !(nm = um_os_remap((void *)base, oldlen, len))) {
+        reg.rooms -= room;
         reg.slot[j].room = 0;
         um_lock_release(&um_mmap_lock);
         return NULL;
@@ -621,11 +627,33 @@ chunk *um_mremap_chunk(chunk *p, size_t nb)
     *canary_at((uintptr_t)nm, len) = mmap_canary((uintptr_t)np);
     reg_remove(j);
     reg_insert((uintptr_t)np, (uintptr_t)nm, len, recycled, new_room); /* cannot fail: a slot was just freed */
+    reg.rooms += new_room - room;
     um_mstats.mmapped_mem += len - oldlen;
     if (um_mstats.mmapped_mem > um_mstats.max_mmapped_mem)
         um_mstats.max_mmapped_mem = um_mstats.mmapped_mem;
     um_lock_release(&um_mmap_lock);
     return np;
+}
+
+/* Address space is short (a mapping or the break refused, as under
+ * RLIMIT_AS): give every mapped chunk's room back. 1 if there was any, and
+ * the caller tries once more. */
+int um_mmap_rooms_release(void)
+{
+    if (!RELAXED_LOAD(reg.rooms))
+        return 0;
+    um_lock_acquire(&um_mmap_lock);
+    size_t had = reg.rooms;
+    for (size_t i = 0; i < reg.cap && reg.rooms; i++) {
+        struct reg_ent *e = &reg.slot[i];
+        if (e->chunk && e->room) {
+            um_os_unmap((void *)(e->base + e->len), e->room);
+            reg.rooms -= e->room;
+            e->room = 0;
+        }
+    }
+    um_lock_release(&um_mmap_lock);
+    return had != 0;
 }
 
 /* Visit every live mapped chunk (under the mmap lock: fn must not allocate). */
@@ -685,6 +713,11 @@ const char *um_mmap_check(const void **where)
             if (reg.slot[i].chunk && reg.slot[i].base < c->base + c->len && c->base < reg.slot[i].base + reg.slot[i].len)
                 bad = "mapping cache entry overlaps a live mapped chunk";
     }
+    size_t rooms = 0;
+    for (size_t i = 0; i < reg.cap; i++)
+        rooms += reg.slot[i].chunk ? reg.slot[i].room : 0;
+    if (!bad && rooms != reg.rooms)
+        bad = "mapped chunks' rooms disagree with their sum", *where = NULL;
     if (!bad && (live != um_mstats.n_mmaps || mem != um_mstats.mmapped_mem || live != reg.count))
         bad = "mapped chunk counters disagree with the registry", *where = NULL;
     if (!bad && (cn != um_mstats.mc_count || cb != um_mstats.mc_bytes || cb > MC_MAX_BYTES))

@@ -159,6 +159,13 @@ static inline __attribute__((always_inline)) void *alloc_uncached(size_t nb, int
     return m;
 }
 
+/* alloc_uncached failed: once more if address space was short and the
+ * rooms of grown mapped blocks gave some back (large.c). */
+static UM_COLD void *alloc_uncached_retry(size_t nb, int zeroed)
+{
+    return um_mmap_rooms_release() ? alloc_uncached(nb, zeroed) : NULL;
+}
+
 static inline __attribute__((always_inline)) void *malloc_generic(size_t bytes, int zeroed)
 {
     um_ensure_init();
@@ -175,8 +182,8 @@ static inline __attribute__((always_inline)) void *malloc_generic(size_t bytes, 
         if (tc_slot_size(i) < RELAXED_LOAD(um_params.mmap_threshold))
             m = um_tcache_get(i);
     }
-    if (!m)
-        m = alloc_uncached(nb, zeroed);
+    if (!m && !(m = alloc_uncached(nb, zeroed)))
+        m = alloc_uncached_retry(nb, zeroed);
     if (unlikely(!m)) {
         errno = ENOMEM;
         return NULL;

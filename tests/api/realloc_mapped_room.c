@@ -7,7 +7,9 @@
 // shrunk and grown back stays put. The room is only
 // address space, and it goes with the block: after free() the address range
 // after the block is free again. Under an address-space limit too small for
-// the room, realloc still grows the block (a plain mremap).
+// the room, realloc still grows the block (a plain mremap), and when a
+// request finds the address space short, the rooms are given back and it is
+// tried again.
 #include "../common.h"
 
 #include <malloc.h>
@@ -131,5 +133,35 @@ int main(void)
     printf("the same under a %lu MiB address-space limit: %d moves\n",
            (unsigned long)(lim.rlim_cur / MIB), lmoves);
     free(p);
+
+    /* address space short: the rooms go back before a request fails */
+    n = 256 * KIB;
+    p = malloc(n);
+    o = malloc(8192);
+    CHECK(p != NULL && o != NULL);
+    fill(p, 0, n);
+    p = realloc(p, 16 * MIB); /* one move: 16 MiB of room */
+    CHECK(p != NULL);
+    CHECK(intact(p, n));
+    fill(p, n, 16 * MIB);
+    n = 16 * MIB;
+    end = ((uintptr_t)p + n + 4095) & ~(uintptr_t)4095;
+    CHECK(!unmapped(end, MIB));
+    f = fopen("/proc/self/statm", "r");
+    CHECK(f != NULL);
+    CHECK(fscanf(f, "%lu", &vm_pages) == 1);
+    fclose(f);
+    lim = old;
+    lim.rlim_cur = vm_pages * 4096 + 8 * MIB; /* 20 MiB more fits only without the room */
+    CHECK(setrlimit(RLIMIT_AS, &lim) == 0);
+    void *big = malloc(20 * MIB);
+    int e = errno;
+    CHECK(setrlimit(RLIMIT_AS, &old) == 0);
+    EXPECTF(big != NULL, "malloc(20 MiB) failed under the limit (errno %d): the room was not given back", e);
+    EXPECTF(unmapped(end, MIB), "the room is still reserved after the address space ran short");
+    CHECK(intact(p, n));
+    free(big);
+    free(p);
+    free(o);
     return t_done();
 }
