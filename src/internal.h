@@ -133,6 +133,7 @@ static inline void um_lock_init(um_lock *l) { atomic_store_explicit(&l->v, 0, me
 /* ---- os.c ---- */
 void *um_os_sbrk(intptr_t incr);           /* NULL on failure */
 void *um_os_brk_end(void);
+int um_os_thread_exiting(void);             /* in glibc's last stage of thread exit */
 void *um_os_map(size_t len);               /* read/write anonymous; NULL on failure */
 void *um_os_reserve_aligned(size_t len, size_t align); /* PROT_NONE, aligned */
 void *um_os_reserve_accounted(size_t len, size_t align); /* the same; committing is charged */

@@ -35,6 +35,22 @@ void *um_os_sbrk(intptr_t incr)
 
 void *um_os_brk_end(void) { return sbrk(0); }
 
+/* Is the calling thread in the last stage of its exit? glibc blocks every
+ * signal there, SIGCANCEL (32) included, after the key destructors and
+ * before it frees what the thread leaves (its TLS vector, when the thread
+ * is detached: __nptl_free_tcb). A program cannot block SIGCANCEL through
+ * glibc (sigfillset, sigprocmask and pthread_sigmask leave it out); glibc
+ * itself blocks it elsewhere only in threads of its own (timer_create's
+ * helper), which then run uncached. errno is kept. */
+int um_os_thread_exiting(void)
+{
+    uint64_t set = 0; /* the kernel's sigset_t: 64 signals on x86-64 and aarch64 */
+    int saved = errno;
+    long r = syscall(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, NULL, &set, sizeof set);
+    errno = saved;
+    return r == 0 && ((set >> (32 - 1)) & 1);
+}
+
 void *um_os_map(size_t len)
 {
     int saved = errno;

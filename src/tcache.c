@@ -208,6 +208,18 @@ static struct tcache *tc_setup(void)
 {
     if (RELAXED_LOAD(um_params.tcache_off))
         return NULL;
+    /* A thread's first call can come after its key destructors ran: glibc
+     * frees a detached thread's TLS vector (the creating thread allocated
+     * it) from the thread itself as it ends, and a thread that never called
+     * malloc has no cache yet. A cache set up there would never be flushed
+     * or freed: it stayed on the list, with the block, and counted as a
+     * live thread in every budget (tests/stress/exit_first_free). Such a
+     * thread runs uncached to its end, and attaches to no arena. */
+    if (unlikely(um_os_thread_exiting())) {
+        um_tc_state = TC_DEAD;
+        um_arena_thread_detach();
+        return NULL;
+    }
     arena *av = um_arena_get();
     void *m = um_int_malloc(av, request2size(TC_BLOCK));
     um_arena_release(av);
