@@ -778,6 +778,10 @@ arena *um_arena_current(void)
         if (tl_exited)
             return arena_least_loaded();
         arena_switch(arena_least_loaded());
+        /* the exit hook detaches the thread: armed now, not only when a
+         * cache is set up, which a thread whose blocks are all too big for
+         * it (or that runs while M_PERTURB keeps caches off) never does */
+        um_tcache_arm_exit();
     }
     return tl_arena;
 }

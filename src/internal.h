@@ -362,6 +362,7 @@ void um_tcache_flush_all(void);
 void um_tcache_give(size_t i, void *chain, size_t n); /* n cached chunks of slot i, linked */
 void um_tcache_request_flush(void);
 void um_tcache_thread_exit(void *arg);
+void um_tcache_arm_exit(void);   /* the thread attached to an arena: detach it at exit */
 void um_tcache_refresh_settings(void);
 size_t um_tcache_bytes(size_t *count);
 size_t um_tcache_med_total(void); /* medium limits of all caches */

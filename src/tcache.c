@@ -1031,7 +1031,17 @@ __attribute__((destructor)) static void tc_check_at_exit(void)
     }
 }
 
-/* pthread key destructor: the thread is ending; hand everything back. */
+/* The thread attached to an arena (arena.c): the exit hook must run even if
+ * the thread never sets up a cache (tc_setup sets the key to its cache
+ * then; the hook reads the thread's own state, not the value). */
+void um_tcache_arm_exit(void)
+{
+    if (tc_exit_key_ok && um_tc_state == TC_FRESH)
+        pthread_setspecific(tc_exit_key, &um_tc_empty);
+}
+
+/* pthread key destructor: the thread is ending; hand everything back (and
+ * let go of the thread's arena, cache or not). */
 void um_tcache_thread_exit(void *arg)
 {
     (void)arg;
