@@ -894,6 +894,12 @@ void um_fork_child(void)
         atomic_store_explicit(&a->attached, 0, memory_order_relaxed);
     }
     um_lock_init(&um_arenas_lock);
+    /* the reports' locks are not taken before fork (a picture takes long,
+     * and each call starts its drawing state afresh): a thread drawing at
+     * the fork held them for good, and the child hung in its own report,
+     * the one at exit too (UMALLOC_HEAP_MAP, UMALLOC_SVG) */
+    um_lock_init(&um_map_lock);
+    um_lock_init(&um_svg_lock);
     if (tl_arena)
         atomic_store_explicit(&tl_arena->attached, 1, memory_order_relaxed);
     um_tcache_reset_after_fork();

@@ -483,9 +483,8 @@ static void command_line(struct svg *g)
 PUBLIC int umalloc_heap_svg(int fd)
 {
     um_ensure_init();
-    static um_lock svg_lock; /* one picture at a time; keeps the stack small */
-    static struct svg g;
-    um_lock_acquire(&svg_lock);
+    static struct svg g; /* one picture at a time (um_svg_lock); keeps the stack small */
+    um_lock_acquire(&um_svg_lock);
     for (size_t i = 0; i < sizeof g; i++)
         ((char *)&g)[i] = 0;
     g.fd = fd;
@@ -549,6 +548,6 @@ PUBLIC int umalloc_heap_svg(int fd)
     OUT(&g, "</svg>\n");
     flush(&g);
     int err = g.err;
-    um_lock_release(&svg_lock);
+    um_lock_release(&um_svg_lock);
     return err ? -1 : 0;
 }

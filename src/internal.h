@@ -407,6 +407,9 @@ void um_walk_all(const struct um_walker *w);
 /* ---- stats.c ---- */
 void um_stats_print(int fd);                /* malloc_stats' report, on fd */
 void um_rss_print(int fd);                  /* the RSS account table */
+/* One heap map (stats.c) and one picture (heapsvg.c) at a time: reset in a
+ * fork child, as a thread that drew one at the fork is not there. */
+extern um_lock um_map_lock, um_svg_lock;
 
 /* ---- timeline.c ---- */
 void um_timeline_start(unsigned ms);        /* the sampler thread */

@@ -35,6 +35,9 @@ struct um_params um_params = {
 };
 struct um_mstats um_mstats;
 um_lock um_mmap_lock, um_arenas_lock;
+/* the reports' (stats.c, heapsvg.c), here beside the others: a fork child
+ * resets them, and their own files' data lies on pages it never touches */
+um_lock um_map_lock, um_svg_lock;
 size_t um_pagesize = 4096;
 uintptr_t um_secret;
 size_t um_hdr_enc = 1, um_hdr_dec = 1; /* header multiplier and its inverse */

@@ -547,10 +547,9 @@ static void map_chunk(void *ctx, const struct um_region *r, char *p, size_t size
 
 PUBLIC void umalloc_heap_map(int fd)
 {
-    static um_lock map_lock; /* the cell arrays are shared */
-    static struct map_ctx m;
+    static struct map_ctx m; /* one map at a time (um_map_lock): shared cell arrays */
     um_ensure_init();
-    um_lock_acquire(&map_lock);
+    um_lock_acquire(&um_map_lock);
     m.fd = fd;
     m.open = 0;
     m.mapped = 0;
@@ -560,5 +559,5 @@ PUBLIC void umalloc_heap_map(int fd)
     map_flush(&m);
     if (m.mapped > 32)
         um_printf(fd, "  ... and %zu more mapped chunks\n", m.mapped - 32);
-    um_lock_release(&map_lock);
+    um_lock_release(&um_map_lock);
 }
