@@ -209,7 +209,7 @@ static void bin_chunk(arena *av, chunk *victim, size_t size)
 /* A fast or small chunk of exactly nb, if one is at hand. */
 static inline __attribute__((always_inline)) chunk *take_exact(arena *av, size_t nb)
 {
-    if (nb <= um_params.max_fast) {
+    if (nb <= RELAXED_LOAD(um_params.max_fast)) {
         unsigned i = fastbin_index(nb);
         chunk *p = av->fastbins[i];
         if (p) {
@@ -540,10 +540,11 @@ static inline __attribute__((always_inline)) void int_free(arena *av, chunk *p, 
     size_t nextsize = chunksize(next);
     if (unlikely(nextsize < CHUNK_HDR || nextsize >= av->system_mem))
         um_fatal(fn, "corrupted chunk header at", chunk_to_mem(next), 0);
-    if (um_params.perturb)
-        memset(mem, um_params.perturb, size - CHUNK_HDR);
+    int perturb = RELAXED_LOAD(um_params.perturb); /* (mallopt may change it meanwhile) */
+    if (perturb)
+        memset(mem, perturb, size - CHUNK_HDR);
 
-    if (size <= um_params.max_fast) {
+    if (size <= RELAXED_LOAD(um_params.max_fast)) {
         unsigned i = fastbin_index(size);
         chunk *old = av->fastbins[i];
         if (unlikely(old == p))
@@ -702,10 +703,11 @@ static arena *arena_least_loaded(void)
  * M_ARENA_TEST if that is larger. */
 static size_t arena_limit(void)
 {
-    if (um_params.arena_max > 0)
-        return (size_t)um_params.arena_max;
+    long max = RELAXED_LOAD(um_params.arena_max), test = RELAXED_LOAD(um_params.arena_test);
+    if (max > 0)
+        return (size_t)max;
     size_t n = (um_os_ncpus() + 1) / 2;
-    return n < (size_t)um_params.arena_test ? (size_t)um_params.arena_test : n;
+    return n < (size_t)test ? (size_t)test : n;
 }
 
 static void arena_switch(arena *to)

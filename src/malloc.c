@@ -191,8 +191,12 @@ static inline __attribute__((always_inline)) void *malloc_generic(size_t bytes, 
         errno = ENOMEM;
         return NULL;
     }
+    /* (not for calloc, which clears the block: it read M_PERTURB again to
+     * decide whether a mapped block needed clearing, and a mallopt between
+     * the two reads returned the fill, 0xff and 0x5a bytes seen in a
+     * two-thread run) */
     int perturb = RELAXED_LOAD(um_params.perturb);
-    if (unlikely(perturb))
+    if (unlikely(perturb) && !zeroed)
         memset(m, perturb ^ 0xff, bytes);
     return m;
 }
@@ -521,7 +525,7 @@ PUBLIC void *API(calloc)(size_t n, size_t size)
     m = calloc_generic(bytes);
     if (m && !chunk_is_mmapped(mem_to_chunk(m)))
         memset(m, 0, bytes);
-    else if (m && (RELAXED_LOAD(um_params.perturb) || um_mmap_recycled(mem_to_chunk(m))))
+    else if (m && um_mmap_recycled(mem_to_chunk(m)))
         memset(m, 0, bytes); /* not the kernel's zeros */
     DEBUG_CHECK();
     return m;
