@@ -493,7 +493,7 @@ void um_munmap_chunk(chunk *p, const char *fn, int from_free)
     size_t j = reg_validate(p, fn);
     uintptr_t base = reg.slot[j].base;
     size_t len = reg.slot[j].len, size = len - ((uintptr_t)p - base), room = reg.slot[j].room;
-    reg.rooms -= room;
+    RELAXED_STORE(reg.rooms, reg.rooms - room); /* (peeked unlocked: um_mmap_rooms_release) */
     reg_remove(j);
     reg.gone[reg.gone_next++ & 63] = (uintptr_t)p;
     RELAXED_STORE(um_mstats.n_mmaps, um_mstats.n_mmaps - 1);
@@ -597,7 +597,7 @@ chunk *um_mremap_chunk(chunk *p, size_t nb)
             /* (another thread mapped the hole first: what is left of the
              * room is [base + len, base + oldlen + room)) */
             um_os_unmap((void *)(base + len), oldlen + room - len);
-            reg.rooms -= room;
+            RELAXED_STORE(reg.rooms, reg.rooms - room);
             room = 0;
         }
     }
@@ -616,7 +616,7 @@ chunk *um_mremap_chunk(chunk *p, size_t nb)
     if (nm != (char *)base && room)
         um_os_unmap((void *)(base + oldlen), room);
     if (!nm && !(nm = um_os_remap((void *)base, oldlen, len))) {
-        reg.rooms -= room;
+        RELAXED_STORE(reg.rooms, reg.rooms - room);
         reg.slot[j].room = 0;
         um_lock_release(&um_mmap_lock);
         return NULL;
@@ -627,7 +627,7 @@ chunk *um_mremap_chunk(chunk *p, size_t nb)
     *canary_at((uintptr_t)nm, len) = mmap_canary((uintptr_t)np);
     reg_remove(j);
     reg_insert((uintptr_t)np, (uintptr_t)nm, len, recycled, new_room); /* cannot fail: a slot was just freed */
-    reg.rooms += new_room - room;
+    RELAXED_STORE(reg.rooms, reg.rooms + new_room - room);
     um_mstats.mmapped_mem += len - oldlen;
     if (um_mstats.mmapped_mem > um_mstats.max_mmapped_mem)
         um_mstats.max_mmapped_mem = um_mstats.mmapped_mem;
@@ -648,7 +648,7 @@ int um_mmap_rooms_release(void)
         struct reg_ent *e = &reg.slot[i];
         if (e->chunk && e->room) {
             um_os_unmap((void *)(e->base + e->len), e->room);
-            reg.rooms -= e->room;
+            RELAXED_STORE(reg.rooms, reg.rooms - e->room);
             e->room = 0;
         }
     }
