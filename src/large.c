@@ -539,6 +539,21 @@ void um_dyn_threshold_update(size_t size)
     }
 }
 
+/* Unmap every mapped chunk's room (lock held); 1 if there was any. */
+static int rooms_release(void)
+{
+    size_t had = reg.rooms;
+    for (size_t i = 0; i < reg.cap && reg.rooms; i++) {
+        struct reg_ent *e = &reg.slot[i];
+        if (e->chunk && e->room) {
+            um_os_unmap((void *)(e->base + e->len), e->room);
+            RELAXED_STORE(reg.rooms, reg.rooms - e->room);
+            e->room = 0;
+        }
+    }
+    return had != 0;
+}
+
 /* Room reserved after a mapped chunk that realloc had to move to grow: as
  * much again as its new length, up to ROOM_MAX. A later growth within it
  * unmaps the part it needs and grows the mapping over it in place (mremap
@@ -615,11 +630,22 @@ chunk *um_mremap_chunk(chunk *p, size_t nb)
      * when the address space after is free): the old room goes */
     if (nm != (char *)base && room)
         um_os_unmap((void *)(base + oldlen), room);
-    if (!nm && !(nm = um_os_remap((void *)base, oldlen, len))) {
+    if (!nm) {
+        /* (its entry forgets it now: rooms_release below must not unmap it
+         * again) */
         RELAXED_STORE(reg.rooms, reg.rooms - room);
-        reg.slot[j].room = 0;
-        um_lock_release(&um_mmap_lock);
-        return NULL;
+        reg.slot[j].room = room = 0;
+        nm = um_os_remap((void *)base, oldlen, len);
+        /* address space short (RLIMIT_AS): the other blocks' rooms go back
+         * and the growth is tried once more, as a new mapping is; else a
+         * room would make realloc fail where the process, without it, has
+         * the space (and the caller's copy needs the whole new length) */
+        if (!nm && len > oldlen && rooms_release())
+            nm = um_os_remap((void *)base, oldlen, len);
+        if (!nm) {
+            um_lock_release(&um_mmap_lock);
+            return NULL;
+        }
     }
     chunk *np = (chunk *)(nm + off);
     set_head(np, (len - off) | IS_MMAPPED);
@@ -643,17 +669,9 @@ int um_mmap_rooms_release(void)
     if (!RELAXED_LOAD(reg.rooms))
         return 0;
     um_lock_acquire(&um_mmap_lock);
-    size_t had = reg.rooms;
-    for (size_t i = 0; i < reg.cap && reg.rooms; i++) {
-        struct reg_ent *e = &reg.slot[i];
-        if (e->chunk && e->room) {
-            um_os_unmap((void *)(e->base + e->len), e->room);
-            RELAXED_STORE(reg.rooms, reg.rooms - e->room);
-            e->room = 0;
-        }
-    }
+    int had = rooms_release();
     um_lock_release(&um_mmap_lock);
-    return had != 0;
+    return had;
 }
 
 /* Visit every live mapped chunk (under the mmap lock: fn must not allocate). */
