@@ -341,6 +341,16 @@ static inline size_t t_read_file(const char *path, char *buf, size_t cap)
     return n;
 }
 
+/* The process's thread count (/proc/self/status), or -1. */
+static inline int t_threads_now(void)
+{
+    static char buf[4096];
+    if (!t_read_file("/proc/self/status", buf, sizeof buf))
+        return -1;
+    const char *s = strstr(buf, "Threads:");
+    return s ? atoi(s + 8) : -1;
+}
+
 static inline uintptr_t t_hex(const char **s)
 {
     uintptr_t v = 0;
@@ -510,6 +520,8 @@ static inline int t_env_named(const char *e, const char *const *set)
  * The child's stderr goes to err (cap bytes, NUL-terminated). Returns the
  * child's wait status. */
 extern char **environ;
+/* A NULL-terminated "K=V" list for t_run_self. */
+#define T_ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
 static inline int t_run_self(const char *mode, const char *const *set, char *err, size_t cap)
 {
     static char *envp[4096];

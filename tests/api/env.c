@@ -132,22 +132,20 @@ static void run(const char *mode, const char *const *set)
                 WEXITSTATUS(st), err);
 }
 
-#define ENV(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
 int main(int argc, char **argv)
 {
     if (argc > 1)
         return child(argv[1]);
 
-    run("default", ENV("UMALLOC_TEST_NOTHING=1"));
-    run("mmap64k", ENV("MALLOC_MMAP_THRESHOLD_=65536"));
-    run("toppad-default", ENV("UMALLOC_TEST_NOTHING=1"));
-    run("toppad16m", ENV("MALLOC_TOP_PAD_=16777216"));
-    run("trim-default", ENV("UMALLOC_TEST_NOTHING=1"));
-    run("trim1g", ENV("MALLOC_TRIM_THRESHOLD_=1073741824"));
-    run("mmap64k", ENV("GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536"));
-    run("multi", ENV("GLIBC_TUNABLES=glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_threshold=65536"));
-    run("toppad16m", ENV("GLIBC_TUNABLES=glibc.malloc.top_pad=16777216"));
+    run("default", T_ENV("UMALLOC_TEST_NOTHING=1"));
+    run("mmap64k", T_ENV("MALLOC_MMAP_THRESHOLD_=65536"));
+    run("toppad-default", T_ENV("UMALLOC_TEST_NOTHING=1"));
+    run("toppad16m", T_ENV("MALLOC_TOP_PAD_=16777216"));
+    run("trim-default", T_ENV("UMALLOC_TEST_NOTHING=1"));
+    run("trim1g", T_ENV("MALLOC_TRIM_THRESHOLD_=1073741824"));
+    run("mmap64k", T_ENV("GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536"));
+    run("multi", T_ENV("GLIBC_TUNABLES=glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_threshold=65536"));
+    run("toppad16m", T_ENV("GLIBC_TUNABLES=glibc.malloc.top_pad=16777216"));
 
     /* garbage: ignored, defaults stay in force, nothing crashes */
     const char *garbage[] = {
@@ -159,6 +157,6 @@ int main(int argc, char **argv)
         "GLIBC_TUNABLES=:::=:=", "GLIBC_TUNABLES=glibc.malloc.=1:glibc.malloc.top_pad",
     };
     for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
-        run("garbage", ENV(garbage[i]));
+        run("garbage", T_ENV(garbage[i]));
     return t_done();
 }

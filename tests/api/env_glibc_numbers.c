@@ -39,15 +39,13 @@ static void run(const char *mode, const char *const *set)
             mode, set[0], set[1] ? " ..." : "", WIFEXITED(st) ? WEXITSTATUS(st) : -1, err);
 }
 
-#define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
-
 int main(int argc, char **argv)
 {
     if (argc > 1)
         return child(argv[1]);
-    run("octal", ENV("MALLOC_MMAP_THRESHOLD_=01000000"));
-    run("octal", ENV("GLIBC_TUNABLES=glibc.malloc.mmap_threshold=01000000"));
-    run("perturb", ENV("MALLOC_PERTURB_=0245"));
-    run("perturb", ENV("GLIBC_TUNABLES=glibc.malloc.perturb=0245"));
+    run("octal", T_ENV("MALLOC_MMAP_THRESHOLD_=01000000"));
+    run("octal", T_ENV("GLIBC_TUNABLES=glibc.malloc.mmap_threshold=01000000"));
+    run("perturb", T_ENV("MALLOC_PERTURB_=0245"));
+    run("perturb", T_ENV("GLIBC_TUNABLES=glibc.malloc.perturb=0245"));
     return t_done();
 }

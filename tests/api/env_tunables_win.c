@@ -37,17 +37,15 @@ static void run(const char *mode, const char *const *set)
     EXPECTF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "mode %s with %s ...: failed: %s", mode, set[0], err);
 }
 
-#define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
-
 int main(int argc, char **argv)
 {
     if (argc > 1)
         return child(argv[1]);
-    run("threshold1m", ENV("MALLOC_MMAP_THRESHOLD_=65536",
+    run("threshold1m", T_ENV("MALLOC_MMAP_THRESHOLD_=65536",
                            "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576"));
-    run("threshold1m", ENV("GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576",
+    run("threshold1m", T_ENV("GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576",
                            "MALLOC_MMAP_THRESHOLD_=65536"));
-    run("perturb-a5", ENV("MALLOC_PERTURB_=90", "MALLOC_MMAP_MAX_=0",
+    run("perturb-a5", T_ENV("MALLOC_PERTURB_=90", "MALLOC_MMAP_MAX_=0",
                           "GLIBC_TUNABLES=glibc.malloc.perturb=165"));
     return t_done();
 }

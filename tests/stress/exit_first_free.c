@@ -18,14 +18,6 @@
 
 enum { NTHREADS = 20, STACK = 256 * 1024 };
 
-static int threads_now(void)
-{
-    static char buf[4096];
-    if (!t_read_file("/proc/self/status", buf, sizeof buf))
-        return -1;
-    const char *s = strstr(buf, "Threads:");
-    return s ? atoi(s + 8) : -1;
-}
 
 static void *no_malloc(void *arg) { return arg; }
 
@@ -36,7 +28,7 @@ int main(void)
     malloc_trim(0);
     size_t cached0 = t_info_total("tcache");
     size_t used0 = mallinfo2().uordblks;
-    int n0 = threads_now();
+    int n0 = t_threads_now();
     CHECK(n0 >= 1);
     for (int k = 0; k < NTHREADS; k++) {
         /* never unmapped: the exiting thread runs on it to its end */
@@ -49,9 +41,9 @@ int main(void)
         pthread_t t;
         CHECK(pthread_create(&t, &at, no_malloc, NULL) == 0);
         pthread_attr_destroy(&at);
-        for (int w = 0; w < 5000 && threads_now() != n0; w++) /* gone: its exit ran */
+        for (int w = 0; w < 5000 && t_threads_now() != n0; w++) /* gone: its exit ran */
             p_sleep_ms(1);
-        CHECKF(threads_now() == n0, "thread %d still there", k);
+        CHECKF(t_threads_now() == n0, "thread %d still there", k);
     }
     malloc_trim(0); /* this thread's cache, all of it, back */
     size_t cached1 = t_info_total("tcache");

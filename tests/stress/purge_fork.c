@@ -60,14 +60,6 @@ static void *spawner(void *arg)
  * threads in the child of a multi-threaded fork: thread counts are not ours */
 static bool is_tsan(void) { return strcmp(t_variant(), "tsan") == 0; }
 
-static int threads_now(void)
-{
-    static char buf[4096];
-    if (!t_read_file("/proc/self/status", buf, sizeof buf))
-        return -1;
-    const char *s = strstr(buf, "Threads:");
-    return s ? atoi(s + 8) : -1;
-}
 
 static bool survivors_ok(void)
 {
@@ -81,7 +73,7 @@ static int child(void)
 {
     alarm(20);
     int fails = 0;
-    if (!is_tsan() && threads_now() != 1)
+    if (!is_tsan() && t_threads_now() != 1)
         fails |= 1;
     if (!survivors_ok())
         fails |= 2;
@@ -97,7 +89,7 @@ static int child(void)
     umalloc_check();
     if (!survivors_ok())
         fails |= 8;
-    if (!is_tsan() && (mallopt(M_UMALLOC_PURGE_THREAD, 1) != 1 || threads_now() != 2))
+    if (!is_tsan() && (mallopt(M_UMALLOC_PURGE_THREAD, 1) != 1 || t_threads_now() != 2))
         fails |= 16;
     return fails;
 }
@@ -116,9 +108,9 @@ int main(void)
     }
     for (size_t i = 0; i < NBLK; i += 2)
         free(blk[i]);
-    int n0 = threads_now();
+    int n0 = t_threads_now();
     CHECK(mallopt(M_UMALLOC_PURGE_THREAD, 1) == 1);
-    CHECKF(is_tsan() || threads_now() == n0 + 1, "%d threads after starting the purge thread, %d before", threads_now(), n0);
+    CHECKF(is_tsan() || t_threads_now() == n0 + 1, "%d threads after starting the purge thread, %d before", t_threads_now(), n0);
     pthread_t sp;
     CHECK(pthread_create(&sp, NULL, spawner, NULL) == 0);
     int forks = (int)t_scale(10, 3);
