@@ -176,6 +176,12 @@ void um_tcache_free_below_top(struct tcache *tc, size_t i, void *mem, chunk *nex
  * arena: the slot is set up and grows as a refill's would, so the block,
  * freed, is cached where the next aligned request finds it. */
 void um_tcache_aligned_miss(size_t i) UM_INTERNAL;
+/* An aligned request of slot i's class that its stack could not serve: an
+ * aligned chunk of the class from a batch the central cache holds (the
+ * blocks of earlier aligned requests, freed past the stack's limit, wait
+ * there), the rest of that batch kept as a refill would keep it; NULL when
+ * the batch has none or there is no batch. */
+void *um_tcache_aligned_take(size_t i, size_t align) UM_INTERNAL;
 
 /* Might mem be cached already (its word 1 the key)? free's small inline
  * path compares only the word's first four bytes. A load whose bytes are
