@@ -744,13 +744,21 @@ static inline __attribute__((always_inline)) void tc_keep_chain(struct tcache *t
 
 /* The rest of a batch an aligned request searched: the stack's if it is
  * empty (as at a refill), else back to the central cache (stacks take
- * chains only when empty, tc_install). */
+ * chains only when empty, tc_install). A slot that had no limit and now
+ * has one sends its outbound list on, as a refill does: an outbound list
+ * belongs only to a slot with neither a limit nor a refill (tc_free_only),
+ * and the aligned request may still end without um_tcache_aligned_miss (a
+ * mapped block, or none), which would leave both (the heap check failed:
+ * tests/api/aligned_central_outbound). */
 static void tc_keep_rest(struct tcache *tc, size_t i, arena *av, void **chain, size_t n)
 {
-    if (tc->head[i])
+    if (tc->head[i]) {
         um_central_give(av, i, chain, n);
-    else
-        tc_keep_chain(tc, i, av, chain, n);
+        return;
+    }
+    tc_keep_chain(tc, i, av, chain, n);
+    if (unlikely(tc->out_n[i]) && tc->limit[i])
+        tc_out_flush(tc, i);
 }
 
 /* See tcache.h. The batch on top of the thread's central shard (or another
