@@ -89,6 +89,43 @@ static void keys_init(void)
  * Other threads wait for the lock. */
 static um_lock init_lock;
 static _Atomic long init_thread; /* thread id running init, else 0 */
+static _Atomic int fork_registered;
+
+/* The fork handlers hold the init lock across fork, around the arena
+ * layer's (arena.c): a fork while another thread was inside the init left
+ * the lock held in the child, where its holder does not exist, and the
+ * child's first malloc waited for ever (tests/api/fork_during_init). */
+static void fork_prepare(void)
+{
+    um_lock_acquire(&init_lock); /* (skipped while single-threaded) */
+    um_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+    um_fork_parent();
+    um_lock_release(&init_lock);
+}
+
+static void fork_child(void)
+{
+    um_fork_child();
+    um_lock_init(&init_lock);
+}
+
+/* Once: from the constructor below, or from the init when a malloc comes
+ * first (another library's constructor: no other thread exists yet). */
+static void fork_register(void)
+{
+    if (!atomic_exchange_explicit(&fork_registered, 1, memory_order_relaxed))
+        pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* Registered at load, not in the init: a fork while the init ran in
+ * another thread (possible wherever threads exist before umalloc's first
+ * call: the prefixed library) found no handler of umalloc's to wait for
+ * it, and the child inherited the held init lock. */
+__attribute__((constructor)) static void fork_register_ctor(void) { fork_register(); }
 
 void um_init_slow(void)
 {
@@ -112,7 +149,7 @@ void um_init_slow(void)
     atomic_store_explicit(&um_main_arena.attached, 0, memory_order_relaxed);
     um_options_init();
     um_tcache_global_init();
-    pthread_atfork(um_fork_prepare, um_fork_parent, um_fork_child);
+    fork_register();
     atomic_store_explicit(&um_initialized, 1, memory_order_release);
     atomic_store_explicit(&init_thread, 0, memory_order_relaxed);
     um_lock_release(&init_lock);

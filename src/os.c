@@ -257,7 +257,7 @@ size_t um_os_rss(void)
  * paths. They call the kernel's vDSO directly, found once at init in the
  * vDSO's own symbol table, rather than libc's clock_gettime, whose stretch
  * of libc text a program on glibc's malloc does not touch (the kernel maps
- * up to 16 pages around a fault). The fork handlers' registration at init
+ * up to 16 pages around a fault). The fork handlers' registration at load
  * (pthread_atfork, malloc.c) lies in that same stretch, so today this saves
  * no resident page; registering lazily was tried and races with fork (see
  * the README). With no vDSO, or one without the symbol, the clock is a
