@@ -707,7 +707,7 @@ static UM_NOINLINE void *aligned_miss(size_t align, size_t bytes, size_t i)
      * that sent every extra one through the arena's aligned path, and freed
      * it to the central cache, where no aligned request looked (bench/aligned:
      * 23,909 of 55,797 requests for 4 KiB at 4 KiB alignment split a chunk
-     * in the arena, cachegrind at --scale=0.1) */
+     * in the arena at --scale=0.1, counted with a throwaway build) */
     if (i && (m = um_tcache_aligned_take(i, align)) != NULL) {
         um_tcache_aligned_miss(i);
         DEBUG_CHECK();
