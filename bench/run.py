@@ -511,6 +511,8 @@ def make_workloads():
     for n in [1, 2, 4, 8]:
         ws.append(synthetic(f"threads-{n}", "threads", [str(n)],
                             f"{n} thread(s) allocating privately, fixed total work"))
+    ws.append(synthetic("threads-2u", "threads", ["2", "uniform"],
+                        "2 threads allocating privately, sizes 16 B-1 KiB alike"))
     ws += [
         synthetic("false-active", "false_sharing", ["active", "2"],
                   "active false sharing: 2 threads malloc+write 8 B objects"),

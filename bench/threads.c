@@ -1,12 +1,18 @@
 /* threads - many threads allocating privately: the scalability test.
  *
- *   threads N [--quick|--scale=X]
+ *   threads N [uniform] [--quick|--scale=X]
  *
  * A fixed total amount of work is split over N threads.  Each thread keeps a
  * private working set of 4096 slots and replaces random ones with fresh
- * blocks (sizes skewed small, up to 4 KiB); nothing is shared between
- * threads, so an allocator that scales keeps the wall time at T(1)/min(N,
- * cores): on this 2-core machine, 1 thread = T, 2, 4 and 8 threads = T/2.
+ * blocks (sizes skewed small, up to 4 KiB; with "uniform", any size from 16
+ * B to 1 KiB alike); nothing is shared between threads, so an allocator that
+ * scales keeps the wall time at T(1)/min(N, cores): on this 2-core machine,
+ * 1 thread = T, 2, 4 and 8 threads = T/2.
+ *
+ * "uniform" is the pattern where the threads' blocks are most likely to
+ * meet in one cache line in an allocator whose threads share memory: many
+ * sizes, each with few blocks per thread, so every size's memory is reused
+ * and handed around often.
  */
 #include "bench.h"
 #include <pthread.h>
@@ -14,6 +20,7 @@
 #define WSET 4096
 
 static long ops_per_thread;
+static int uniform; /* sizes 16..1024 alike, not skewed small */
 
 /* one cache line per thread: a counter the workers bump on every free must
  * not share a line with another worker's (the benchmark's own false sharing
@@ -36,7 +43,7 @@ static void *worker(void *arg)
             free(slot[k]);
             a->checked++;
         }
-        size[k] = rng_small_size(&r, 7);
+        size[k] = uniform ? 16 + (size_t)rng_below(&r, 1009) : rng_small_size(&r, 7);
         slot[k] = malloc(size[k]);
         CHECK_ALLOC(slot[k], size[k]);
         tag[k] = (uint64_t)i;
@@ -59,7 +66,11 @@ int main(int argc, char **argv)
 {
     argc = bench_init(argc, argv);
     int n = argc > 1 ? atoi(argv[1]) : 1;
-    if (n < 1 || n > 256) { fprintf(stderr, "usage: threads N\n"); return 2; }
+    uniform = argc > 2 && strcmp(argv[2], "uniform") == 0;
+    if (n < 1 || n > 256 || (argc > 2 && !uniform)) {
+        fprintf(stderr, "usage: threads N [uniform]\n");
+        return 2;
+    }
     long total = bench_scaled(32e6, 40000);
     ops_per_thread = total / n;
     pthread_t th[256];
