@@ -1,6 +1,6 @@
 /* threads - many threads allocating privately: the scalability test.
  *
- *   threads N [uniform] [--quick|--scale=X]
+ *   threads N [uniform] [meet] [--quick|--scale=X]
  *
  * A fixed total amount of work is split over N threads.  Each thread keeps a
  * private working set of 4096 slots and replaces random ones with fresh
@@ -12,7 +12,13 @@
  * "uniform" is the pattern where the threads' blocks are most likely to
  * meet in one cache line in an allocator whose threads share memory: many
  * sizes, each with few blocks per thread, so every size's memory is reused
- * and handed around often.
+ * and handed around often. "meet" counts that, once, when every thread is
+ * done and before the final frees: of all live blocks in address order,
+ * the places where the next block belongs to another thread, and of those
+ * the places where both threads write one line (the first block's last
+ * byte shares a line with the second one's first word or the 8 bytes
+ * before it, where a boundary-tag allocator keeps its header). Printed to
+ * stderr; it does not count in the timing that matters (a sort at the end).
  */
 #include "bench.h"
 #include <pthread.h>
@@ -21,6 +27,43 @@
 
 static long ops_per_thread;
 static int uniform; /* sizes 16..1024 alike, not skewed small */
+static int meet;    /* count where the threads' blocks meet, at the end */
+static int nthreads;
+static void **live_slot[256];
+static size_t *live_size[256];
+static pthread_barrier_t done;
+
+typedef struct { uintptr_t a; size_t z; int t; } live_block;
+
+static int by_address(const void *x, const void *y)
+{
+    uintptr_t a = ((const live_block *)x)->a, b = ((const live_block *)y)->a;
+    return a < b ? -1 : a > b;
+}
+
+/* See "meet" above. Run by one thread while the others wait. */
+static void count_meetings(void)
+{
+    size_t cap = (size_t)nthreads * WSET, m = 0, changes = 0, shared = 0;
+    live_block *v = malloc(cap * sizeof *v);
+    CHECK_ALLOC(v, cap * sizeof *v);
+    for (int t = 0; t < nthreads; t++)
+        for (int k = 0; k < WSET; k++)
+            if (live_slot[t][k])
+                v[m++] = (live_block){(uintptr_t)live_slot[t][k], live_size[t][k], t};
+    qsort(v, m, sizeof *v, by_address);
+    for (size_t i = 1; i < m; i++) {
+        if (v[i].t == v[i - 1].t)
+            continue;
+        changes++;
+        uintptr_t last = (v[i - 1].a + v[i - 1].z - 1) >> 6;
+        if (last == v[i].a >> 6 || last == (v[i].a - 8) >> 6)
+            shared++;
+    }
+    fprintf(stderr, "meet: live blocks %zu, thread changes in address order %zu, "
+                    "of them in a line both write %zu\n", m, changes, shared);
+    free(v);
+}
 
 /* one cache line per thread: a counter the workers bump on every free must
  * not share a line with another worker's (the benchmark's own false sharing
@@ -49,6 +92,14 @@ static void *worker(void *arg)
         tag[k] = (uint64_t)i;
         block_fill(slot[k], size[k], tag[k]);
     }
+    if (meet) {
+        live_slot[a->id] = slot;
+        live_size[a->id] = size;
+        pthread_barrier_wait(&done);
+        if (a->id == 0)
+            count_meetings();
+        pthread_barrier_wait(&done);
+    }
     for (int k = 0; k < WSET; k++) {
         if (slot[k]) {
             CHECK(block_ok(slot[k], size[k], tag[k]), "thread %d: block corrupted", a->id);
@@ -66,11 +117,22 @@ int main(int argc, char **argv)
 {
     argc = bench_init(argc, argv);
     int n = argc > 1 ? atoi(argv[1]) : 1;
-    uniform = argc > 2 && strcmp(argv[2], "uniform") == 0;
-    if (n < 1 || n > 256 || (argc > 2 && !uniform)) {
-        fprintf(stderr, "usage: threads N [uniform]\n");
+    int bad = n < 1 || n > 256;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "uniform") == 0)
+            uniform = 1;
+        else if (strcmp(argv[i], "meet") == 0)
+            meet = 1;
+        else
+            bad = 1;
+    }
+    if (bad) {
+        fprintf(stderr, "usage: threads N [uniform] [meet]\n");
         return 2;
     }
+    nthreads = n;
+    if (meet)
+        CHECK(pthread_barrier_init(&done, NULL, (unsigned)n) == 0, "pthread_barrier_init");
     long total = bench_scaled(32e6, 40000);
     ops_per_thread = total / n;
     pthread_t th[256];
