@@ -52,10 +52,8 @@ void um_lock_slow(um_lock *l)
             return;
         um_spin_hint();
     }
-    int saved = errno;
     while (atomic_exchange_explicit(&l->v, 2, memory_order_acquire) != 0)
-        syscall(SYS_futex, &l->v, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
-    errno = saved;
+        um_sys(SYS_futex, &l->v, FUTEX_WAIT_PRIVATE, 2);
 }
 
 /* Merge p (size bytes, just freed) with free neighbours; bin it or grow top.

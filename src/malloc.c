@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 #include "tcache.h"
 #include "umalloc.h"
@@ -129,9 +130,7 @@ __attribute__((constructor)) static void fork_register_ctor(void) { fork_registe
 
 void um_init_slow(void)
 {
-    int saved = errno;
-    long me = syscall(SYS_gettid);
-    errno = saved;
+    long me = um_sys(SYS_gettid);
     if (atomic_load_explicit(&init_thread, memory_order_relaxed) == me)
         return; /* recursive: this thread is inside the init below */
     um_lock_acquire(&init_lock);
@@ -140,7 +139,12 @@ void um_init_slow(void)
         return;
     }
     atomic_store_explicit(&init_thread, me, memory_order_relaxed);
-    um_pagesize = (size_t)getpagesize();
+    /* from the auxiliary vector, as getpagesize() would, but getauxval is
+     * called anyway (um_os_clock_init) and getpagesize would be one more
+     * libc function touched (um_sys says why that costs) */
+    unsigned long ps = getauxval(AT_PAGESZ);
+    if (ps)
+        um_pagesize = (size_t)ps;
     um_os_clock_init();
     um_secret = um_os_random();
     keys_init();

@@ -45,9 +45,7 @@ void *um_os_brk_end(void) { return sbrk(0); }
 int um_os_thread_exiting(void)
 {
     uint64_t set = 0; /* the kernel's sigset_t: 64 signals on x86-64 and aarch64 */
-    int saved = errno;
-    long r = syscall(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, NULL, &set, sizeof set);
-    errno = saved;
+    long r = um_sys(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, NULL, &set, sizeof set);
     return r == 0 && ((set >> (32 - 1)) & 1);
 }
 
@@ -173,22 +171,20 @@ void um_os_decommit(void *p, size_t len)
  * lock for ever. */
 long um_os_read_file(const char *path, char *buf, size_t cap)
 {
-    int saved = errno;
-    long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    long fd = um_sys(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
     long total = -1;
     if (fd >= 0) {
         total = 0;
         while ((size_t)total < cap) {
-            long n = syscall(SYS_read, (int)fd, buf + total, cap - (size_t)total);
-            if (n < 0 && errno == EINTR)
+            long n = um_sys(SYS_read, fd, buf + total, cap - (size_t)total);
+            if (n == -EINTR)
                 continue;
             if (n <= 0)
                 break;
             total += n;
         }
-        syscall(SYS_close, (int)fd);
+        um_sys(SYS_close, fd);
     }
-    errno = saved;
     return total;
 }
 
@@ -202,30 +198,29 @@ void um_os_shrink(void *p, size_t len)
     errno = saved;
 }
 
-/* CPUs this process may run on, without sysconf (which may read files). */
+/* CPUs this process may run on, without sysconf (which may read files)
+ * and without libc's wrapper (um_sys): the kernel returns how many bytes of
+ * the mask it wrote. */
 size_t um_os_ncpus(void)
 {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        int n = CPU_COUNT(&set);
-        if (n > 0)
-            return (size_t)n;
-    }
-    return 1;
+    uint64_t set[1024 / 64];
+    long len = um_sys(SYS_sched_getaffinity, 0, sizeof set, set);
+    size_t n = 0;
+    for (long w = 0; w < len / (long)sizeof set[0]; w++)
+        n += (size_t)__builtin_popcountll(set[w]);
+    return n ? n : 1;
 }
 
 /* Random bits for keys and magics; never fails (falls back to addresses). */
 uintptr_t um_os_random(void)
 {
     uintptr_t r = 0;
-    int saved = errno;
-    long n = syscall(SYS_getrandom, &r, sizeof r, 1 /* GRND_NONBLOCK */);
-    errno = saved;
+    long n = um_sys(SYS_getrandom, &r, sizeof r, 1 /* GRND_NONBLOCK */);
     if (n != (long)sizeof r || r == 0) {
         uintptr_t x = (uintptr_t)&r ^ ((uintptr_t)&um_os_random << 17);
         x ^= x >> 31;
         x *= 0x9e3779b97f4a7c15ull;
-        r = x ^ (x >> 29) ^ (uintptr_t)getpid();
+        r = x ^ (x >> 29) ^ (uintptr_t)um_sys(SYS_getpid);
     }
     return r | 1;
 }
@@ -373,10 +368,7 @@ int um_os_gettime(clockid_t clk, struct timespec *ts)
     gettime_fn f = atomic_load_explicit(&vdso_gettime, memory_order_relaxed);
     if (f)
         return f(clk, ts) == 0 ? 0 : -1;
-    int saved = errno;
-    long r = syscall(SYS_clock_gettime, clk, ts);
-    errno = saved;
-    return r == 0 ? 0 : -1;
+    return um_sys(SYS_clock_gettime, clk, ts) == 0 ? 0 : -1;
 }
 
 /* Milliseconds of a coarse monotonic clock (resolution a few ms). */
