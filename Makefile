@@ -72,12 +72,19 @@ COLD_OPT  := $(if $(filter 1,$(DEBUG)),,-Os)
 # build, whose check runs after every call.
 COLD_SEG  := $(if $(filter 1,$(DEBUG)),,$(COLD_SRCS) print.c)
 TO_COLD   := objcopy --rename-section .text=.umcold
+# The allocation layers' code is split in two as well: the functions that
+# almost every program runs (src/hot.list says which and why) stay in
+# .text, the rest go to .umwarm, a segment of its own (src/cold.ld). Each
+# function gets a section of its own to be moved by name.
+HOT_LIST  := src/hot.list
+SPLIT     := $(if $(COLD_SEG),-ffunction-sections)
+TO_WARM   := sh tools/warm_text.sh
 
-$(OUT)/obj/%.o: src/%.c $(HDRS) Makefile $(OUT)/flags
+$(OUT)/obj/%.o: src/%.c $(HDRS) Makefile $(OUT)/flags $(HOT_LIST) tools/warm_text.sh
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	@$(CC) $(CFLAGS_) $(if $(filter $(COLD_SRCS),$(<F)),$(COLD_OPT)) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
-	@$(if $(filter $(COLD_SEG),$(<F)),$(TO_COLD) $@)
+	@$(CC) $(CFLAGS_) $(if $(filter $(COLD_SRCS),$(<F)),$(COLD_OPT)) $(if $(filter $(COLD_SEG),$(<F)),,$(SPLIT)) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	@$(if $(filter $(COLD_SEG),$(<F)),$(TO_COLD) $@,$(if $(SPLIT),$(TO_WARM) $@ $(HOT_LIST)))
 
 # DT_RELR (glibc >= 2.36, binutils >= 2.38) packs the library's ~120
 # relative relocations into a few words: the part of the file the loader

@@ -3,8 +3,11 @@
  * are resident (present bits of /proc/self/pagemap) of the preloaded
  * library's mapping at file offset OFF (hex), or with OFF "libc" of all of
  * libc.so's mappings; -1 if there is no such mapping.
- *   resident_prog OFF|libc pairs|threads|big|report
- * (report: a few pairs, then malloc_stats(), which prints to stderr) */
+ *   resident_prog OFF|libc pairs|threads|big|aligned|report
+ * (aligned: aligned blocks, mallopt, malloc_usable_size and malloc_trim,
+ * the kind of call src/hot.list leaves in the library's second code
+ * segment; report: a few pairs, then malloc_stats(), which prints to
+ * stderr) */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <malloc.h>
@@ -64,6 +67,16 @@ int main(int argc, char **argv)
             p = realloc(p, (size_t)(i % 5 + 1) << 19);
             free(p);
         }
+    } else if (!strcmp(argv[2], "aligned")) {
+        mallopt(M_TRIM_THRESHOLD, 1 << 20);
+        for (int i = 0; i < 1000; i++) {
+            void *p = NULL;
+            if (posix_memalign(&p, (size_t)64 << (i % 6), 100 + (size_t)i) != 0 ||
+                malloc_usable_size(p) < 100 + (size_t)i)
+                return 2;
+            free(p);
+        }
+        malloc_trim(0);
     } else if (!strcmp(argv[2], "report")) {
         free(malloc(100));
         malloc_stats();
