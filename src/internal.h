@@ -93,11 +93,11 @@ static inline void um_spin_hint(void)
  * kernel's (-errno on failure) and errno is never touched. A preloaded
  * library's calls into libc cost resident memory: the kernel maps up to 16
  * pages of libc's code around each function first called (fault-around),
- * and syscall(), sched_getaffinity() and getpagesize() sit in pages that a
- * small program under glibc's malloc never touches. Resident libc code of
- * bench/pairs 16 --quick, 40 runs each (addresses vary with ASLR), from
- * /proc/self/smaps at exit: 1,302 KB on average with those calls, 1,284 KB
- * without; 1,244 KB under glibc's malloc. */
+ * and syscall() and sched_getaffinity() sit in pages that a small program
+ * under glibc's malloc never touches. Resident libc code of bench/pairs 16
+ * --quick, 40 interleaved runs each (addresses vary with ASLR), from
+ * /proc/self/smaps at exit: 1,300 KB on average with those calls, 1,260 KB
+ * without; 1,233 KB under glibc's malloc. */
 static inline long um_sys6(long n, long a, long b, long c, long d, long e, long f)
 {
 #if defined(__x86_64__)

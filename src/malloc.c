@@ -14,7 +14,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 
 #include "tcache.h"
 #include "umalloc.h"
@@ -139,12 +138,10 @@ void um_init_slow(void)
         return;
     }
     atomic_store_explicit(&init_thread, me, memory_order_relaxed);
-    /* from the auxiliary vector, as getpagesize() would, but getauxval is
-     * called anyway (um_os_clock_init) and getpagesize would be one more
-     * libc function touched (um_sys says why that costs) */
-    unsigned long ps = getauxval(AT_PAGESZ);
-    if (ps)
-        um_pagesize = (size_t)ps;
+    /* getpagesize() stays a libc call: it sits a few hundred bytes from
+     * sbrk, which the init calls anyway (um_sys says why that matters),
+     * and tests/api/fork_during_init holds the init in it */
+    um_pagesize = (size_t)getpagesize();
     um_os_clock_init();
     um_secret = um_os_random();
     keys_init();
