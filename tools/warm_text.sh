@@ -11,6 +11,7 @@
 set -eu
 obj=$1
 list=$2
+[ -r "$list" ] || { echo "warm_text.sh: cannot read $list" >&2; exit 1; }
 args=$(readelf -SW "$obj" | awk -v list="$list" '
     BEGIN {
         while ((getline line < list) > 0) {
