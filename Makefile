@@ -79,8 +79,10 @@ TO_COLD   := objcopy --rename-section .text=.umcold
 HOT_LIST  := src/hot.list
 SPLIT     := $(if $(COLD_SEG),-ffunction-sections)
 TO_WARM   := sh tools/warm_text.sh
+# An object whose renaming failed must not survive as if built.
+.DELETE_ON_ERROR:
 
-$(OUT)/obj/%.o: src/%.c $(HDRS) Makefile $(OUT)/flags $(HOT_LIST) tools/warm_text.sh
+$(OUT)/obj/%.o: src/%.c $(HDRS) Makefile $(OUT)/flags $(if $(SPLIT),$(HOT_LIST) tools/warm_text.sh)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	@$(CC) $(CFLAGS_) $(if $(filter $(COLD_SRCS),$(<F)),$(COLD_OPT)) $(if $(filter $(COLD_SEG),$(<F)),,$(SPLIT)) $(CPPFLAGS) $(CFLAGS) -c $< -o $@

@@ -88,7 +88,7 @@ static inline void um_spin_hint(void)
 #endif
 }
 
-/* ---- lock (futex, 3-state) ---- */
+/* ---- system calls ---- */
 /* A system call made here, not through libc's syscall(): the result is the
  * kernel's (-errno on failure) and errno is never touched. A preloaded
  * library's calls into libc cost resident memory: the kernel maps up to 16
@@ -121,9 +121,11 @@ static inline long um_sys6(long n, long a, long b, long c, long d, long e, long 
 }
 #define UM_SYS_(n, a, b, c, d, e, f, ...) \
     um_sys6((long)(n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
-/* um_sys(SYS_x, args...): up to six arguments, the missing ones zero */
-#define um_sys(...) UM_SYS_(__VA_ARGS__, 0, 0, 0, 0, 0, 0)
+/* um_sys(SYS_x, args...): up to six arguments, the missing ones zero (one
+ * zero more than needed: C11 wants an argument for UM_SYS_'s `...`) */
+#define um_sys(...) UM_SYS_(__VA_ARGS__, 0, 0, 0, 0, 0, 0, 0)
 
+/* ---- lock (futex, 3-state) ---- */
 /* While the process has one thread, a lock is not taken at all, as glibc's
  * malloc skips its arena lock (SINGLE_THREAD_P): the locked instruction is
  * most of the cost of a slow path that serves one chunk. glibc sets

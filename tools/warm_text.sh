@@ -12,7 +12,8 @@ set -eu
 obj=$1
 list=$2
 [ -r "$list" ] || { echo "warm_text.sh: cannot read $list" >&2; exit 1; }
-args=$(readelf -SW "$obj" | awk -v list="$list" '
+secs=$(readelf -SW "$obj") # its own step: a failure stops the build
+args=$(printf '%s\n' "$secs" | awk -v list="$list" '
     BEGIN {
         while ((getline line < list) > 0) {
             sub(/#.*/, "", line)
