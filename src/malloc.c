@@ -138,9 +138,9 @@ void um_init_slow(void)
         return;
     }
     atomic_store_explicit(&init_thread, me, memory_order_relaxed);
-    /* getpagesize() stays a libc call: it sits a few hundred bytes from
-     * sbrk, which the init calls anyway (um_sys says why that matters),
-     * and tests/api/fork_during_init holds the init in it */
+    /* getpagesize() stays a libc call: it sits 2 KB from sbrk in Debian
+     * 12's libc, and the init calls sbrk anyway (um_sys says why that
+     * matters); tests/api/fork_during_init holds the init inside it */
     um_pagesize = (size_t)getpagesize();
     um_os_clock_init();
     um_secret = um_os_random();
