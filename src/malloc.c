@@ -907,11 +907,20 @@ PUBLIC void umalloc_thread_flush(void)
  * "the real malloc" under a hook) and hand the result to free(): they must
  * be this allocator, not glibc's. */
 #ifndef UM_PREFIX
-extern __typeof(malloc) __libc_malloc __attribute__((alias("malloc"), copy(malloc), visibility("default")));
-extern __typeof(free) __libc_free __attribute__((alias("free"), copy(free), visibility("default")));
-extern __typeof(calloc) __libc_calloc __attribute__((alias("calloc"), copy(calloc), visibility("default")));
-extern __typeof(realloc) __libc_realloc __attribute__((alias("realloc"), copy(realloc), visibility("default")));
-extern __typeof(memalign) __libc_memalign __attribute__((alias("memalign"), copy(memalign), visibility("default")));
-extern __typeof(valloc) __libc_valloc __attribute__((alias("valloc"), copy(valloc), visibility("default")));
-extern __typeof(pvalloc) __libc_pvalloc __attribute__((alias("pvalloc"), copy(pvalloc), visibility("default")));
+/* (gcc's copy attribute gives an alias its target's attributes; clang 14
+ * has none and copies nothing: the declarations in stdlib.h stand) */
+#define UM_COPY(f)
+#ifdef __has_attribute
+#if __has_attribute(copy)
+#undef UM_COPY
+#define UM_COPY(f) copy(f),
+#endif
+#endif
+extern __typeof(malloc) __libc_malloc __attribute__((alias("malloc"), UM_COPY(malloc) visibility("default")));
+extern __typeof(free) __libc_free __attribute__((alias("free"), UM_COPY(free) visibility("default")));
+extern __typeof(calloc) __libc_calloc __attribute__((alias("calloc"), UM_COPY(calloc) visibility("default")));
+extern __typeof(realloc) __libc_realloc __attribute__((alias("realloc"), UM_COPY(realloc) visibility("default")));
+extern __typeof(memalign) __libc_memalign __attribute__((alias("memalign"), UM_COPY(memalign) visibility("default")));
+extern __typeof(valloc) __libc_valloc __attribute__((alias("valloc"), UM_COPY(valloc) visibility("default")));
+extern __typeof(pvalloc) __libc_pvalloc __attribute__((alias("pvalloc"), UM_COPY(pvalloc) visibility("default")));
 #endif

@@ -80,6 +80,12 @@ struct budget {
     int sort_all; /* sort the whole unsorted bin (else a few chunks a sweep) */
 };
 #define SORT_PER_SWEEP 64 /* malloc sorts the rest as it scans */
+/* The budgets of a step, copied from the relocated data: clang builds a
+ * struct initialised with constants from the read-only data, whose
+ * segment no allocation path may touch (tests/programs/lib_resident). */
+static const struct budget step_budget UM_HOT_CONST = {STEP_BYTES, STEP_VISITS, 0, 0};
+static const struct budget step_budget_sorted UM_HOT_CONST = {STEP_BYTES, STEP_VISITS, 0, 1};
+static const struct budget idle_budget UM_HOT_CONST = {4 * STEP_BYTES, 4 * STEP_VISITS, 0, 1};
 
 static uintptr_t page_up(uintptr_t a) { return (a + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1); }
 static uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(um_pagesize - 1); }
@@ -481,7 +487,7 @@ static int purge_idle_arenas(arena *self, uint64_t now, long decay)
             um_central_drain(a);
             um_consolidate(a);
             top_sample_skip(a); /* what the drain merged into top was idle */
-            struct budget b = {4 * STEP_BYTES, 4 * STEP_VISITS, 0, 1};
+            struct budget b = idle_budget;
             if (purge_step(a, cutoff_of(now, decay), RELAXED_LOAD(um_params.top_pad), &b))
                 a->purge.next_sweep = now + sweep_interval(decay);
             else
@@ -598,7 +604,7 @@ static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
         av->purge.next_sweep = now + 1000; /* look at the settings again later */
         return;
     }
-    struct budget b = {STEP_BYTES, STEP_VISITS, 0, 0};
+    struct budget b = step_budget;
     if (purge_step(av, cutoff_of(now, decay), RELAXED_LOAD(um_params.top_pad), &b))
         av->purge.next_sweep = now + sweep_interval(decay);
     else {
@@ -733,7 +739,7 @@ static void purge_arena_sweep(arena *a, uint64_t now, long decay)
             top_sample_skip(a);
             a->purge.busy = 0;
         }
-        struct budget b = {STEP_BYTES, STEP_VISITS, 0, 1};
+        struct budget b = step_budget_sorted;
         int done = purge_step(a, cutoff_of(now, decay), RELAXED_LOAD(um_params.top_pad), &b);
         if (done)
             a->purge.next_sweep = now + sweep_interval(decay);

@@ -920,9 +920,9 @@ UM_NOINLINE int um_tc_top_down(const struct tcache *tc, chunk *top, chunk *p, ch
     if (above == top) {
         size_t tw = hdr_load(top);
         size_t run = (uintptr_t)top + (tw & ~(size_t)SIZE_BITS) - (uintptr_t)p;
-        return (run >= RELAXED_LOAD(um_params.trim_threshold) &&
-                run >= RELAXED_LOAD(um_params.top_pad) + MINSIZE + 1 + um_pagesize) |
-               !hdr_valid(tw);
+        return (int)(run >= RELAXED_LOAD(um_params.trim_threshold) &&
+                     run >= RELAXED_LOAD(um_params.top_pad) + MINSIZE + 1 + um_pagesize) |
+               (int)!hdr_valid(tw);
     }
     size_t k = tc_head_slot(tc, above);
     if (!k && link_reveal(((void **)chunk_to_mem(next))[0]) == chunk_to_mem(above))

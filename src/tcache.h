@@ -143,9 +143,9 @@ static inline int tc_would_trim_w(arena *av, size_t tw, size_t cs, size_t i, siz
 {
     size_t after = (tw & ~(size_t)SIZE_BITS) + cs * (ncached + 1) +
                    um_central_class_bytes(av, i);
-    return (after >= RELAXED_LOAD(um_params.trim_threshold) &&
-            after >= RELAXED_LOAD(um_params.top_pad) + MINSIZE + 1 + um_pagesize) |
-           !hdr_valid(tw);
+    return (int)(after >= RELAXED_LOAD(um_params.trim_threshold) &&
+                 after >= RELAXED_LOAD(um_params.top_pad) + MINSIZE + 1 + um_pagesize) |
+           (int)!hdr_valid(tw);
 }
 /* The same, reading top's header (tw above: the decoded word, hdr_load). */
 static inline int tc_would_trim(arena *av, chunk *top, size_t cs, size_t i, size_t ncached)
