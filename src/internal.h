@@ -51,6 +51,24 @@
 #endif
 #define PUBLIC __attribute__((visibility("default")))
 
+/* glibc's internal names (__libc_malloc & co.): some programs and libraries
+ * call them directly (to reach "the real malloc" under a hook) and hand the
+ * result to free(), so they must be this allocator, not glibc's idle one.
+ * UM_LIBC_ALIAS(name, target) exports name as another name of target,
+ * which must be defined in the same file. gcc's copy attribute gives the
+ * alias its target's attributes; clang 14 has none and copies nothing (the
+ * declarations in stdlib.h and malloc.h stand). Not in the prefixed build,
+ * which sits beside glibc's allocator. */
+#define UM_COPY(f)
+#ifdef __has_attribute
+#if __has_attribute(copy)
+#undef UM_COPY
+#define UM_COPY(f) copy(f),
+#endif
+#endif
+#define UM_LIBC_ALIAS(name, target)                                                                \
+    extern __typeof(target) name __attribute__((alias(#target), UM_COPY(target) visibility("default")))
+
 #pragma GCC visibility push(hidden)
 
 /* ---- globals ---- */

@@ -711,8 +711,7 @@ static UM_NOINLINE void *aligned_miss(size_t align, size_t bytes, size_t i)
      * in the arena at --scale=0.1, counted with a throwaway build) */
     if (i && (m = um_tcache_aligned_take(i, align)) != NULL) {
         um_tcache_aligned_miss(i);
-        DEBUG_CHECK();
-        return m;
+        goto done;
     }
     if ((nb + align >= RELAXED_LOAD(um_params.mmap_threshold) || align >= um_pagesize * 64) &&
         mmap_room())
@@ -724,10 +723,20 @@ static UM_NOINLINE void *aligned_miss(size_t align, size_t bytes, size_t i)
     }
     if (!m && RELAXED_LOAD(um_params.n_mmaps_max) > 0)
         m = um_mmap_chunk(nb, align);
-    if (!m)
+    if (!m) {
         errno = ENOMEM;
-    else if (i && !chunk_is_mmapped(mem_to_chunk(m)))
+        DEBUG_CHECK();
+        return NULL;
+    }
+    if (i && !chunk_is_mmapped(mem_to_chunk(m)))
         um_tcache_aligned_miss(i);
+done:;
+    /* M_PERTURB's fill, as malloc_generic's: an aligned block reused from
+     * the bins or the central cache kept the free fill (the thread cache
+     * is bypassed while perturbing, so every such request comes here) */
+    int perturb = RELAXED_LOAD(um_params.perturb);
+    if (unlikely(perturb))
+        memset(m, perturb ^ 0xff, bytes);
     DEBUG_CHECK();
     return m;
 }
@@ -902,25 +911,18 @@ PUBLIC void umalloc_thread_flush(void)
     um_tcache_flush_all();
 }
 
-/* ---- glibc's internal names ----
- * Some programs and libraries call __libc_malloc & co. directly (to reach
- * "the real malloc" under a hook) and hand the result to free(): they must
- * be this allocator, not glibc's. */
+/* ---- glibc's internal names (internal.h, UM_LIBC_ALIAS) ----
+ * cfree is the old name of free (glibc keeps it for binaries linked before
+ * 2.26, which no longer declares it). */
 #ifndef UM_PREFIX
-/* (gcc's copy attribute gives an alias its target's attributes; clang 14
- * has none and copies nothing: the declarations in stdlib.h stand) */
-#define UM_COPY(f)
-#ifdef __has_attribute
-#if __has_attribute(copy)
-#undef UM_COPY
-#define UM_COPY(f) copy(f),
-#endif
-#endif
-extern __typeof(malloc) __libc_malloc __attribute__((alias("malloc"), UM_COPY(malloc) visibility("default")));
-extern __typeof(free) __libc_free __attribute__((alias("free"), UM_COPY(free) visibility("default")));
-extern __typeof(calloc) __libc_calloc __attribute__((alias("calloc"), UM_COPY(calloc) visibility("default")));
-extern __typeof(realloc) __libc_realloc __attribute__((alias("realloc"), UM_COPY(realloc) visibility("default")));
-extern __typeof(memalign) __libc_memalign __attribute__((alias("memalign"), UM_COPY(memalign) visibility("default")));
-extern __typeof(valloc) __libc_valloc __attribute__((alias("valloc"), UM_COPY(valloc) visibility("default")));
-extern __typeof(pvalloc) __libc_pvalloc __attribute__((alias("pvalloc"), UM_COPY(pvalloc) visibility("default")));
+void cfree(void *);
+UM_LIBC_ALIAS(__libc_malloc, malloc);
+UM_LIBC_ALIAS(__libc_free, free);
+UM_LIBC_ALIAS(cfree, free);
+UM_LIBC_ALIAS(__libc_calloc, calloc);
+UM_LIBC_ALIAS(__libc_realloc, realloc);
+UM_LIBC_ALIAS(__libc_memalign, memalign);
+UM_LIBC_ALIAS(__libc_valloc, valloc);
+UM_LIBC_ALIAS(__libc_pvalloc, pvalloc);
+UM_LIBC_ALIAS(__libc_mallopt, mallopt);
 #endif

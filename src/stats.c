@@ -102,6 +102,12 @@ PUBLIC struct mallinfo API(mallinfo)(void)
     m.keepcost = sat(m2.keepcost);
     return m;
 }
+#ifndef UM_PREFIX
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* (malloc.h's mark) */
+UM_LIBC_ALIAS(__libc_mallinfo, mallinfo);
+#pragma GCC diagnostic pop
+#endif
 
 /* ---- the account by state, from walk.c (per arena, or all heaps) ---- */
 enum { K_LIVE, K_TCACHE, K_CENTRAL, K_BINS, K_TOP, K_MAPPED, K_META, K_N };
@@ -205,14 +211,22 @@ static void account_take(struct account *a, arena *only, int with_resident)
 static size_t account_free(const struct account *a) { return a->bytes[K_BINS] + a->bytes[K_TOP]; }
 static size_t account_cached(const struct account *a) { return a->bytes[K_TCACHE] + a->bytes[K_CENTRAL]; }
 
-/* write() is a cancellation point: with a cancel pending the report would
- * stop after its first line, so cancellation waits until it is out (as in
- * glibc), and a pending request stays pending. */
+/* glibc prints to the stderr stream, not to descriptor 2: a program that
+ * points stderr at a file of its own (stderr = fopen(...)) finds the report
+ * there. The lines go to that stream's descriptor, after what the stream
+ * holds is flushed so that they keep their place among its output (fflush
+ * and fileno allocate nothing). write() is a cancellation point: with a
+ * cancel pending the report would stop after its first line, so
+ * cancellation waits until it is out (as in glibc), and a pending request
+ * stays pending. */
 PUBLIC void API(malloc_stats)(void)
 {
     int cancel_state;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
-    um_stats_print(2);
+    fflush(stderr);
+    int fd = fileno(stderr);
+    if (fd >= 0)
+        um_stats_print(fd);
     pthread_setcancelstate(cancel_state, NULL);
 }
 

@@ -1,0 +1,47 @@
+// malloc_stats prints to the stderr stream, as glibc's does: a program that
+// points stderr at a file of its own finds the report there, in its place
+// between what the program wrote before and after (a fully buffered stream,
+// with text waiting in its buffer when malloc_stats is called), and nothing
+// goes to descriptor 2.
+#include "../common.h"
+
+static char out[1 << 16], err2[1 << 12];
+
+int main(void)
+{
+    void *p = malloc(5000);
+    CHECK(p != NULL);
+    char path[] = "/tmp/umalloc_stats_streamXXXXXX";
+    int tfd = mkstemp(path);
+    CHECK(tfd >= 0);
+    close(tfd);
+
+    struct t_capture c = t_capture_stderr(); /* what reaches descriptor 2 */
+    CHECK(c.fd >= 0);
+    FILE *saved = stderr, *f = fopen(path, "w");
+    CHECK(f != NULL);
+    stderr = f;
+    fprintf(stderr, "before the report\n"); /* (in f's buffer: not a terminal) */
+    malloc_stats();
+    fprintf(stderr, "after the report\n");
+    stderr = saved;
+    CHECK(fclose(f) == 0);
+    t_capture_end(c, err2, sizeof err2);
+
+    int fd = open(path, O_RDONLY);
+    CHECK(fd >= 0);
+    ssize_t n = read(fd, out, sizeof out - 1);
+    CHECK(n > 0);
+    out[n] = 0;
+    close(fd);
+    unlink(path);
+
+    const char *before = strstr(out, "before the report\n"), *arena = strstr(out, "Arena 0:"),
+               *total = strstr(out, "Total (incl. mmap):"), *after = strstr(out, "after the report\n");
+    EXPECTF(before && arena && total && after, "the file holds:\n%s", out);
+    EXPECTF(before == out && before < arena && arena < total && total < after,
+            "out of order in the file:\n%s", out);
+    EXPECTF(strstr(err2, "Arena") == NULL, "descriptor 2 got the report too:\n%s", err2);
+    free(p);
+    return t_done();
+}
