@@ -235,7 +235,31 @@ static int name_eq(const char *a, size_t alen, const char *b)
     return 1;
 }
 
-/* GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536:glibc.malloc.top_pad=0 */
+/* glibc's thread-cache tunables. umalloc sizes its thread caches by
+ * demand within a byte budget (tcache.c; UMALLOC_TCACHE_MAX sets the
+ * budget), so of glibc's counts and sizes it takes only 0, the way to turn
+ * the caches off (every malloc and free then goes to the arena, as in
+ * glibc); any other value is reported and ignored. */
+static void set_tcache_tunable(const char *name, size_t nlen, const char *v, size_t vlen)
+{
+    unsigned long long n;
+    if (!parse_num(v, vlen, &n)) {
+        warn_ignored("GLIBC_TUNABLES: ", name, nlen, v, vlen,
+                     "not a number (a whole number, optionally with a K, M or G suffix)");
+    } else if (n == 0) {
+        um_params.tcache_none = 1;
+        um_params.tcache_off = 1;
+    } else {
+        warn_ignored("GLIBC_TUNABLES: ", name, nlen, v, vlen,
+                     "umalloc sizes its thread caches by demand (UMALLOC_TCACHE_MAX sets a "
+                     "thread's byte budget); 0, which turns them off, is the value it takes");
+    }
+}
+
+/* GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536:glibc.malloc.top_pad=0
+ * Names of other tunable namespaces (glibc.pthread.*, glibc.cpu.*) are
+ * glibc's business and pass silently; a glibc.malloc name umalloc does not
+ * take (hugetlb, check, tcache_unsorted_limit, a misspelling) is reported. */
 static void parse_tunables(const char *s)
 {
     static const char prefix[] = "glibc.malloc.";
@@ -248,11 +272,21 @@ static void parse_tunables(const char *s)
             eq++;
         size_t plen = sizeof prefix - 1;
         if (eq < end && (size_t)(eq - s) > plen && name_eq(s, plen, prefix)) {
-            const char *key = s + plen;
+            const char *key = s + plen, *v = eq + 1;
+            size_t klen = (size_t)(eq - key), vlen = (size_t)(end - v), nlen = (size_t)(eq - s);
+            int known = 0;
             for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-                if (name_eq(key, (size_t)(eq - key), names[i].tunable))
-                    set_env_param("GLIBC_TUNABLES: ", s, (size_t)(eq - s), names[i].param,
-                                  eq + 1, (size_t)(end - eq - 1), FROM_TUNABLES);
+                if (name_eq(key, klen, names[i].tunable)) {
+                    set_env_param("GLIBC_TUNABLES: ", s, nlen, names[i].param, v, vlen,
+                                  FROM_TUNABLES);
+                    known = 1;
+                }
+            if (name_eq(key, klen, "tcache_count") || name_eq(key, klen, "tcache_max")) {
+                set_tcache_tunable(s, nlen, v, vlen);
+                known = 1;
+            }
+            if (!known)
+                warn_ignored("GLIBC_TUNABLES: ", s, nlen, v, vlen, "not a setting umalloc has");
         }
         s = *end ? end + 1 : end;
     }
@@ -327,7 +361,7 @@ int um_mallopt(int param, int value)
          * on, and memset takes its low byte (256 fills freed memory with 0
          * and new memory with 0xff; masked here, it had turned it off) */
         RELAXED_STORE(um_params.perturb, value);
-        RELAXED_STORE(um_params.tcache_off, value != 0);
+        RELAXED_STORE(um_params.tcache_off, value != 0 || um_params.tcache_none);
         break;
     case M_ARENA_TEST:
         /* (value <= 0: no change, yet 1, as glibc returns; the environment
@@ -394,7 +428,11 @@ void um_options_print(int fd)
         else
             um_printf(fd, "  %-15s %12zu  %s%s\n", opt_name[k], val[k], from_name[opt_from[k]], note);
     }
-    um_printf(fd, "  %-15s %12s  %s\n", "tcache",
-              RELAXED_LOAD(um_params.tcache_off) ? "off" : "on",
-              RELAXED_LOAD(um_params.tcache_off) ? "off while perturb is set" : "default");
+    const char *tc_from = "default";
+    if (um_params.tcache_none)
+        tc_from = "GLIBC_TUNABLES (tcache_count or tcache_max 0)";
+    else if (RELAXED_LOAD(um_params.tcache_off))
+        tc_from = "off while perturb is set";
+    um_printf(fd, "  %-15s %12s  %s\n", "tcache", RELAXED_LOAD(um_params.tcache_off) ? "off" : "on",
+              tc_from);
 }

@@ -256,7 +256,9 @@ struct um_params {
     int arena_max;
     int perturb;
     int no_dyn_threshold;   /* the user pinned a threshold */
-    int tcache_off;         /* tcache bypassed (perturb needs every call) */
+    int tcache_off;         /* tcache bypassed (perturb needs every call, or
+                             * the user turned the caches off) */
+    int tcache_none;        /* glibc.malloc.tcache_count=0 (or tcache_max=0) */
     size_t tcache_max;      /* byte budget of one thread's cache; 0 = default */
     int purge_decay_ms;     /* free pages and idle cached chunks go back after
                              * this; 0 at once, -1 never */
