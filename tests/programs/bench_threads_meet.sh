@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/threads' "meet" count (the README's threads-2u paragraph quotes it):
+# bench/threads' "meet" count (docs/performance.md's threads-2u paragraph quotes it):
 # it prints one line once every thread is done, with numbers that fit
 # together (changes fewer than blocks, shared lines no more than changes),
 # on umalloc; and under glibc, whose threads each get an arena of their
