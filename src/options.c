@@ -174,6 +174,9 @@ static void warn_ignored(const char *where, const char *name, size_t nlen, const
     um_printf(2, "umalloc: ignoring %s%s=%s: %s\n", where, nm, val, why);
 }
 
+static const char NOT_A_NUMBER[] =
+    "not a number (a whole number, optionally with a K, M or G suffix)";
+
 /* Apply an environment value. Trim threshold and top pad are sizes and take
  * any value (-1 = never trim); the rest must fit mallopt's int. */
 static void set_env_param(const char *where, const char *name, size_t nlen, int param,
@@ -182,7 +185,7 @@ static void set_env_param(const char *where, const char *name, size_t nlen, int 
     unsigned long long v;
     if (!parse_num(s, len, &v)) {
         warn_ignored(where, name, nlen, s, len,
-                     "not a number (a whole number, optionally with a K, M or G suffix)");
+                     NOT_A_NUMBER);
         return;
     }
     if (param == M_TRIM_THRESHOLD || param == M_TOP_PAD) {
@@ -245,7 +248,7 @@ static void set_tcache_tunable(const char *name, size_t nlen, const char *v, siz
     unsigned long long n;
     if (!parse_num(v, vlen, &n)) {
         warn_ignored("GLIBC_TUNABLES: ", name, nlen, v, vlen,
-                     "not a number (a whole number, optionally with a K, M or G suffix)");
+                     NOT_A_NUMBER);
     } else if (n == 0) {
         um_params.tcache_none = 1;
         um_params.tcache_off = 1;
