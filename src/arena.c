@@ -77,6 +77,7 @@ static inline __attribute__((always_inline)) size_t free_coalesce(arena *av, chu
         if (unlikely(chunksize(p) != ps))
             um_fatal(fn, "corrupted size vs. prev_size at", p, 0);
         unlink_chunk(av, p);
+        av->binned -= ps;
         size += ps;
     }
     if (next != av->top) {
@@ -90,8 +91,12 @@ static inline __attribute__((always_inline)) size_t free_coalesce(arena *av, chu
         set_head(p, size | PREV_INUSE | abit);
         set_foot(p, size);
         unsorted_push(av, p, size);
-        if (size >= um_pagesize)
+        av->binned += freed + ps; /* (next, when merged, was binned already) */
+        if (size >= um_pagesize) {
             um_purge_note_free(av, p, size, freed, ps, next, ns);
+            if (unlikely(av->purge.emptied || av->binned >= UM_EMPTIED_MIN))
+                um_purge_emptied(av, p, size);
+        }
     } else {
         size += nextsize;
         set_head(p, size | PREV_INUSE | abit);
@@ -136,8 +141,10 @@ static void *split_victim(arena *av, chunk *victim, size_t size, size_t nb, size
     nb = run_take(size, nb, run);
     size_t rsize = size - nb;
     if (rsize < MINSIZE) {
+        av->binned -= size; /* victim was binned */
         set_inuse_at(victim, size);
     } else {
+        av->binned -= nb; /* victim was binned, rem is */
         chunk *rem = chunk_at(victim, nb);
         struct um_piv kept = UM_PIV_NONE;
         uint64_t freed_at = 0;
@@ -228,6 +235,7 @@ static inline __attribute__((always_inline)) chunk *take_exact(arena *av, size_t
             if (unlikely(!hdr_valid(w) || (w & ~(size_t)SIZE_BITS) != nb))
                 um_fatal("malloc", "corrupted chunk header at", victim, 0);
             set_inuse_at(victim, nb);
+            av->binned -= nb;
             bin->bk = bck;
             bck->fd = bin;
             return victim;
@@ -338,6 +346,7 @@ static void *scan_unsorted(arena *av, size_t nb, size_t run)
         bck->fd = unsorted;
         if (size == nb) {
             set_inuse_at(victim, size);
+            av->binned -= size;
             return chunk_to_mem(victim);
         }
         bin_chunk(av, victim, size);
@@ -645,6 +654,7 @@ int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb)
         if (inuse(next) || oldsize + chunksize(next) < nb)
             return 0;
         size = oldsize + chunksize(next);
+        av->binned -= chunksize(next);
         unlink_chunk(av, next);
         set_head_size(p, size);
         set_inuse_at(p, size);

@@ -10,7 +10,8 @@
  *     bin's sizes (large bins sorted, skip list consistent), the binmap
  *     covers every non-empty bin, and bins hold exactly the free chunks found
  *     by the walk; fast bin chunks are in use and of their bin's size;
- *   - system_mem equals the sum of the heaps' sizes; the bytes trimmed by
+ *   - system_mem equals the sum of the heaps' sizes, and the arena's count of
+ *     binned bytes the sum of its free chunks' sizes; the bytes trimmed by
  *     frees since the heap last grew (trim.c) are no more than it ever was;
  *   - purge state: every binned chunk of a page or more carries a valid tag
  *     whose purged pages lie inside its own interior and whose age is not in
@@ -29,8 +30,9 @@
 #define FAIL(what, addr) um_fatal("check", what, (const void *)(addr), 0)
 
 
-/* Walk one heap; returns the number of free (binned) chunks seen. */
-static size_t check_heap(arena *av, heap *h, size_t *sys)
+/* Walk one heap; returns the number of free (binned) chunks seen, and adds
+ * their bytes to *bytes. */
+static size_t check_heap(arena *av, heap *h, size_t *sys, size_t *bytes)
 {
     size_t abit = av == &um_main_arena ? 0 : NON_MAIN_ARENA;
     char *end = (char *)h + h->size;
@@ -85,6 +87,7 @@ static size_t check_heap(arena *av, heap *h, size_t *sys)
             if (prev_free)
                 FAIL("two adjacent free chunks at", p);
             nfree++;
+            *bytes += s;
         }
         prev_free = is_free;
         prev_size = s;
@@ -192,14 +195,18 @@ static void check_arena(arena *av)
     um_lock_acquire(&av->lock);
     if (av->abit != (av == &um_main_arena ? 0 : NON_MAIN_ARENA))
         FAIL("wrong A bit recorded in arena", av);
-    size_t sys = 0, nfree = 0;
+    size_t sys = 0, nfree = 0, free_bytes = 0;
     for (heap *h = av->last_heap; h; h = h->prev) {
         if (h->magic != (um_secret ^ (uintptr_t)h) || h->ar != av)
             FAIL("corrupted heap header at", h);
-        nfree += check_heap(av, h, &sys);
+        nfree += check_heap(av, h, &sys, &free_bytes);
     }
     if (sys != av->system_mem)
         FAIL("system_mem disagrees with the heaps of arena", av);
+    if (free_bytes != av->binned)
+        FAIL("binned bytes disagree with the free chunks of arena", av);
+    if (av->purge.emptied < 0 || av->purge.emptied > 2)
+        FAIL("impossible emptied state in arena", av);
     /* what frees' trims gave back since the heap last grew came out of it */
     if (av->trim_bytes > av->max_system_mem || (av->trim_bytes && !av->trim_at))
         FAIL("trim record out of range in arena", av);

@@ -586,12 +586,139 @@ void um_purge_tick_slow(arena *av)
     }
 }
 
+/* ---- the emptied arena ----
+ * The decay needs calls: a program whose threads free nearly everything
+ * they built and then wait (workers after a burst, a server between
+ * requests) makes none, and what it freed stayed resident for good
+ * (tests/stress/idle_workers_none: 8 threads free 120 MB of 1-120 KiB blocks
+ * and block; 150-350 MB stayed, glibc kept 2.6-24 MB). glibc gives such
+ * memory back in the free itself: the blocks coalesce into top and top
+ * above M_TRIM_THRESHOLD is trimmed. Here the chunks that the thread and
+ * central caches hold at that moment (a few MB, scattered over the heap)
+ * split the free memory into hundreds of holes below them, and top cannot
+ * move down past them. So an arena that holds at least UM_EMPTIED_MIN free
+ * in its bins and more than eight times as much free (bins and top) as it
+ * has handed out (to the program and to the caches) is taken to have
+ * emptied: its central cache goes to the bins, each free purges the chunk
+ * it makes at once (emptied_chunk), and the sweeps run with a
+ * decay of 0, a step on every arena call, until the arena again hands out
+ * a quarter of what it holds free, or holds less than half the floor free
+ * (top trimmed), or the program turns out to be reusing what the state
+ * purges (emptied_reused). Both tests read counters the arena keeps (binned, which
+ * the debug build checks against the heap walk, and system_mem): no walk.
+ * The floor (or M_TRIM_THRESHOLD when that is higher) keeps ordinary
+ * programs out of it: their decay stands. The price, where a program frees
+ * nearly all of a large heap and builds it again: the pages fault back in,
+ * as glibc's trimmed top does. M_TRIM_THRESHOLD -1 and a decay of -1 turn
+ * it off, as they turn off the purge. */
+
+static size_t emptied_floor(void)
+{
+    size_t t = RELAXED_LOAD(um_params.trim_threshold);
+    return t > UM_EMPTIED_MIN ? t : UM_EMPTIED_MIN;
+}
+
+/* What av holds free: its bins, top and central cache (parked chunks are
+ * the arena's, and an emptied arena drains them). The rest of system_mem
+ * is what it has handed out (to the program and the thread caches; heaps'
+ * headers and fences, a few words a heap). */
+static size_t arena_free(arena *av)
+{
+    chunk *top = av->top;
+    return av->binned + (top ? top_size(av, top) : 0) + um_arena_central_bytes(av);
+}
+
+#define EMPTIED_RECHECK ((size_t)512 << 10) /* binned bytes moved between looks */
+#define EMPTIED_BACKOFF_MAX 6                 /* up to 64 decay times between states */
+
+static void emptied_chunk(arena *av, chunk *p, size_t size);
+
+/* The state has purged twice what the arena held free when it began (a
+ * merge may advise pages of one part again, so an idle arena can pass
+ * once over it): the program is not idle but reusing the memory, and each
+ * reuse of a purged page faults (tests/api/purge_emptied's churn: 100,000
+ * rounds of a working set of 1-120 KiB blocks beside 71 MB of free bins
+ * made 56,074 faults in a state that did not end, 2,507 with this). End
+ * it, and leave the arena to the decay for one decay time, doubled with
+ * each such state in a row (up to 64 times): such a program pays at most
+ * two faults a page that was free, once each such time. */
+static void emptied_reused(arena *av)
+{
+    unsigned n = av->purge.emptied_backoff;
+    long decay = um_purge_decay();
+    av->purge.emptied = 0;
+    av->purge.emptied_backoff = n < EMPTIED_BACKOFF_MAX ? n + 1 : n;
+    av->purge.emptied_until = um_now_ms() + ((uint64_t)(decay > 0 ? decay : 0) << n);
+}
+
+void um_purge_emptied(arena *av, chunk *p, size_t size)
+{
+    if (av->purge.emptied) {
+        emptied_chunk(av, p, size);
+        return;
+    }
+    if (av->purge.busy || um_purge_decay() <= 0)
+        return; /* the purge's own frees; never purged, or at once anyway */
+    /* int_free calls on every free while the bins hold the floor: look
+     * again (the central cache's classes are summed) only once the bins
+     * moved by EMPTIED_RECHECK */
+    size_t b = av->binned, m = av->purge.emptied_mark;
+    if (b < m + EMPTIED_RECHECK && b + EMPTIED_RECHECK > m)
+        return;
+    av->purge.emptied_mark = b;
+    size_t fr = arena_free(av);
+    if (b < emptied_floor() || fr > av->system_mem || av->system_mem - fr > fr / 8)
+        return;
+    if (um_now_ms() < av->purge.emptied_until)
+        return; /* the last state ended in reuse: the decay does it a while */
+    av->purge.emptied = 1;
+    av->purge.emptied_stop = av->purge.purged_bytes + 2 * fr;
+    av->purge.next_sweep = 0;
+    um_purge_tick_slow(av); /* now: drain the central cache, start a sweep */
+}
+
+/* In the state: purge the free chunk p (size bytes) that a free just made,
+ * whole (a merge keeps one purged interval of its parts, so pages of the
+ * other part may be advised again: no fault, a walk of their page table). */
+static void emptied_chunk(arena *av, chunk *p, size_t size)
+{
+    if (um_purge_decay() <= 0) { /* set since (mallopt): -1 never purges, 0 sweeps */
+        av->purge.emptied = 0;
+        return;
+    }
+    struct budget b; /* (set field by field: see step_budget) */
+    b.bytes = size;
+    b.visits = 1;
+    b.released = 0;
+    b.sort_all = 0;
+    purge_chunk(av, p, UINT64_MAX, &b);
+    if (av->purge.purged_bytes > av->purge.emptied_stop)
+        emptied_reused(av);
+}
+
+/* Has an emptied arena filled again (or given its memory back)? */
+static int emptied_over(arena *av)
+{
+    size_t fr = arena_free(av);
+    return fr < emptied_floor() / 2 || fr > av->system_mem || av->system_mem - fr > fr / 4;
+}
+
 /* The rest of a clock tick, out of line: the early return above saves no
  * registers. */
 static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
 {
     if (now >= gnext)
         purge_global(av, now, um_purge_decay());
+    if (unlikely(av->purge.emptied)) {
+        if (emptied_over(av)) {
+            av->purge.emptied = 0;
+            av->purge.emptied_backoff = 0;
+        } else if (av->purge.emptied == 1) {
+            av->purge.emptied = 2;
+            um_central_drain(av); /* its frees purge their chunks (free_coalesce) */
+            um_consolidate(av);
+        }
+    }
     /* chunks parked in the central cache that nobody took for the decay
      * time go to the bins first, where this sweep can purge their pages */
     um_central_decay_locked(av, now, STEP_BYTES);
@@ -605,12 +732,18 @@ static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
         return;
     }
     struct budget b = step_budget;
+    if (av->purge.emptied) {
+        decay = 0;
+        b = idle_budget;
+    }
     if (purge_step(av, cutoff_of(now, decay), RELAXED_LOAD(um_params.top_pad), &b))
         av->purge.next_sweep = now + sweep_interval(decay);
     else {
         av->purge.countdown = 0; /* a sweep is under way: a step every call */
         av->purge.span = 0;      /* and 8 calls between reads after it */
     }
+    if (unlikely(av->purge.emptied) && av->purge.purged_bytes > av->purge.emptied_stop)
+        emptied_reused(av);
 }
 
 int um_purge_arena_all(arena *av, size_t pad)

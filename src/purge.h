@@ -181,6 +181,14 @@ static inline void um_purge_tick(arena *av)
     if (unlikely(--av->purge.countdown < 0))
         um_purge_tick_slow(av);
 }
+/* The emptied arena (purge.c): an arena holding at least UM_EMPTIED_MIN
+ * bytes free in its bins, and free (bins, top, central cache) more than
+ * eight times what it has handed out, purges as it frees. free_coalesce
+ * calls um_purge_emptied with each binned chunk of a page or more it makes
+ * while the bins hold UM_EMPTIED_MIN or the state lasts: the chunk (p, size)
+ * is purged at once in the state, and the state is looked for otherwise. */
+#define UM_EMPTIED_MIN ((size_t)32 << 20)
+void um_purge_emptied(arena *av, chunk *p, size_t size);
 /* Purge every free page of av now, whatever its age (malloc_trim,
  * umalloc_purge); top keeps pad bytes. av locked; 1 if anything went back. */
 int um_purge_arena_all(arena *av, size_t pad);

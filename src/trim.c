@@ -61,6 +61,7 @@ int um_heap_trim(arena *av, heap *h, size_t pad, int force)
         chunk *top = chunk_at(ph, ph->fence);
         if (!prev_inuse(top)) {
             top = prev_chunk(top);
+            av->binned -= chunksize(top);
             unlink_chunk(av, top);
         }
         set_head(top, (size_t)((char *)ph + ph->size - (char *)top) | PREV_INUSE | NON_MAIN_ARENA);

@@ -213,6 +213,12 @@ struct um_purge {
     size_t purge_calls;    /* madvise calls */
     size_t sweeps;         /* sweeps completed */
     size_t trimmed_bytes;  /* bytes unmapped or given back with brk by the purge */
+    int emptied;           /* the arena emptied (purge.c, um_purge_emptied): 1 just
+                            * now, 2 its central cache drained; 0 otherwise */
+    size_t emptied_mark;   /* binned bytes at the last look (um_purge_emptied) */
+    size_t emptied_stop;   /* purged_bytes at which the state has purged too much */
+    uint64_t emptied_until; /* ms: no new state before (a state that ended in reuse) */
+    unsigned emptied_backoff; /* states in a row that ended in reuse */
 };
 
 struct arena {
@@ -235,6 +241,9 @@ struct arena {
     struct um_purge purge;
     uint64_t trim_at;          /* ms: the last free's trim that gave memory back */
     size_t trim_bytes;         /* given back by frees' trims since the heap last grew (trim.c) */
+    size_t binned;             /* bytes in the free chunks of the bins (not top, not
+                                * the fast bins): with top, what the arena holds free
+                                * (the emptied-arena purge, purge.c; checked by check.c) */
 };
 typedef struct arena arena;
 

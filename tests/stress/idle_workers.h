@@ -8,7 +8,9 @@
  *   MODE_WAIT     turns the purge thread on before the burst and makes no
  *                 call at all afterwards, reading RSS for 2 s;
  *   MODE_TRAFFIC  makes a few malloc/free calls every 20 ms (no purge
- *                 thread, no malloc_trim), reading RSS for 2 s.
+ *                 thread, no malloc_trim), reading RSS for 2 s;
+ *   MODE_NONE     makes no call at all and has no purge thread, reading RSS
+ *                 for 2 s (what the workers' own frees gave back).
  * RSS comes from /proc/self/statm.
  *
  * The targets compare with glibc running the same program: in the release
@@ -32,8 +34,12 @@
  *                         at 2 s with one arena per two CPUs (2026-12-01
  *                         later, 4 release runs; 2 CPUs: one arena)
  *   no purge thread and no call at all: umalloc 150-166 MB, glibc 24 MB:
- *                         nothing in umalloc runs, so nothing goes back (not
- *                         a test)
+ *                         nothing in umalloc ran after the workers' last
+ *                         frees, so nothing went back; since the emptied
+ *                         arena (src/purge.c, 2026-12-05) those frees give it
+ *                         back: 5.1-7.4 MB right after the burst (MODE_NONE,
+ *                         idle_workers_none; its debug run is one round of
+ *                         the full burst, where glibc keeps 2.6 MB)
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -42,7 +48,7 @@
 #include "../common.h"
 #include "../purge_util.h"
 
-enum { NW = 8, MODE_TRIM = 1, MODE_WAIT = 2, MODE_TRAFFIC = 3 };
+enum { NW = 8, MODE_TRIM = 1, MODE_WAIT = 2, MODE_TRAFFIC = 3, MODE_NONE = 4 };
 
 static int rounds, per_round;
 static pthread_barrier_t bar;
@@ -171,9 +177,14 @@ static int idle_main(int mode)
 {
     const char *mname = mode == MODE_TRIM      ? "malloc_trim(0)"
                         : mode == MODE_WAIT    ? "purge thread, no call, 2 s"
+                        : mode == MODE_NONE    ? "no call, no purge thread, 2 s"
                                                : "light traffic in main, 2 s";
     rounds = (int)t_scale(10, 3);
     per_round = (int)t_scale(300, 100);
+    if (mode == MODE_NONE) /* the debug run too needs a heap the size of the
+                            * emptied arena's floor (32 MiB): one round of
+                            * the full burst (8 x 300 blocks, about 150 MB) */
+        rounds = (int)t_scale(10, 1), per_round = 300;
     if (getenv("IDLE_WORKERS_CHILD")) { /* glibc's number, for the parent */
         struct idle_result r;
         idle_run(mode, 0, &r);
