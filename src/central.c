@@ -417,7 +417,10 @@ void um_central_give(arena *av, size_t i, void *head, size_t n)
     void **rel = NULL, **b = head;
     int parked = 0;
     um_lock_acquire(&k->lock);
-    if (k->bytes + bytes <= CC_MIN_CAP + k->grown) {
+    /* (an emptied arena, purge.c, parks nothing: its chunks go to the bins,
+     * where they coalesce and are purged, instead of splitting the free
+     * memory into holes for a decay time) */
+    if (k->bytes + bytes <= CC_MIN_CAP + k->grown && !RELAXED_LOAD(av->purge.emptied)) {
         push_batch(av->central, k, b, n, bytes);
         parked = 1;
     }
@@ -441,7 +444,7 @@ int um_central_park_one(arena *av, size_t i, void *mem)
     struct cclass *k = cc_at(av, cc_shard(), i);
     size_t cs = tc_slot_size(i);
     void **b = mem;
-    if (RELAXED_LOAD(k->bytes) + cs > CC_MIN_CAP)
+    if (RELAXED_LOAD(k->bytes) + cs > CC_MIN_CAP || RELAXED_LOAD(av->purge.emptied))
         return 0;
     um_lock_acquire(&k->lock);
     int parked = k->bytes + cs <= CC_MIN_CAP;

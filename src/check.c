@@ -207,6 +207,8 @@ static void check_arena(arena *av)
         FAIL("binned bytes disagree with the free chunks of arena", av);
     if (av->purge.emptied < 0 || av->purge.emptied > 2)
         FAIL("impossible emptied state in arena", av);
+    if (av->purge.emptied && (av->purge.emptied_since == 0 || av->purge.emptied_since > um_now_ms()))
+        FAIL("emptied state with no start time in arena", av);
     /* what frees' trims gave back since the heap last grew came out of it */
     if (av->trim_bytes > av->max_system_mem || (av->trim_bytes && !av->trim_at))
         FAIL("trim record out of range in arena", av);

@@ -412,7 +412,7 @@ void um_tcache_free_slow(void *mem); /* a checked in-use heap chunk's mem */
 void um_tcache_free_full(size_t i, void *mem);
 void um_tcache_flush_all(void);
 void um_tcache_give(size_t i, void *chain, size_t n); /* n cached chunks of slot i, linked */
-void um_tcache_request_flush(void);
+void um_tcache_request_flush(int self);
 void um_tcache_thread_exit(void *arg);
 void um_tcache_arm_exit(void);   /* the thread attached to an arena: detach it at exit */
 void um_tcache_refresh_settings(void);

@@ -884,7 +884,7 @@ PUBLIC int API(malloc_trim)(size_t pad)
 {
     um_ensure_init();
     um_tcache_flush_all();
-    um_tcache_request_flush();
+    um_tcache_request_flush(0);
     int released = 0;
     for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
         um_lock_acquire(&a->lock);

@@ -78,14 +78,15 @@ struct budget {
     unsigned visits;
     int released;
     int sort_all; /* sort the whole unsorted bin (else a few chunks a sweep) */
+    size_t min_span; /* leave a chunk (or top) with fewer unpurged bytes than this */
 };
 #define SORT_PER_SWEEP 64 /* malloc sorts the rest as it scans */
 /* The budgets of a step, copied from the relocated data: clang builds a
  * struct initialised with constants from the read-only data, whose
  * segment no allocation path may touch (tests/programs/lib_resident). */
-static const struct budget step_budget UM_HOT_CONST = {STEP_BYTES, STEP_VISITS, 0, 0};
-static const struct budget step_budget_sorted UM_HOT_CONST = {STEP_BYTES, STEP_VISITS, 0, 1};
-static const struct budget idle_budget UM_HOT_CONST = {4 * STEP_BYTES, 4 * STEP_VISITS, 0, 1};
+static const struct budget step_budget UM_HOT_CONST = {STEP_BYTES, STEP_VISITS, 0, 0, 0};
+static const struct budget step_budget_sorted UM_HOT_CONST = {STEP_BYTES, STEP_VISITS, 0, 1, 0};
+static const struct budget idle_budget UM_HOT_CONST = {4 * STEP_BYTES, 4 * STEP_VISITS, 0, 1, 0};
 
 static uintptr_t page_up(uintptr_t a) { return (a + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1); }
 static uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(um_pagesize - 1); }
@@ -140,6 +141,8 @@ static int purge_chunk(arena *av, chunk *c, uint64_t cutoff, struct budget *b)
     uintptr_t ilo = w[PTAG_WORD + 2], ihi = w[PTAG_WORD + 3];
     if (ilo == ihi)
         ilo = ihi = hi;
+    if ((hi - lo) - (ihi - ilo) < b->min_span)
+        return 1;
     if (ilo > lo && b->bytes) {
         size_t n = ilo - lo < b->bytes ? ilo - lo : b->bytes;
         purge_range(av, ilo - n, ilo, b);
@@ -192,6 +195,8 @@ static int purge_top(arena *av, uint64_t cutoff, size_t pad, struct budget *b)
     if (av->purge.top_hi != hi || av->purge.top_lo > hi)
         av->purge.top_lo = av->purge.top_hi = hi; /* top's end moved: start again */
     uintptr_t plo = av->purge.top_lo;
+    if (plo > lo && plo - lo < b->min_span)
+        return 1;
     if (plo > lo && b->bytes) {
         size_t n = plo - lo < b->bytes ? plo - lo : b->bytes;
         purge_range(av, plo - n, plo, b);
@@ -599,13 +604,17 @@ void um_purge_tick_slow(arena *av)
  * move down past them. So an arena that holds at least UM_EMPTIED_MIN free
  * in its bins and more than eight times as much free (bins and top) as it
  * has handed out (to the program and to the caches) is taken to have
- * emptied: its central cache goes to the bins, each free purges the chunk
- * it makes at once (emptied_chunk), and the sweeps run with a
- * decay of 0, a step on every arena call, until the arena again hands out
- * a quarter of what it holds free, or holds less than half the floor free
- * (top trimmed), or the program turns out to be reusing what the state
- * purges (emptied_reused). Both tests read counters the arena keeps (binned, which
- * the debug build checks against the heap walk, and system_mem): no walk.
+ * emptied: its central cache goes to the bins and parks nothing more, every
+ * thread is asked to empty its cache at its next slow call (so the chunks
+ * the caches hold stop splitting the free memory), each free purges the
+ * chunk it makes at once (emptied_chunk) when that has EMPTIED_MIN_SPAN
+ * unpurged, and the sweeps run with a decay of 0 and the same minimum, a
+ * step on every arena call, until the arena again hands out a quarter of
+ * what it holds free, or holds less than half the floor free (top
+ * trimmed), or the state pauses (emptied_pause: the program reuses what
+ * the state purges, or is still at work a decay time later). The tests
+ * read counters the arena keeps (binned, which the debug build checks
+ * against the heap walk, and system_mem): no walk.
  * The floor (or M_TRIM_THRESHOLD when that is higher) keeps ordinary
  * programs out of it: their decay stands. The price, where a program frees
  * nearly all of a large heap and builds it again: the pages fault back in,
@@ -629,26 +638,46 @@ static size_t arena_free(arena *av)
 }
 
 #define EMPTIED_RECHECK ((size_t)512 << 10) /* binned bytes moved between looks */
+
+/* The state purges a chunk (or top) only once it has EMPTIED_MIN_SPAN
+ * unpurged bytes or more; smaller pieces wait until a merge makes them that
+ * large, or for the decay. madvise of up to 33 pages invalidates them one by
+ * one (the kernel's single-page flush ceiling on x86), and each
+ * invalidation is a VM exit on a virtual machine: 3.9 us a page here, 1.2
+ * us from 34 pages, 0.2 us for 2 MiB (a 64 MiB mapping advised in equal
+ * spans, best of 3, 2026-12-05), where a fault costs 2.5. A program that
+ * frees all of a big heap before it exits enters the state too, and
+ * purging each of its frees cost sqlite (bench) 10% of its CPU time (7,228
+ * madvise calls, median 8 KiB) and frag 10%; pieces from 34 pages up cost
+ * neither anything measurable. The price: an arena whose threads then wait
+ * keeps the pieces under the span (idle_workers_none: 7-11 MB, against
+ * 5-7 MB when every piece was purged; glibc 24 MB). */
+#define EMPTIED_MIN_SPAN (34 * (size_t)um_pagesize)
 #define EMPTIED_BACKOFF_MAX 6                 /* up to 64 decay times between states */
 
 static void emptied_chunk(arena *av, chunk *p, size_t size);
 
-/* The state has purged twice what the arena held free when it began (a
- * merge may advise pages of one part again, so an idle arena can pass
- * once over it): the program is not idle but reusing the memory, and each
- * reuse of a purged page faults (tests/api/purge_emptied's churn: 100,000
- * rounds of a working set of 1-120 KiB blocks beside 71 MB of free bins
- * made 56,074 faults in a state that did not end, 2,507 with this). End
- * it, and leave the arena to the decay for one decay time, doubled with
- * each such state in a row (up to 64 times): such a program pays at most
- * two faults a page that was free, once each such time. */
-static void emptied_reused(arena *av)
+/* End the state for a while: the program is not idle but at work in the
+ * arena, where the decay does the purging. Two signs of it: the state has
+ * purged twice what the arena held free when it began (a merge may advise
+ * pages of one part again, so an idle arena can pass once over it): the
+ * program reuses the memory, and each reuse of a purged page faults
+ * (tests/api/purge_emptied's churn: 100,000 rounds of a working set of
+ * 1-120 KiB blocks beside 71 MB of free bins made 56,074 faults in a state
+ * that did not end); or the arena is still called a decay time after the
+ * state began (a program whose threads free and then wait does it all in
+ * the frees; one that goes on would otherwise keep the state, and its
+ * cross-thread frees would skip the central cache, for good). The arena is
+ * left to the decay for one decay time, doubled with each such end in a
+ * row (up to 64 times): such a program pays at most two faults a page that
+ * was free, once each such time. */
+static void emptied_pause(arena *av, uint64_t now)
 {
     unsigned n = av->purge.emptied_backoff;
     long decay = um_purge_decay();
-    av->purge.emptied = 0;
+    RELAXED_STORE(av->purge.emptied, 0);
     av->purge.emptied_backoff = n < EMPTIED_BACKOFF_MAX ? n + 1 : n;
-    av->purge.emptied_until = um_now_ms() + ((uint64_t)(decay > 0 ? decay : 0) << n);
+    av->purge.emptied_until = now + ((uint64_t)(decay > 0 ? decay : 0) << n);
 }
 
 void um_purge_emptied(arena *av, chunk *p, size_t size)
@@ -670,20 +699,22 @@ void um_purge_emptied(arena *av, chunk *p, size_t size)
     if (b < emptied_floor() || fr > av->system_mem || av->system_mem - fr > fr / 8)
         return;
     if (um_now_ms() < av->purge.emptied_until)
-        return; /* the last state ended in reuse: the decay does it a while */
-    av->purge.emptied = 1;
+        return; /* the last state was paused: the decay does it a while */
+    RELAXED_STORE(av->purge.emptied, 1);
+    av->purge.emptied_since = um_now_ms();
     av->purge.emptied_stop = av->purge.purged_bytes + 2 * fr;
     av->purge.next_sweep = 0;
+    um_tcache_request_flush(1); /* every cache, at its next slow call */
     um_purge_tick_slow(av); /* now: drain the central cache, start a sweep */
 }
 
 /* In the state: purge the free chunk p (size bytes) that a free just made,
- * whole (a merge keeps one purged interval of its parts, so pages of the
+ * whole when EMPTIED_MIN_SPAN of it is unpurged (a merge keeps one purged interval of its parts, so pages of the
  * other part may be advised again: no fault, a walk of their page table). */
 static void emptied_chunk(arena *av, chunk *p, size_t size)
 {
     if (um_purge_decay() <= 0) { /* set since (mallopt): -1 never purges, 0 sweeps */
-        av->purge.emptied = 0;
+        RELAXED_STORE(av->purge.emptied, 0);
         return;
     }
     struct budget b; /* (set field by field: see step_budget) */
@@ -691,9 +722,10 @@ static void emptied_chunk(arena *av, chunk *p, size_t size)
     b.visits = 1;
     b.released = 0;
     b.sort_all = 0;
+    b.min_span = EMPTIED_MIN_SPAN;
     purge_chunk(av, p, UINT64_MAX, &b);
     if (av->purge.purged_bytes > av->purge.emptied_stop)
-        emptied_reused(av);
+        emptied_pause(av, um_now_ms());
 }
 
 /* Has an emptied arena filled again (or given its memory back)? */
@@ -710,11 +742,14 @@ static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
     if (now >= gnext)
         purge_global(av, now, um_purge_decay());
     if (unlikely(av->purge.emptied)) {
+        long decay = um_purge_decay();
         if (emptied_over(av)) {
-            av->purge.emptied = 0;
+            RELAXED_STORE(av->purge.emptied, 0);
             av->purge.emptied_backoff = 0;
+        } else if (decay >= 0 && now >= av->purge.emptied_since + (uint64_t)decay) {
+            emptied_pause(av, now);
         } else if (av->purge.emptied == 1) {
-            av->purge.emptied = 2;
+            RELAXED_STORE(av->purge.emptied, 2);
             um_central_drain(av); /* its frees purge their chunks (free_coalesce) */
             um_consolidate(av);
         }
@@ -735,6 +770,7 @@ static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
     if (av->purge.emptied) {
         decay = 0;
         b = idle_budget;
+        b.min_span = EMPTIED_MIN_SPAN;
     }
     if (purge_step(av, cutoff_of(now, decay), RELAXED_LOAD(um_params.top_pad), &b))
         av->purge.next_sweep = now + sweep_interval(decay);
@@ -743,12 +779,12 @@ static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
         av->purge.span = 0;      /* and 8 calls between reads after it */
     }
     if (unlikely(av->purge.emptied) && av->purge.purged_bytes > av->purge.emptied_stop)
-        emptied_reused(av);
+        emptied_pause(av, now);
 }
 
 int um_purge_arena_all(arena *av, size_t pad)
 {
-    struct budget b = {(size_t)-1 & ~(size_t)(um_pagesize - 1), ~0u, 0, 1};
+    struct budget b = {(size_t)-1 & ~(size_t)(um_pagesize - 1), ~0u, 0, 1, 0};
     uint64_t now = um_now_ms();
     av->purge.now = now;
     av->purge.span = 0; /* the next read's span: 8 calls */

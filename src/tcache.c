@@ -1142,12 +1142,14 @@ void um_tcache_flush_all(void)
         tc_flush_all(um_tcp);
 }
 
-/* Ask every other thread to empty its cache at its next slow call. */
-void um_tcache_request_flush(void)
+/* Ask every other thread (and this one too, if self) to empty its cache at
+ * its next slow call. tc_list_lock is a leaf: callers may hold an arena's
+ * lock (the emptied arena, purge.c). */
+void um_tcache_request_flush(int self)
 {
     um_lock_acquire(&tc_list_lock);
     for (struct tcache *tc = tc_list; tc; tc = tc->next)
-        if (tc != um_tcp)
+        if (self || tc != um_tcp)
             atomic_store_explicit(&tc->flush_req, 1, memory_order_relaxed);
     um_lock_release(&tc_list_lock);
 }

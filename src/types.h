@@ -217,7 +217,8 @@ struct um_purge {
                             * now, 2 its central cache drained; 0 otherwise */
     size_t emptied_mark;   /* binned bytes at the last look (um_purge_emptied) */
     size_t emptied_stop;   /* purged_bytes at which the state has purged too much */
-    uint64_t emptied_until; /* ms: no new state before (a state that ended in reuse) */
+    uint64_t emptied_since; /* ms: the state began */
+    uint64_t emptied_until; /* ms: no new state before (a state that was paused) */
     unsigned emptied_backoff; /* states in a row that ended in reuse */
 };
 
