@@ -650,8 +650,10 @@ static size_t arena_free(arena *av)
  * purging each of its frees cost sqlite (bench) 10% of its CPU time (7,228
  * madvise calls, median 8 KiB) and frag 10%; pieces from 34 pages up cost
  * neither anything measurable. The price: an arena whose threads then wait
- * keeps the pieces under the span (idle_workers_none: 7-11 MB, against
- * 5-7 MB when every piece was purged; glibc 24 MB). */
+ * keeps the pieces under the span. With the span alone, 8 idle workers
+ * (idle_workers_none) kept 7-11 MB where purging every piece had left 5-7;
+ * with the caches emptied into the bins as well (above) they keep 3.4-5.2
+ * MB (glibc 24). */
 #define EMPTIED_MIN_SPAN (34 * (size_t)um_pagesize)
 #define EMPTIED_BACKOFF_MAX 6                 /* up to 64 decay times between states */
 
@@ -746,9 +748,15 @@ static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
         if (emptied_over(av)) {
             RELAXED_STORE(av->purge.emptied, 0);
             av->purge.emptied_backoff = 0;
-        } else if (decay >= 0 && now >= av->purge.emptied_since + (uint64_t)decay) {
+        } else if (decay <= 0) {
+            /* set since (mallopt, or memory pressure): -1 never purges, 0
+             * sweeps at once anyway (as in emptied_chunk) */
+            RELAXED_STORE(av->purge.emptied, 0);
+        } else if (now >= av->purge.emptied_since + (uint64_t)decay) {
             emptied_pause(av, now);
-        } else if (av->purge.emptied == 1) {
+        } else if (av->purge.emptied == 1 || um_arena_central_bytes(av)) {
+            /* (a give that read the state unset just before it began may
+             * have parked after the first drain) */
             RELAXED_STORE(av->purge.emptied, 2);
             um_central_drain(av); /* its frees purge their chunks (free_coalesce) */
             um_consolidate(av);
