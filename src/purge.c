@@ -711,8 +711,9 @@ void um_purge_emptied(arena *av, chunk *p, size_t size)
 }
 
 /* In the state: purge the free chunk p (size bytes) that a free just made,
- * whole when EMPTIED_MIN_SPAN of it is unpurged (a merge keeps one purged interval of its parts, so pages of the
- * other part may be advised again: no fault, a walk of their page table). */
+ * whole, when EMPTIED_MIN_SPAN of it is unpurged (a merge keeps one purged
+ * interval of its parts, so pages of the other part may be advised again:
+ * no fault, a walk of their page table). */
 static void emptied_chunk(arena *av, chunk *p, size_t size)
 {
     if (um_purge_decay() <= 0) { /* set since (mallopt): -1 never purges, 0 sweeps */

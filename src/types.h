@@ -219,7 +219,7 @@ struct um_purge {
     size_t emptied_stop;   /* purged_bytes at which the state has purged too much */
     uint64_t emptied_since; /* ms: the state began */
     uint64_t emptied_until; /* ms: no new state before (a state that was paused) */
-    unsigned emptied_backoff; /* states in a row that ended in reuse */
+    unsigned emptied_backoff; /* states in a row that were paused (purge.c) */
 };
 
 struct arena {
