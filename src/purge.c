@@ -643,9 +643,9 @@ static size_t arena_free(arena *av)
  * unpurged bytes or more; smaller pieces wait until a merge makes them that
  * large, or for the decay. madvise of up to 33 pages invalidates them one by
  * one (the kernel's single-page flush ceiling on x86), and each
- * invalidation is a VM exit on a virtual machine: 3.9 us a page here, 1.2
- * us from 34 pages, 0.2 us for 2 MiB (a 64 MiB mapping advised in equal
- * spans, best of 3, 2026-12-05), where a fault costs 2.5. A program that
+ * invalidation is a VM exit on a virtual machine: 3.8-4.2 us a page here,
+ * 1.2-1.3 us from 34 pages, 0.2 us for 2 MiB (bench/madvise_cost.c, two
+ * runs on 2026-12-05), where a fault costs 2.5. A program that
  * frees all of a big heap before it exits enters the state too, and
  * purging each of its frees cost sqlite (bench) 10% of its CPU time (7,228
  * madvise calls, median 8 KiB) and frag 10%; pieces from 34 pages up cost
