@@ -140,6 +140,7 @@ static void *split_victim(arena *av, chunk *victim, size_t size, size_t nb, size
     size_t abit = abit_of(av);
     nb = run_take(size, nb, run);
     size_t rsize = size - nb;
+    um_purge_handout(av, victim, size, rsize < MINSIZE ? size : nb);
     if (rsize < MINSIZE) {
         av->binned -= size; /* victim was binned */
         set_inuse_at(victim, size);
@@ -345,6 +346,7 @@ static void *scan_unsorted(arena *av, size_t nb, size_t run)
         unsorted->bk = bck;
         bck->fd = unsorted;
         if (size == nb) {
+            um_purge_handout(av, victim, size, size);
             set_inuse_at(victim, size);
             av->binned -= size;
             return chunk_to_mem(victim);
@@ -654,6 +656,7 @@ int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb)
         if (inuse(next) || oldsize + chunksize(next) < nb)
             return 0;
         size = oldsize + chunksize(next);
+        um_purge_handout(av, next, chunksize(next), nb - oldsize); /* (the rest goes back) */
         av->binned -= chunksize(next);
         unlink_chunk(av, next);
         set_head_size(p, size);

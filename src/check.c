@@ -209,6 +209,8 @@ static void check_arena(arena *av)
         FAIL("impossible emptied state in arena", av);
     if (av->purge.emptied && (av->purge.emptied_since == 0 || av->purge.emptied_since > um_now_ms()))
         FAIL("emptied state with no start time in arena", av);
+    if (av->purge.emptied && av->purge.emptied_reused > av->purge.emptied_stop)
+        FAIL("emptied state past its reuse stop in arena", av); /* (emptied_reuse pauses it) */
     /* what frees' trims gave back since the heap last grew came out of it */
     if (av->trim_bytes > av->max_system_mem || (av->trim_bytes && !av->trim_at))
         FAIL("trim record out of range in arena", av);

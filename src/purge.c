@@ -158,6 +158,25 @@ static int purge_chunk(arena *av, chunk *c, uint64_t cutoff, struct budget *b)
     return ilo == lo && ihi == hi;
 }
 
+static void emptied_reuse(arena *av, size_t bytes);
+
+/* Cut top's purged interval where mallocs took top up since the last
+ * sample (um_purge_top_lo). In the emptied state the pages cut were
+ * handed out again, if the interval is top's own (anchored at its end:
+ * after top moved to another heap or its end moved, it is stale until
+ * purge_top starts it again): counted as reuse here, at the samples, and
+ * not in um_purge_top_rose, where a test cost bench pairs-1m 13
+ * instructions a pair (cachegrind). */
+static void top_cut(arena *av)
+{
+    uintptr_t lo = um_purge_top_lo(av), old = av->purge.top_lo;
+    chunk *top = av->top;
+    if (unlikely(av->purge.emptied) && lo > old && top &&
+        av->purge.top_hi == page_down((uintptr_t)top + top_size(av, top)))
+        emptied_reuse(av, lo - old); /* (lo is at most top_hi) */
+    av->purge.top_lo = lo;
+}
+
 /* Top: give back what lies above pad, once top has not been seen grown by
  * frees (top_sample) since cutoff. The break moves down or a non-main heap
  * shrinks where possible; the rest is purged from the end downwards. 1 when
@@ -191,7 +210,7 @@ static int purge_top(arena *av, uint64_t cutoff, size_t pad, struct budget *b)
     uintptr_t lo = page_up((uintptr_t)top + PTAG_END + pad), hi = page_down((uintptr_t)top + tsize);
     if (lo >= hi)
         return 1;
-    av->purge.top_lo = um_purge_top_lo(av);
+    top_cut(av);
     if (av->purge.top_hi != hi || av->purge.top_lo > hi)
         av->purge.top_lo = av->purge.top_hi = hi; /* top's end moved: start again */
     uintptr_t plo = av->purge.top_lo;
@@ -456,7 +475,7 @@ int um_purge_pressure(void) { return atomic_load_explicit(&pressure, memory_orde
  * av locked. */
 static void top_sample(arena *av, uint64_t now)
 {
-    av->purge.top_lo = um_purge_top_lo(av); /* before top_high is forgotten */
+    top_cut(av); /* before top_high is forgotten */
     chunk *top = av->top;
     uintptr_t t = (uintptr_t)top, hi = av->purge.top_seen;
     if (av->purge.top_high > hi)
@@ -473,7 +492,7 @@ static void top_sample(arena *av, uint64_t now)
  * looked at). */
 static void top_sample_skip(arena *av)
 {
-    av->purge.top_lo = um_purge_top_lo(av);
+    top_cut(av);
     av->purge.top_seen = (uintptr_t)av->top;
     av->purge.top_high = 0;
 }
@@ -611,8 +630,8 @@ void um_purge_tick_slow(arena *av)
  * unpurged, and the sweeps run with a decay of 0 and the same minimum, a
  * step on every arena call, until the arena again hands out a quarter of
  * what it holds free, or holds less than half the floor free (top
- * trimmed), or the state pauses (emptied_pause: the program reuses what
- * the state purges, or is still at work a decay time later). The tests
+ * trimmed), or the state pauses (emptied_pause: the program's mallocs take
+ * back what the state purged, or it is still at work a decay time later). The tests
  * read counters the arena keeps (binned, which the debug build checks
  * against the heap walk, and system_mem): no walk.
  * The floor (or M_TRIM_THRESHOLD when that is higher) keeps ordinary
@@ -660,26 +679,53 @@ static size_t arena_free(arena *av)
 static void emptied_chunk(arena *av, chunk *p, size_t size);
 
 /* End the state for a while: the program is not idle but at work in the
- * arena, where the decay does the purging. Two signs of it: the state has
- * purged twice what the arena held free when it began (a merge may advise
- * pages of one part again, so an idle arena can pass once over it): the
- * program reuses the memory, and each reuse of a purged page faults
- * (tests/api/purge_emptied's churn: 100,000 rounds of a working set of
- * 1-120 KiB blocks beside 71 MB of free bins made 56,074 faults in a state
- * that did not end); or the arena is still called a decay time after the
- * state began (a program whose threads free and then wait does it all in
- * the frees; one that goes on would otherwise keep the state, and its
- * cross-thread frees would skip the central cache, for good). The arena is
- * left to the decay for one decay time, doubled with each such end in a
- * row (up to 64 times): such a program pays at most two faults a page that
- * was free, once each such time. */
-static void emptied_pause(arena *av, uint64_t now)
+ * arena, where the decay does the purging. Two signs of it: its mallocs
+ * have taken back purged pages worth a quarter of what the arena held free
+ * when the state began (EMPTIED_REUSE; each such page faults:
+ * tests/api/purge_emptied's churn, 100,000 rounds of a working set of
+ * 1-120 KiB blocks beside 71 MB of free bins, made 56,074 faults in a state
+ * that did not end, 2,322 now); or the arena is still called a decay time
+ * after the state began (a program whose threads free and then wait does it
+ * all in the frees; one that goes on would otherwise keep the state, and
+ * its cross-thread frees would skip the central cache, for good). The
+ * arena is left to the decay for one decay time, doubled with each such end
+ * in a row (up to 64 times): the state stops purging what such a program
+ * takes back once a quarter of what was free has been taken back.
+ * A pause for reuse ends early (once a pause) when the program has freed
+ * half of what it held at the pause (held; um_purge_emptied looks at it,
+ * and the state's other conditions must hold again): threads that were
+ * still at work when the others had emptied the arena, done now. 8
+ * workers whose rounds are not in step (tests/stress/idle_workers_none)
+ * took 18-25 MB of purged pages back in the 16-20 ms after the state
+ * began, in 7 of 20 runs, and then freed it all with the state paused: 21-41
+ * MB stayed where 4 did otherwise (a build that logged each pause); with
+ * the early end, 3.5-5.1 MB in 72 runs of 72.
+ * The reuse is counted where a malloc takes memory out of the bins
+ * (um_purge_handout), from the purged pages their tags record, and for top
+ * at the clock's samples (top_cut). It was counted as the pages the state purged (twice what was
+ * free being the sign): but a merge keeps one purged interval of its parts,
+ * and the pages of the other part are advised again, so frees alone passed
+ * that (the same workers: in 20-30 ms, in 7 of 20 runs). */
+#define EMPTIED_REUSE 4 /* a pause once a 1/4 of what was free is reused */
+
+static void emptied_pause(arena *av, uint64_t now, size_t held)
 {
     unsigned n = av->purge.emptied_backoff;
+    av->purge.emptied_held = held;
     long decay = um_purge_decay();
     RELAXED_STORE(av->purge.emptied, 0);
     av->purge.emptied_backoff = n < EMPTIED_BACKOFF_MAX ? n + 1 : n;
     av->purge.emptied_until = now + ((uint64_t)(decay > 0 ? decay : 0) << n);
+}
+
+/* bytes of purged pages handed out again: pause once they pass the stop */
+static void emptied_reuse(arena *av, size_t bytes)
+{
+    av->purge.emptied_reused += bytes;
+    if (av->purge.emptied_reused > av->purge.emptied_stop) {
+        size_t fr = arena_free(av);
+        emptied_pause(av, um_now_ms(), fr < av->system_mem ? av->system_mem - fr : 0);
+    }
 }
 
 void um_purge_emptied(arena *av, chunk *p, size_t size)
@@ -700,11 +746,18 @@ void um_purge_emptied(arena *av, chunk *p, size_t size)
     size_t fr = arena_free(av);
     if (b < emptied_floor() || fr > av->system_mem || av->system_mem - fr > fr / 8)
         return;
-    if (um_now_ms() < av->purge.emptied_until)
-        return; /* the last state was paused: the decay does it a while */
+    /* the last state was paused: the decay does it a while, unless that
+     * was for reuse and the program has since freed half of what it held
+     * then (see EMPTIED_REUSE) */
+    size_t held = av->purge.emptied_held;
+    if (um_now_ms() < av->purge.emptied_until && !(held && av->system_mem - fr < held / 2))
+        return;
+    av->purge.emptied_held = 0; /* (one early end a pause) */
+    av->purge.top_lo = um_purge_top_lo(av); /* top taken before the state is not its reuse */
     RELAXED_STORE(av->purge.emptied, 1);
     av->purge.emptied_since = um_now_ms();
-    av->purge.emptied_stop = av->purge.purged_bytes + 2 * fr;
+    av->purge.emptied_reused = 0;
+    av->purge.emptied_stop = fr / EMPTIED_REUSE;
     av->purge.next_sweep = 0;
     um_tcache_request_flush(1); /* every cache, at its next slow call */
     um_purge_tick_slow(av); /* now: drain the central cache, start a sweep */
@@ -727,9 +780,20 @@ static void emptied_chunk(arena *av, chunk *p, size_t size)
     b.sort_all = 0;
     b.min_span = EMPTIED_MIN_SPAN;
     purge_chunk(av, p, UINT64_MAX, &b);
-    if (av->purge.purged_bytes > av->purge.emptied_stop)
-        emptied_pause(av, um_now_ms());
 }
+
+/* um_purge_handout, in the state: the pages of c's purged interval that
+ * lie in the nb bytes handed out. */
+void um_purge_reused(arena *av, const chunk *c, size_t nb)
+{
+    const uintptr_t *w = (const uintptr_t *)c;
+    uintptr_t lo = w[PTAG_WORD + 2], hi = w[PTAG_WORD + 3], end = (uintptr_t)c + nb;
+    if (hi > end)
+        hi = end;
+    if (hi > lo)
+        emptied_reuse(av, hi - lo);
+}
+
 
 /* Has an emptied arena filled again (or given its memory back)? */
 static int emptied_over(arena *av)
@@ -754,7 +818,7 @@ static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
              * sweeps at once anyway (as in emptied_chunk) */
             RELAXED_STORE(av->purge.emptied, 0);
         } else if (now >= av->purge.emptied_since + (uint64_t)decay) {
-            emptied_pause(av, now);
+            emptied_pause(av, now, 0);
         } else if (av->purge.emptied == 1 || um_arena_central_bytes(av)) {
             /* (a give that read the state unset just before it began may
              * have parked after the first drain) */
@@ -787,8 +851,6 @@ static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
         av->purge.countdown = 0; /* a sweep is under way: a step every call */
         av->purge.span = 0;      /* and 8 calls between reads after it */
     }
-    if (unlikely(av->purge.emptied) && av->purge.purged_bytes > av->purge.emptied_stop)
-        emptied_pause(av, now);
 }
 
 int um_purge_arena_all(arena *av, size_t pad)

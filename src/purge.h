@@ -117,6 +117,16 @@ static inline void um_purge_top_rose(arena *av, chunk *new_top)
         av->purge.top_high = (uintptr_t)new_top;
 }
 
+/* A malloc takes the first nb bytes of free chunk c (size bytes, still
+ * binned or just off its bin, its tag in place): in the emptied state,
+ * count the purged pages it hands out again (purge.c). */
+void um_purge_reused(arena *av, const chunk *c, size_t nb);
+static inline void um_purge_handout(arena *av, const chunk *c, size_t size, size_t nb)
+{
+    if (unlikely(av->purge.emptied) && ptag_valid(c, size))
+        um_purge_reused(av, c, nb);
+}
+
 /* The lowest page of top's purged interval that may still be trusted:
  * pages below the highest start top has had since the last sample (and
  * below its tag there) were handed out since, and may have been written. A

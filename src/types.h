@@ -216,7 +216,11 @@ struct um_purge {
     int emptied;           /* the arena emptied (purge.c, um_purge_emptied): 1 just
                             * now, 2 its central cache drained; 0 otherwise */
     size_t emptied_mark;   /* binned bytes at the last look (um_purge_emptied) */
-    size_t emptied_stop;   /* purged_bytes at which the state has purged too much */
+    size_t emptied_reused; /* purged bytes handed out again in the state (purge.h,
+                            * um_purge_handout; purge.c, top_cut) */
+    size_t emptied_stop;   /* emptied_reused at which the program is taken to reuse */
+    size_t emptied_held;   /* handed out when the state paused for reuse; 0 once
+                            * used to begin again, or after a pause for time */
     uint64_t emptied_since; /* ms: the state began */
     uint64_t emptied_until; /* ms: no new state before (a state that was paused) */
     unsigned emptied_backoff; /* states in a row that were paused (purge.c) */

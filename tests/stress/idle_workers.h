@@ -37,9 +37,9 @@
  *                         nothing in umalloc ran after the workers' last
  *                         frees, so nothing went back; since the emptied
  *                         arena (src/purge.c, 2026-12-05) those frees give it
- *                         back: 3.4-5.2 MB right after the burst in 25 of 27
- *                         runs, 21-23 MB in 2 (the state paused during the
- *                         last round) (MODE_NONE, idle_workers_none; its
+ *                         back: 3.5-5.1 MB right after the burst in 72
+ *                         runs of 72 (21-41 MB in 7 of 20 before a pause
+ *                         for reuse could end early) (MODE_NONE, idle_workers_none; its
  *                         debug run is one round of the full burst, where
  *                         glibc keeps 2.6 MB and umalloc 3.7-4.4)
  */

@@ -7,6 +7,14 @@
  *   - a free that leaves fewer than 34 unpurged pages in its chunk purges
  *     nothing (madvise of so few pages costs more than their faults on a
  *     virtual machine), one that leaves more purges them all;
+ *   - frees whose merges advise purged pages again (a merge keeps one
+ *     purged interval of its parts) do not end it: the pinned blocks freed
+ *     in tree order advise more than twice what was free (which ended the
+ *     state before 2026-12-05 and kept idle workers' memory), and no malloc
+ *     took a purged page back;
+ *   - mallocs that take purged pages back a quarter of what was free pause
+ *     it (the program reuses the memory: each such page faults), for a
+ *     decay time or until the program has freed half of what it held then;
  *   - an arena still called a decay time after the state began pauses it,
  *     with the backoff counted and a time before which it may not return.
  * The blocks are 96 KiB, so consecutive ones are neighbours in the heap
@@ -25,7 +33,7 @@
 #include "umalloc.h"
 #include "unit.h"
 
-enum { N = 600, SZ = 96 * 1024, PIN = 16, SMALL = 100, BIG = 200, NB = 64, NBSZ = 256 };
+enum { N = 600, SZ = 96 * 1024, PIN = 16, SMALL = 100, BIG = 200, NB = 64, NBSZ = 256, BIGSZ = 192 * 1024 };
 
 static char *blk[N];
 static pthread_barrier_t bar;
@@ -151,6 +159,65 @@ int main(void)
     U_CHECK(pb2 == 100, "%u%% of two merged blocks purged", pb2);
     U_CHECK(av->purge.emptied != 0, "the state ended");
 
+    /* the pins freed in tree order (every other one, then every other one
+     * of the rest, ...): each level merges free runs that were purged
+     * whole, and the pages of the part whose interval the merge drops are
+     * advised again; no malloc runs, so nothing is reused */
+    size_t stop = av->purge.emptied_stop, purged0 = av->purge.purged_bytes;
+    size_t reused0 = av->purge.emptied_reused; /* (pages the 1500-byte blocks above took) */
+    for (int gap = 2 * PIN; gap <= 2 * N; gap *= 2)
+        for (int i = gap / 2 - 1; i < N; i += gap)
+            if ((i < SMALL - 1 || i > BIG + 6) && i + PIN < N) /* (the last pin keeps top up) */
+                free_one(i);
+    size_t advised = av->purge.purged_bytes - purged0;
+    printf("pins freed: %zu MiB advised, %zu MiB free at the start, %zu bytes reused\n", advised >> 20,
+           (stop * 4) >> 20, av->purge.emptied_reused - reused0);
+    U_CHECK(advised > 4 * stop, "only %zu MiB advised: no page advised again", advised >> 20);
+    U_CHECK(av->purge.emptied != 0, "the state ended with no reuse");
+    U_CHECK(av->purge.emptied_reused == reused0, "%zu bytes counted reused by frees",
+            av->purge.emptied_reused - reused0);
+
+    /* mallocs taking purged pages back: paused after about a quarter of
+     * what was free (blocks above the cached sizes: freed, they go
+     * straight back to the bins) */
+    static char *again[N];
+    int took = 0;
+    while (av->purge.emptied && took < N) {
+        again[took] = malloc(BIGSZ);
+        U_CHECK(again[took] != NULL, "malloc");
+        took++;
+    }
+    printf("paused after %d mallocs of %d KiB: %zu KiB reused, stop %zu KiB\n", took, BIGSZ >> 10,
+           av->purge.emptied_reused >> 10, stop >> 10);
+    U_CHECK(av->purge.emptied == 0, "%d blocks taken back and still emptied", took);
+    U_CHECK(av->purge.emptied_reused > stop, "paused at %zu of %zu bytes reused", av->purge.emptied_reused, stop);
+    U_CHECK((size_t)took * BIGSZ <= stop + stop / 2, "%d blocks of %d KiB taken before the pause", took,
+            BIGSZ >> 10);
+    U_CHECK(av->purge.emptied_backoff == 1, "backoff %u", av->purge.emptied_backoff);
+    U_CHECK(av->purge.emptied_until >= ms() + 50000, "a pause of %lld ms",
+            (long long)(av->purge.emptied_until - ms()));
+
+    /* within the pause (a decay time, 60 s): while the program holds what
+     * it took, the state stays away; once it has freed half of what it
+     * held at the pause (the workers that went on have finished), the
+     * state returns */
+    int k = 0;
+    for (; k < 4; k++) { /* 768 KiB: the bins moved enough to look again */
+        free(again[k]);
+        um_tcache_flush_all();
+    }
+    U_CHECK(av->purge.emptied == 0, "back after %d of %d blocks freed", k, took);
+    for (; k < took && !av->purge.emptied; k++) {
+        free(again[k]);
+        um_tcache_flush_all();
+    }
+    printf("back after %d of %d blocks freed\n", k, took);
+    U_CHECK(av->purge.emptied != 0, "the state did not return after %d blocks freed", took);
+    U_CHECK(k >= took / 2, "back after only %d of %d blocks freed", k, took);
+    for (; k < took; k++)
+        free(again[k]);
+    um_tcache_flush_all();
+
     /* still called a decay time later: paused */
     U_CHECK(mallopt(M_UMALLOC_PURGE_DECAY, 100) == 1, "decay 100");
     uint64_t t0 = ms(), t1 = t0;
@@ -164,13 +231,13 @@ int main(void)
     }
     printf("paused after %llu ms of calls; backoff %u\n", (unsigned long long)(t1 - t0), av->purge.emptied_backoff);
     U_CHECK(av->purge.emptied == 0, "still emptied after %llu ms of calls", (unsigned long long)(t1 - t0));
-    U_CHECK(av->purge.purged_bytes <= av->purge.emptied_stop, "paused for purging too much, not for time");
-    U_CHECK(av->purge.emptied_backoff == 1, "backoff %u", av->purge.emptied_backoff);
-    /* paused at until - 100 (backoff 0 then), a decay time after it began */
-    U_CHECK(av->purge.emptied_until >= av->purge.emptied_since + 200, "paused %lld ms after the state began",
-            (long long)(av->purge.emptied_until - 100 - av->purge.emptied_since));
+    U_CHECK(av->purge.emptied_reused <= av->purge.emptied_stop, "paused for reuse, not for time");
+    U_CHECK(av->purge.emptied_backoff == 2, "backoff %u", av->purge.emptied_backoff);
+    /* paused at until - 200 (backoff 1 then), a decay time after it began */
+    U_CHECK(av->purge.emptied_until >= av->purge.emptied_since + 300, "paused %lld ms after the state began",
+            (long long)(av->purge.emptied_until - 200 - av->purge.emptied_since));
 
     for (int i = 0; i < N; i++)
-        free(blk[i]);
+        free(blk[i]); /* (the probes' blocks; the rest are NULL) */
     return U_DONE();
 }
