@@ -631,8 +631,8 @@ void um_purge_tick_slow(arena *av)
  * step on every arena call, until the arena again hands out a quarter of
  * what it holds free, or holds less than half the floor free (top
  * trimmed), or the state pauses (emptied_pause: the program's mallocs take
- * back what the state purged, or it is still at work a decay time later). The tests
- * read counters the arena keeps (binned, which the debug build checks
+ * back what the state purged, or it is still at work a decay time later).
+ * The tests read counters the arena keeps (binned, which the debug build checks
  * against the heap walk, and system_mem): no walk.
  * The floor (or M_TRIM_THRESHOLD when that is higher) keeps ordinary
  * programs out of it: their decay stands. The price, where a program frees
@@ -696,16 +696,17 @@ static void emptied_chunk(arena *av, chunk *p, size_t size);
  * and the state's other conditions must hold again): threads that were
  * still at work when the others had emptied the arena, done now. 8
  * workers whose rounds are not in step (tests/stress/idle_workers_none)
- * took 18-25 MB of purged pages back in the 16-20 ms after the state
- * began, in 7 of 20 runs, and then freed it all with the state paused: 21-41
- * MB stayed where 4 did otherwise (a build that logged each pause); with
- * the early end, 3.5-5.1 MB in 72 runs of 72.
+ * took 18-25 MB of purged pages back within 20 ms of the state's start
+ * (5 of 12 runs of a build that logged each pause), then freed it all with
+ * the state paused: 21-41 MB stayed where 4 did otherwise (7 of 20 runs);
+ * with the early end, 3.5-5.1 MB in 72 runs of 72.
  * The reuse is counted where a malloc takes memory out of the bins
  * (um_purge_handout), from the purged pages their tags record, and for top
- * at the clock's samples (top_cut). It was counted as the pages the state purged (twice what was
- * free being the sign): but a merge keeps one purged interval of its parts,
- * and the pages of the other part are advised again, so frees alone passed
- * that (the same workers: in 20-30 ms, in 7 of 20 runs). */
+ * at the clock's samples (top_cut). It was counted as the pages the state
+ * purged (twice what was free being the sign): but a merge keeps one
+ * purged interval of its parts, and the pages of the other part are
+ * advised again, so frees alone passed that (the same workers: 16-36 ms
+ * after the start, in 7 of 20 logged runs). */
 #define EMPTIED_REUSE 4 /* a pause once a 1/4 of what was free is reused */
 
 static void emptied_pause(arena *av, uint64_t now, size_t held)
@@ -793,7 +794,6 @@ void um_purge_reused(arena *av, const chunk *c, size_t nb)
     if (hi > lo)
         emptied_reuse(av, hi - lo);
 }
-
 
 /* Has an emptied arena filled again (or given its memory back)? */
 static int emptied_over(arena *av)
