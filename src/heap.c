@@ -154,7 +154,7 @@ static void brk_top_grew(arena *av, heap *h, size_t old, size_t part)
 {
     set_head(av->top, (old + part) | PREV_INUSE);
     RELAXED_STORE(h->size, h->size + part); /* read by owner.c */
-    um_owner_seg_resized(h);
+    um_owner_seg_resized();
     av->system_mem += part;
     if (av->system_mem > av->max_system_mem)
         av->max_system_mem = av->system_mem;
@@ -220,6 +220,7 @@ static int grow_main_by(arena *av, size_t nb, size_t pad)
         if (incr <= h->reserved - h->size && um_os_commit((char *)h + h->size, incr) == 0) {
             set_head(av->top, (old_size + incr) | PREV_INUSE);
             RELAXED_STORE(h->size, h->size + incr); /* read by owner.c */
+            um_owner_seg_resized();
             h->committed = h->size;
             av->system_mem += incr;
             if (av->system_mem > av->max_system_mem)

@@ -258,14 +258,17 @@ struct um_owner {
     heap *h;           /* OWN_HEAP: the segment or aligned heap */
     uintptr_t lo, hi;  /* OWN_HEAP: where its chunks lie; OWN_MAPPED: the mapping */
 };
-/* The brk heap's chunk range [lo, lo + span), for free()'s fast path: load
- * span (acquire) first, then lo. Never covers anything but the brk heap,
- * and stops BOX_GUARD bytes short of its end (span 0 while the heap is
- * smaller): a chunk that starts inside the range and whose header says it
- * is small has its next header inside the heap, so the fast paths read it
- * with no bound test, even when the "chunk" is a stale pointer to a small
- * top (its next header would lie at the break). Chunks in the last bytes
- * take the paths that ask the segment table. */
+/* The box: the chunk range [lo, lo + span) of the largest main segment (the
+ * brk heap, or with brk blocked the mapped segment the heap grows in;
+ * owner.c, box_consider), for free()'s fast path: load span (acquire)
+ * first, then lo. Never covers anything but that segment, and stops
+ * BOX_GUARD bytes short of its end (span 0 while the segment is smaller):
+ * a chunk that starts inside the range and whose header says it is small
+ * has its next header inside the segment, so the fast paths read it with
+ * no bound test, even when the "chunk" is a stale pointer to a small top
+ * (its next header would lie at the segment's end). Chunks in the last
+ * bytes and in the other segments take the paths that ask the segment
+ * table. */
 #define BOX_GUARD (TC_MAX_CHUNK + CHUNK_HDR)
 extern _Atomic uintptr_t um_box_lo, um_box_span;
 /* The main-arena segment of the last lookup: a chunk address c inside it
@@ -277,10 +280,10 @@ static inline heap *um_owner_seg_hint(const void *c)
     return (uintptr_t)c - (uintptr_t)h - HEAP_HDR < RELAXED_LOAD(h->size) - HEAP_HDR ? h : NULL;
 }
 int um_owner_add_segment(heap *h);          /* main arena lock held; -1: no memory */
-void um_owner_seg_resized(heap *h);         /* after a main segment's size changed */
+void um_owner_seg_resized(void);            /* after a main segment's size changed */
 int um_owner_heap_slow(const void *c, struct um_owner *o);
 /* Is chunk address c inside a heap of some arena? Fills o; takes no lock.
- * OWN_HEAP or OWN_NONE. Inline for the brk heap, the common case. */
+ * OWN_HEAP or OWN_NONE. Inline for the box, the common case. */
 static inline int um_owner_heap(const void *c, struct um_owner *o)
 {
     uintptr_t a = (uintptr_t)c;
@@ -299,7 +302,7 @@ static inline int um_owner_heap(const void *c, struct um_owner *o)
 int um_owner_of(const void *c, struct um_owner *o);   /* also mapped chunks (mmap lock) */
 int um_owner_holds_slow(arena *av, chunk *p, size_t size);
 /* [p, p + size) plus the next chunk's header lies in one heap of av. Inline
- * for a chunk in the brk heap (every chunk of a flushed batch asks). */
+ * for a chunk in the box (every chunk of a flushed batch asks). */
 static inline int um_owner_holds(arena *av, chunk *p, size_t size)
 {
     uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);

@@ -156,11 +156,12 @@ void um_init_slow(void)
     um_lock_release(&init_lock);
 }
 
-/* Is p (a chunk address) inside the brk heap's fast-path range? One
- * subtraction. Only the brk heap, and not its last BOX_GUARD bytes: a small
- * chunk found here has its next header inside the heap (owner.c). Main-arena
- * chunks in other segments take the generic path, which asks the segment
- * table. span is loaded first: lo was written once, before span left 0. */
+/* Is p (a chunk address) inside the box, the fast-path range of the largest
+ * main segment (usually the brk heap)? One subtraction. Not its last
+ * BOX_GUARD bytes: a small chunk found here has its next header inside the
+ * segment (owner.c). Main-arena chunks in other segments take the generic
+ * path, which asks the segment table. span is loaded first, then lo (see
+ * owner.c, box_consider). */
 static inline int in_main_box(uintptr_t c)
 {
     uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
@@ -299,8 +300,8 @@ UM_NOINLINE void um_free_generic(void *mem)
     /* the common miss: a small main-arena chunk whose stack is full. The
      * inline path's checks, repeated here rather than there (any extra
      * branch in free() costs every hit), spare it the full classification.
-     * Only inside the brk heap's range, whose guard keeps the next header
-     * in the heap, as in free() (a stale pointer to a small top:
+     * Only inside the box, whose guard keeps the next header in the
+     * segment, as in free() (a stale pointer to a small top:
      * tests/misuse/double_free_small_top). */
     if (in_main_box((uintptr_t)p) && aligned_ok(mem) && um_tc_state == TC_LIVE) {
         size_t size = hdr_load(p), i = size >> 4;
@@ -474,17 +475,17 @@ static inline __attribute__((always_inline)) void free_body(void *mem)
      * words of user data, and it and the next "header" decode to a small
      * in-use chunk with odds of about 2^-54; otherwise the slow path names
      * the pointer. */
-    /* Is p inside the brk heap? One subtraction, with the bounds kept for
-     * free_medium: span (acquire) first, then lo (lo was written once,
-     * before span left 0: owner.c). Only the brk heap: main-arena chunks in
-     * other segments ask the segment hint or take the generic path, which
-     * asks the segment table.
+    /* Is p inside the box (the brk heap, or with brk blocked the mapped
+     * segment the heap grows in)? One subtraction, with the bounds kept for
+     * free_medium: span (acquire) first, then lo (owner.c, box_consider).
+     * Main-arena chunks in other segments ask the segment hint or take the
+     * generic path, which asks the segment table.
      * The next header read below must lie inside p's region. top is the
      * last chunk and ends where the region does, and a stale pointer to it
      * (a small block freed twice, merged into top in between) decodes to a
      * small in-use chunk whose next header lies past the end, unmapped once
      * the heap was trimmed: SIGSEGV with no message (tests/misuse/
-     * double_free_small_top_warm). In the brk heap the range itself stops
+     * double_free_small_top_warm). In the box the range itself stops
      * BOX_GUARD bytes short of the end (owner.c), so every small chunk that
      * starts inside it has its next header inside the heap, for no
      * instruction; the other regions test the bound. The generic path
@@ -513,8 +514,9 @@ static inline __attribute__((always_inline)) void free_body(void *mem)
         if (unlikely((uintptr_t)p + ((size >> 4) << 4) + CHUNK_HDR > end))
             goto generic;
     } else if ((h = um_owner_seg_hint(p)) != NULL) {
-        /* a main-arena segment outside the brk heap (brk blocked by a
-         * mapping, or capped as under valgrind): the one looked up last */
+        /* a main-arena segment outside the box (the brk heap while brk
+         * was blocked and the mapped segment is the smaller, or older
+         * segments): the one looked up last */
         size = hdr_flipped(p);
         if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA)) != 0))
             goto generic;

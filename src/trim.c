@@ -47,7 +47,7 @@ int um_systrim(arena *av, size_t pad)
         return 0;
     set_head(top, (chunksize(top) - released) | PREV_INUSE);
     RELAXED_STORE(h->size, h->size - released); /* read without a lock by owner.c */
-    um_owner_seg_resized(h);
+    um_owner_seg_resized();
     av->system_mem -= released;
     return 1;
 }
