@@ -204,15 +204,17 @@ static int grow_main_by(arena *av, size_t nb, size_t pad)
      * at least HEAP_MAX_SIZE (no access, no commit charge) whose front is
      * made read/write as the heap grows, as brk would move: top grows in
      * place, so a heap of any size up to the reservation is one segment.
-     * The free fast path classifies a chunk outside the brk heap by the
-     * segment it found last (um_owner_seg_hint); with a new mapping of an
-     * eighth of the heap at each growth, a 38 MB heap was 22 segments
-     * (tests/api/brk_blocked_grow), most frees missed the hint and searched
+     * The free fast path classifies a chunk outside its range (owner.c's
+     * box) by the segment it found last (um_owner_seg_hint); with a new
+     * mapping of an eighth of the heap at each growth, a 38 MB heap was 22
+     * segments (tests/api/brk_blocked_grow), most frees missed the hint and searched
      * the segment table, and with brk blocked from the start (a preloaded
      * library mapping a page past the break) bench/heap_random took 2.0x
      * its time, bulk 1.4x, trees 1.14x (5 interleaved runs each). So did
      * every run under valgrind, which caps the break at 8 MB: its
-     * instruction counts for the bigger workloads were those of this path. */
+     * instruction counts for the bigger workloads were those of this path.
+     * The segment, once larger than the brk heap, also becomes free()'s
+     * fast-path range (owner.c, box_consider). */
     if (h && h->kind == HEAP_MMAP && old_end == (char *)h + h->size) {
         size_t incr = page_align(want - (old_size < want ? old_size : want));
         if (incr < um_pagesize)

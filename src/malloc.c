@@ -318,8 +318,9 @@ UM_NOINLINE void um_free_generic(void *mem)
         um_munmap_chunk(p, "free", 1);
         return;
     }
-    /* a checked heap chunk outside the brk range (a mapped segment of the
-     * main arena while brk is blocked): cache it as the inline path would */
+    /* a checked heap chunk outside the box (a main-arena segment other than
+     * the largest, e.g. the brk heap once brk was blocked and the mapped
+     * segment outgrew it): cache it as the inline path would */
     size_t i = tc_slot_of_chunk(cs);
     struct tcache *tc = um_tcp;
     if (i && tc->room[i] != 0 && ((void **)mem)[1] != (void *)um_tc_key &&

@@ -54,47 +54,55 @@ static size_t box_span_of(heap *h)
 
 /*
  * A main segment was added or resized (main arena lock held): the range
- * covers the segment with the largest range (the box's own segment when
- * there is a tie). The box was the brk heap alone: with brk blocked (a
- * mapping placed past the break, or valgrind, which caps the break near 8
- * MB) the heap grows in a mapped segment, and every free there took the
- * region-map and segment-hint tests and a bound test: with brk blocked
- * from the start (a preloaded library mapping a page past the break),
- * bench/trees took 0.37 s of CPU against 0.34-0.35 and bulk 0.18 against
- * 0.17 (5 runs each, pinned to one CPU), and under cachegrind those tests
+ * follows its own segment's size, and moves to a segment whose range has
+ * outgrown every range the box ever had (box_max). The box was the brk
+ * heap alone: with brk blocked (a mapping placed past the break, or
+ * valgrind, which caps the break near 8 MB) the heap grows in a mapped
+ * segment, and every free there took the region-map and segment-hint
+ * tests and a bound test: with brk blocked from the start (a preloaded
+ * library mapping a page past the break), bench/trees took 0.37 s of CPU
+ * against 0.34 and heap_random 0.63 against 0.57 (medians of 9
+ * interleaved runs pinned to one CPU), and under cachegrind those tests
  * were about 16 instructions of every free in trees.
  *
  * A reader loads span (acquire), then lo. A move stores lo, then span
  * (release): a reader that sees the new span sees the new lo, and one that
- * loads the old span and then the new lo tests [new lo, new lo + old
- * span). That lies inside the new segment when the old range was the
- * smaller, which is every move but one after the box's segment shrank (a
- * brk segment trimmed below another segment): its smaller span is
- * published first, and only a reader that loaded the span before the trim
- * can still test the old length, the race every trim of the box already
- * has (a stale or foreign pointer freed while the heap shrinks). Segments
- * are few (they grow geometrically), so the scan is short, and it runs
- * only when one grows or shrinks.
+ * loads an older span and then the new lo tests [new lo, new lo + older
+ * span). Every span ever published is at most box_max, and the box moves
+ * only to a segment whose range is larger, so that range lies inside the
+ * new segment. (Moving to the larger segment at every resize would let a
+ * reader that loaded a brk box's span before a trim apply it to another
+ * segment, past that segment's end.) Within one segment, a reader that
+ * loaded the span before a trim of the box can still test the old length:
+ * the race every trim of the box has (a stale or foreign pointer freed
+ * while the heap shrinks). So after a brk box shrinks, a mapped segment
+ * gets the box only once it outgrows the old brk heap. Segments are few
+ * (they grow geometrically), so the scan is short, and it runs only when
+ * one grows or shrinks.
  */
+static size_t box_max;
+
 static void box_consider(void)
 {
     struct seg_table *t = atomic_load_explicit(&seg_tab, memory_order_relaxed);
     heap *best = box_seg;
     size_t span = best ? box_span_of(best) : 0;
     for (size_t k = 0; t && k < t->n; k++)
-        if (box_span_of(t->seg[k]) > span) {
+        if (box_span_of(t->seg[k]) > box_max && box_span_of(t->seg[k]) > span) {
             best = t->seg[k];
             span = box_span_of(best);
         }
     if (!best)
         return;
     if (best != box_seg) {
-        if (box_seg) /* (a shrunken box first: see above) */
-            atomic_store_explicit(&um_box_span, box_span_of(box_seg), memory_order_release);
         box_seg = best;
         atomic_store_explicit(&um_box_lo, (uintptr_t)best + HEAP_HDR, memory_order_relaxed);
     }
-    atomic_store_explicit(&um_box_span, span, memory_order_release);
+    if (span > box_max)
+        box_max = span;
+    /* (only a change is stored: every free reads this line) */
+    if (span != atomic_load_explicit(&um_box_span, memory_order_relaxed))
+        atomic_store_explicit(&um_box_span, span, memory_order_release);
 }
 
 /* Publish a new main-arena segment h (its kind and size already written).
@@ -241,15 +249,18 @@ const char *um_owner_check(void)
             return "segment table entries overlap or are unsorted";
     uintptr_t lo = atomic_load_explicit(&um_box_lo, memory_order_relaxed);
     uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_relaxed);
-    if (!box_seg)
-        return lo || span ? "a fast-path range with no segment" : NULL;
-    if (seg_find((uintptr_t)box_seg + HEAP_HDR) != box_seg)
+    if (!box_seg && (lo || span))
+        return "a fast-path range with no segment";
+    if (box_seg && seg_find((uintptr_t)box_seg + HEAP_HDR) != box_seg)
         return "the fast-path range's segment is not a main-arena segment";
-    if (lo != (uintptr_t)box_seg + HEAP_HDR || span != box_span_of(box_seg))
+    if (box_seg && (lo != (uintptr_t)box_seg + HEAP_HDR || span != box_span_of(box_seg)))
         return "the fast-path range does not match its segment";
-    /* a segment with a larger range: a growth or a trim not reported */
+    if (span > box_max)
+        return "the fast-path range is past its high-water mark";
+    /* a range past the mark: a segment's growth not reported (with no box
+     * yet, a segment with any range) */
     for (size_t k = 0; t && k < t->n; k++)
-        if (box_span_of(t->seg[k]) > span)
-            return "a main segment is larger than the fast-path range";
+        if (box_span_of(t->seg[k]) > box_max)
+            return "a main segment is larger than the fast-path range ever was";
     return NULL;
 }

@@ -1,9 +1,10 @@
 // variants: release debug
 // With brk blocked, the main arena's mapped segment grows in place (its
 // reservation is made read/write as top needs it, as brk would move), so a
-// 40 MB heap is one mapped segment, not one per growth: frees outside the
-// brk heap find their segment as the one looked up last (um_owner_seg_hint)
-// instead of searching the segment table. Before, each growth mapped a new
+// 40 MB heap is one mapped segment, not one per growth: frees there find it
+// as free()'s fast-path range once it outgrows the brk heap (owner.c's box),
+// or as the segment looked up last (um_owner_seg_hint), instead of
+// searching the segment table. Before, each growth mapped a new
 // segment of an eighth of the heap: this heap had 22 of them (and
 // bench/heap_random ran 2.0x as long with brk blocked). Counted on the heap
 // map: one "arena 0 mmap" line per segment.

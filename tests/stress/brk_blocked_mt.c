@@ -1,11 +1,13 @@
 // cflags: -pthread
 // ldflags: -pthread
 // timeout: 90
-// With brk blocked, the main arena keeps adding mmap'd segments while other
-// threads free blocks from them: every such free asks the segment table
-// (owner.c) without a lock while a new table is being published. Blocks
-// travel between threads through shared slots, so most frees happen away
-// from the allocating thread; contents are checked before each free.
+// With brk blocked, the main arena grows in a mapped segment while other
+// threads free blocks from it: frees read free()'s fast-path range (the
+// box, owner.c) without a lock while it grows and moves from the brk heap
+// to that segment, and frees outside it ask the segment table while a new
+// table is published. Blocks travel between threads through shared slots,
+// so most frees happen away from the allocating thread; contents are
+// checked before each free.
 #include "../common.h"
 #include <pthread.h>
 #include <stdatomic.h>
