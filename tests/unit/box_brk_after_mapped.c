@@ -32,9 +32,10 @@ int main(void)
     arena *av = &um_main_arena;
     setvbuf(stdout, NULL, _IONBF, 0); /* no stdio buffer in the heap: it would pin B's top */
     void *keep = malloc(100);         /* the brk heap exists */
-    uintptr_t end = ((uintptr_t)sbrk(0) + 4095) & ~(uintptr_t)4095;
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t end = ((uintptr_t)sbrk(0) + pg - 1) & ~(pg - 1);
     void *stop = mmap((void *)end, 1 << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-    if (stop == MAP_FAILED || !keep) {
+    if (stop == MAP_FAILED || stop != (void *)end || !keep) { /* (a kernel before 4.17 takes the flag as a hint) */
         printf("cannot place a mapping at the break\n");
         return 77;
     }

@@ -17,9 +17,10 @@ int main(void)
 {
     static char *blk[2000];
     void *keep = malloc(100); /* the brk heap exists */
-    uintptr_t end = ((uintptr_t)sbrk(0) + 4095) & ~(uintptr_t)4095;
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t end = ((uintptr_t)sbrk(0) + pg - 1) & ~(pg - 1);
     void *stop = mmap((void *)end, 1 << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-    if (stop == MAP_FAILED || !keep) {
+    if (stop == MAP_FAILED || stop != (void *)end || !keep) { /* (a kernel before 4.17 takes the flag as a hint) */
         fprintf(stderr, "cannot place a mapping at the break\n");
         return 1; /* not a skip: the abort below is expected */
     }

@@ -45,19 +45,18 @@ int main(void)
 {
     static char *blk[NB];
     arena *av = &um_main_arena;
-    char *grow = malloc(1 << 20); /* past the mmap threshold: mapped, not in the heap */
     char *keep[64];
     for (int i = 0; i < 64; i++) /* the brk heap: 1 MB */
         keep[i] = malloc(16000);
     heap *brk = av->last_heap, *mapped = NULL;
     U_CHECK(brk->kind == HEAP_BRK, "the heap starts with brk");
-    uintptr_t end = ((uintptr_t)sbrk(0) + 4095) & ~(uintptr_t)4095;
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t end = ((uintptr_t)sbrk(0) + pg - 1) & ~(pg - 1);
     void *stop = mmap((void *)end, 1 << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-    if (stop == MAP_FAILED || !grow) {
+    if (stop == MAP_FAILED || stop != (void *)end) {
         fprintf(stderr, "cannot place a mapping at the break\n");
         return 1; /* not a skip: the abort below is expected */
     }
-    free(grow);
     int moved = -1, before = -1;
     for (int i = 0; i < NB && !unit_failures; i++) {
         blk[i] = malloc(2000); /* 6 MB in all */
