@@ -258,11 +258,12 @@ struct um_owner {
     heap *h;           /* OWN_HEAP: the segment or aligned heap */
     uintptr_t lo, hi;  /* OWN_HEAP: where its chunks lie; OWN_MAPPED: the mapping */
 };
-/* The box: the chunk range [lo, lo + span) of the largest main segment (the
- * brk heap, or with brk blocked the mapped segment the heap grows in;
- * owner.c, box_consider), for free()'s fast path: load span (acquire)
- * first, then lo. Never covers anything but that segment, and stops
- * BOX_GUARD bytes short of its end (span 0 while the segment is smaller):
+/* The box: the chunk range [lo, lo + span) of one main segment (the brk
+ * heap; with brk blocked, the mapped segment the heap grows in, once it
+ * outgrows the brk heap: owner.c, box_consider), for free()'s fast path:
+ * load span (acquire) first, then lo. Never covers anything but that
+ * segment, and stops BOX_GUARD bytes short of its end (span 0 while the
+ * segment is smaller):
  * a chunk that starts inside the range and whose header says it is small
  * has its next header inside the segment, so the fast paths read it with
  * no bound test, even when the "chunk" is a stale pointer to a small top

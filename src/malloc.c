@@ -156,8 +156,8 @@ void um_init_slow(void)
     um_lock_release(&init_lock);
 }
 
-/* Is p (a chunk address) inside the box, the fast-path range of the largest
- * main segment (usually the brk heap)? One subtraction. Not its last
+/* Is p (a chunk address) inside the box, the fast-path range of one main
+ * segment (usually the brk heap; owner.c)? One subtraction. Not its last
  * BOX_GUARD bytes: a small chunk found here has its next header inside the
  * segment (owner.c). Main-arena chunks in other segments take the generic
  * path, which asks the segment table. span is loaded first, then lo (see
@@ -318,9 +318,9 @@ UM_NOINLINE void um_free_generic(void *mem)
         um_munmap_chunk(p, "free", 1);
         return;
     }
-    /* a checked heap chunk outside the box (a main-arena segment other than
-     * the largest, e.g. the brk heap once brk was blocked and the mapped
-     * segment outgrew it): cache it as the inline path would */
+    /* a checked heap chunk outside the box (another main-arena segment,
+     * e.g. the brk heap once brk was blocked and the mapped segment
+     * outgrew it): cache it as the inline path would */
     size_t i = tc_slot_of_chunk(cs);
     struct tcache *tc = um_tcp;
     if (i && tc->room[i] != 0 && ((void **)mem)[1] != (void *)um_tc_key &&

@@ -9,10 +9,10 @@
  *    one, never a mix. Old copies are never unmapped (a reader may still be
  *    in one); segments grow geometrically, so there are few of them. Main
  *    segments are never unmapped either (brk segments only shrink).
- *  - the largest main segment is also a single range, "the box", that
- *    free's inline fast path tests (box_consider): usually the brk heap;
- *    with brk blocked, the mapped segment the heap grows in once it is the
- *    larger. The range never covers memory between segments.
+ *  - one main segment is also a single range, "the box", that free's
+ *    inline fast path tests (box_consider): usually the brk heap; with brk
+ *    blocked, the mapped segment the heap grows in, once it outgrows every
+ *    range the box had. The range never covers memory between segments.
  *  - other arenas: aligned heaps, found by the region bitmap (heap.c) and
  *    checked by the magic in their header.
  *  - mapped chunks: the registry in large.c, which records base and length.
