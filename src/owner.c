@@ -87,11 +87,13 @@ static void box_consider(void)
     struct seg_table *t = atomic_load_explicit(&seg_tab, memory_order_relaxed);
     heap *best = box_seg;
     size_t span = best ? box_span_of(best) : 0;
-    for (size_t k = 0; t && k < t->n; k++)
-        if (box_span_of(t->seg[k]) > box_max && box_span_of(t->seg[k]) > span) {
+    for (size_t k = 0; t && k < t->n; k++) {
+        size_t s = box_span_of(t->seg[k]);
+        if (s > box_max && s > span) {
             best = t->seg[k];
-            span = box_span_of(best);
+            span = s;
         }
+    }
     if (!best)
         return;
     if (best != box_seg) {

@@ -27,6 +27,15 @@ static heap *box(void)
 
 static size_t span_of(heap *h) { return h->size > HEAP_HDR + BOX_GUARD ? h->size - HEAP_HDR - BOX_GUARD : 0; }
 
+/* n blocks of 2000 bytes into blk */
+static void fill(char **blk, int n)
+{
+    for (int i = 0; i < n; i++) {
+        blk[i] = malloc(2000);
+        U_CHECK(blk[i] != NULL, "block %d", i);
+    }
+}
+
 int main(void)
 {
     arena *av = &um_main_arena;
@@ -39,19 +48,13 @@ int main(void)
         printf("cannot place a mapping at the break\n");
         return 77;
     }
-    for (int i = 0; i < NM; i++) {
-        m_blk[i] = malloc(2000);
-        U_CHECK(m_blk[i] != NULL, "block %d", i);
-    }
+    fill(m_blk, NM);
     um_lock_acquire(&av->lock);
     heap *m = av->last_heap;
     um_lock_release(&av->lock);
     U_CHECK(m->kind == HEAP_MMAP && box() == m, "the box is not on the mapped segment");
     munmap(stop, 1 << 20);
-    for (int i = 0; i < NB; i++) {
-        b_blk[i] = malloc(2000);
-        U_CHECK(b_blk[i] != NULL, "block %d", i);
-    }
+    fill(b_blk, NB);
     um_lock_acquire(&av->lock);
     heap *b = av->last_heap;
     um_lock_release(&av->lock);
@@ -72,11 +75,9 @@ int main(void)
             b->size, m->size);
     U_CHECK(box() == b && atomic_load(&um_box_span) == span_of(b), "the box left the trimmed brk segment");
     printf("trimmed: brk %zu bytes, mapped %zu: the box stays on brk\n", b->size, m->size);
-    for (int i = 0; i < NB; i++) {
-        b_blk[i] = malloc(2000);
-        U_CHECK(b_blk[i] != NULL, "block %d", i);
+    fill(b_blk, NB);
+    for (int i = 0; i < NB && !unit_failures; i++)
         memset(b_blk[i], 7, 2000);
-    }
     U_CHECK(box() == b && atomic_load(&um_box_span) == span_of(b), "the box is not on the regrown brk segment");
     umalloc_check();
     for (int i = 0; i < NB; i++)
