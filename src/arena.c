@@ -180,27 +180,29 @@ static void bin_chunk(arena *av, chunk *victim, size_t size)
             victim->fd_nextsize = victim->bk_nextsize = victim;
         } else if (size < chunksize(bck->bk)) {
             /* smaller than everything: append, and link in the skip list */
+            /* (the links in chunks are checked before they are followed:
+             * bins.h, bin_link) */
             fwd = bck;
             bck = bck->bk;
             victim->fd_nextsize = fwd->fd;
-            victim->bk_nextsize = fwd->fd->bk_nextsize;
+            victim->bk_nextsize = bin_link(av, fwd->fd->bk_nextsize, BIN_LINK_LARGE, fwd->fd, "malloc");
             fwd->fd->bk_nextsize = victim->bk_nextsize->fd_nextsize = victim;
         } else {
             while (size < chunksize(fwd))
-                fwd = fwd->fd_nextsize;
+                fwd = bin_link(av, fwd->fd_nextsize, BIN_LINK_LARGE, fwd, "malloc");
             if (size == chunksize(fwd)) {
                 /* same size as a node: go second, the skip list stays */
                 victim->fd_nextsize = victim->bk_nextsize = NULL;
-                fwd = fwd->fd;
+                fwd = bin_link(av, fwd->fd, BIN_LINK_SMALL, fwd, "malloc");
             } else {
                 victim->fd_nextsize = fwd;
-                victim->bk_nextsize = fwd->bk_nextsize;
+                victim->bk_nextsize = bin_link(av, fwd->bk_nextsize, BIN_LINK_LARGE, fwd, "malloc");
                 if (unlikely(fwd->bk_nextsize->fd_nextsize != fwd))
                     um_fatal("malloc", "corrupted double-linked list (nextsize) at", fwd, 0);
                 fwd->bk_nextsize = victim;
                 victim->bk_nextsize->fd_nextsize = victim;
             }
-            bck = fwd->bk;
+            bck = bin_link(av, fwd->bk, BIN_LINK_SMALL, fwd, "malloc");
             if (unlikely(bck->fd != fwd))
                 um_fatal("malloc", "corrupted double-linked list (large bin) at", fwd, 0);
         }
@@ -229,7 +231,7 @@ static inline __attribute__((always_inline)) chunk *take_exact(arena *av, size_t
         chunk *bin = bin_at(av, smallbin_index(nb));
         chunk *victim = bin->bk;
         if (victim != bin) {
-            chunk *bck = victim->bk;
+            chunk *bck = bin_link(av, victim->bk, BIN_LINK_SMALL, victim, "malloc");
             if (unlikely(bck->fd != victim))
                 um_fatal("malloc", "smallbin double linked list corrupted at", victim, 0);
             size_t w = hdr_load(victim); /* an overflow into a free chunk's header */
@@ -325,7 +327,7 @@ static void *scan_unsorted(arena *av, size_t nb, size_t run)
     chunk *victim;
     int iters = 0;
     while ((victim = unsorted->bk) != unsorted) {
-        chunk *bck = victim->bk;
+        chunk *bck = bin_link(av, victim->bk, BIN_LINK_SMALL, victim, "malloc");
         size_t size = chunksize(victim);
         chunk *next = chunk_at(victim, size);
         if (unlikely(size < MINSIZE || size > av->system_mem))
@@ -366,7 +368,7 @@ unsigned um_arena_sort_unsorted(arena *av, unsigned max)
     unsigned n = 0;
     chunk *victim;
     while (n < max && (victim = unsorted->bk) != unsorted) {
-        chunk *bck = victim->bk;
+        chunk *bck = bin_link(av, victim->bk, BIN_LINK_SMALL, victim, "malloc");
         if (unlikely(bck->fd != victim))
             um_fatal("malloc", "corrupted unsorted double-linked list at", victim, 0);
         unsorted->bk = bck;
@@ -389,12 +391,12 @@ static void *large_best_fit(arena *av, size_t nb, size_t run)
     }
     if (chunksize(victim) < nb)
         return NULL;
-    victim = victim->bk_nextsize; /* the smallest size */
+    victim = bin_link(av, victim->bk_nextsize, BIN_LINK_LARGE, victim, "malloc"); /* the smallest size */
     size_t size;
     while ((size = chunksize(victim)) < nb)
-        victim = victim->bk_nextsize;
+        victim = bin_link(av, victim->bk_nextsize, BIN_LINK_LARGE, victim, "malloc");
     /* take a second chunk of that size when there is one: no skip-list rework */
-    if (victim != bin->bk && chunksize(victim->fd) == size)
+    if (victim != bin->bk && chunksize(bin_link(av, victim->fd, BIN_LINK_SMALL, victim, "malloc")) == size)
         victim = victim->fd;
     unlink_chunk(av, victim);
     return split_victim(av, victim, size, nb, run, 0);

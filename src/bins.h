@@ -69,6 +69,34 @@ static inline chunk *fastbin_next(const chunk *p, const char *fn)
     return n;
 }
 
+/*
+ * A bin link (fd, bk, fd_nextsize, bk_nextsize) read from a free chunk lies
+ * in memory the program owned until it freed the chunk: a write after free
+ * into the block's first words (zeroing it, a stale "p->next = NULL")
+ * replaces it. Before anyone follows such a link it must name one of av's
+ * bin heads or a chunk whose first `need` bytes lie inside one of av's
+ * heaps; then the usual checks (fd->bk == p, ...) can read what it names.
+ * Without this, such a write ended the next malloc that reached the chunk,
+ * or umalloc_check(), in SIGSEGV with no message (glibc too). The links in
+ * a bin head (arena memory) are umalloc's own and are not checked.
+ */
+#define BIN_LINK_SMALL MINSIZE                                    /* fd, bk */
+#define BIN_LINK_LARGE (offsetof(chunk, bk_nextsize) + sizeof(chunk *)) /* + skip list */
+static inline int bin_link_ok(arena *av, const chunk *q, size_t need)
+{
+    uintptr_t off = (uintptr_t)q - (uintptr_t)bin_at(av, 1);
+    if (off < (uintptr_t)(NBINS - 1) * 2 * sizeof(chunk *)) /* a bin head */
+        return (off & (2 * sizeof(chunk *) - 1)) == 0;
+    return ((uintptr_t)q & ALIGN_MASK) == 0 && um_owner_holds(av, (chunk *)q, need);
+}
+/* Link q, read from chunk `in`, checked (fn names the call that found it). */
+static inline chunk *bin_link(arena *av, chunk *q, size_t need, const chunk *in, const char *fn)
+{
+    if (unlikely(!bin_link_ok(av, q, need)))
+        um_fatal(fn, "corrupted bin link (a write after free?) in", chunk_to_mem((chunk *)in), 0);
+    return q;
+}
+
 /* Binmap: one bit per bin, set when the bin may be non-empty. */
 static inline unsigned idx2block(unsigned i) { return i >> BINMAPSHIFT; }
 static inline unsigned idx2bit(unsigned i) { return 1u << (i & (BITSPERMAP - 1)); }
@@ -78,18 +106,23 @@ static inline void unmark_bin(arena *av, unsigned i) { av->binmap[idx2block(i)] 
 /* Take p off its doubly linked bin list, checking the links first. */
 static inline void unlink_chunk(arena *av, chunk *p)
 {
-    chunk *fd = p->fd, *bk = p->bk;
     if (unlikely(!hdr_valid(hdr_load(p)))) /* before its size is followed */
         um_fatal("malloc", "corrupted chunk header at", p, 0);
     if (unlikely(chunksize(p) != chunk_at(p, chunksize(p))->prev_size))
         um_fatal("malloc", "corrupted size vs. prev_size at", p, 0);
+    int large = !in_smallbin_range(chunksize(p));
+    /* (a large chunk's fd is read up to its skip-list links below) */
+    chunk *fd = bin_link(av, p->fd, large ? BIN_LINK_LARGE : BIN_LINK_SMALL, p, "malloc");
+    chunk *bk = bin_link(av, p->bk, BIN_LINK_SMALL, p, "malloc");
     if (unlikely(fd->bk != p || bk->fd != p))
         um_fatal("malloc", "corrupted double-linked list at", p, 0);
     fd->bk = bk;
     bk->fd = fd;
     if (unlikely(av->purge.cursor == p)) /* the purge's sweep must not resume at p */
         av->purge.cursor = NULL;
-    if (!in_smallbin_range(chunksize(p)) && p->fd_nextsize != NULL) {
+    if (large && p->fd_nextsize != NULL) {
+        bin_link(av, p->fd_nextsize, BIN_LINK_LARGE, p, "malloc");
+        bin_link(av, p->bk_nextsize, BIN_LINK_LARGE, p, "malloc");
         if (unlikely(p->fd_nextsize->bk_nextsize != p || p->bk_nextsize->fd_nextsize != p))
             um_fatal("malloc", "corrupted double-linked list (not small) at", p, 0);
         if (fd->fd_nextsize == NULL) {

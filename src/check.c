@@ -149,6 +149,10 @@ static void check_bins(arena *av, size_t expect_free)
         if (b->fd != b && i > 1 && !(av->binmap[idx2block(i)] & idx2bit(i)))
             FAIL("non-empty bin not marked in binmap", b);
         for (chunk *p = b->fd; p != b; p = p->fd) {
+            /* p is the head's fd or a link checked below; its own links
+             * are checked before they are followed (bins.h, bin_link_ok) */
+            if (!bin_link_ok(av, p->fd, BIN_LINK_SMALL) || !bin_link_ok(av, p->bk, BIN_LINK_SMALL))
+                FAIL("bin link points outside the heap (a write after free?) in", chunk_to_mem(p));
             size_t s = chunksize(p);
             if (p->fd->bk != p || p->bk->fd != p)
                 FAIL("broken bin links at", p);
@@ -160,6 +164,10 @@ static void check_bins(arena *av, size_t expect_free)
                 if (s > prev)
                     FAIL("large bin out of order at", p);
                 if (p->fd_nextsize) {
+                    if (!bin_link_ok(av, p->fd_nextsize, BIN_LINK_LARGE) ||
+                        !bin_link_ok(av, p->bk_nextsize, BIN_LINK_LARGE))
+                        FAIL("skip-list link points outside the heap (a write after free?) in",
+                             chunk_to_mem(p));
                     if (p->fd_nextsize->bk_nextsize != p || p->bk_nextsize->fd_nextsize != p)
                         FAIL("broken skip list at", p);
                 }
@@ -178,7 +186,7 @@ static void check_bins(arena *av, size_t expect_free)
     for (unsigned i = 0; i < NFASTBINS; i++) {
         size_t n = 0;
         for (chunk *p = av->fastbins[i]; p; p = link_reveal(p->fd)) {
-            if (!link_ok(p) || fastbin_index(chunksize(p)) != i)
+            if (!link_ok(p) || !um_owner_holds(av, p, MINSIZE) || fastbin_index(chunksize(p)) != i)
                 FAIL("bad fast bin chunk at", p);
             if (!inuse(p))
                 FAIL("fast bin chunk not marked in use at", p);
@@ -229,7 +237,9 @@ static size_t tc_list_len(void **e, size_t i, size_t max)
     size_t n = 0;
     for (; e; e = link_reveal(e[0])) {
         chunk *p = mem_to_chunk(e);
-        if (!link_ok(e) || chunksize(p) != tc_slot_size(i) || chunk_is_mmapped(p))
+        struct um_owner o; /* (any arena's chunk: where it lies before its words are read) */
+        if (!link_ok(e) || um_owner_heap(p, &o) != OWN_HEAP || !um_owner_holds(o.ar, p, MINSIZE) ||
+            chunksize(p) != tc_slot_size(i) || chunk_is_mmapped(p))
             FAIL("bad tcache entry", e);
         if (e[1] != (void *)um_tc_key || !inuse(p))
             FAIL("tcache entry not marked", e);

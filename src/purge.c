@@ -262,7 +262,8 @@ static int purge_step(arena *av, uint64_t cutoff, size_t pad, struct budget *b)
             ps->cursor = c;
             return 0;
         }
-        ps->cursor = c->fd == head ? NULL : c->fd;
+        chunk *fd = bin_link(av, c->fd, BIN_LINK_SMALL, c, "free");
+        ps->cursor = fd == head ? NULL : fd;
         if (!ps->cursor)
             ps->bin++;
     }
@@ -878,7 +879,7 @@ void um_purge_stats(arena *av, struct um_purge_stats *st)
     st->purged_now = st->dirty_now = 0;
     for (unsigned i = 1; i < NBINS; i = i == 1 ? first_purge_bin() : i + 1) {
         chunk *head = bin_at(av, i);
-        for (chunk *c = head->fd; c != head; c = c->fd) {
+        for (chunk *c = head->fd; c != head; c = bin_link(av, c->fd, BIN_LINK_SMALL, c, "check")) {
             size_t size = chunksize(c);
             uintptr_t lo = page_up((uintptr_t)c + PTAG_END), hi = page_down((uintptr_t)c + size);
             if (size < um_pagesize || lo >= hi)

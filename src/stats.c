@@ -46,7 +46,7 @@ static void arena_info(arena *av, struct arena_info *ai)
     ai->nblocks += um_arena_central_count(av);
     for (unsigned i = 1; i < NBINS; i++) {
         chunk *b = bin_at(av, i);
-        for (chunk *p = b->bk; p != b; p = p->bk) {
+        for (chunk *p = b->bk; p != b; p = bin_link(av, p->bk, BIN_LINK_SMALL, p, "mallinfo")) {
             ai->nblocks++;
             ai->avail += chunksize(p);
         }
@@ -356,7 +356,7 @@ static void sizes_of_arena(arena *av, struct xbuf *b, size_t tot[6])
     for (unsigned i = 1; i < NBINS; i++) {
         chunk *bin = bin_at(av, i);
         size_t n = 0, total = 0, lo = (size_t)-1, hi = 0;
-        for (chunk *p = bin->bk; p != bin; p = p->bk) {
+        for (chunk *p = bin->bk; p != bin; p = bin_link(av, p->bk, BIN_LINK_SMALL, p, "malloc_info")) {
             size_t s = chunksize(p);
             n++;
             total += s;

@@ -41,7 +41,7 @@ static size_t count_listed(arena *av)
         for (chunk *p = av->fastbins[i]; p; p = fastbin_next(p, "malloc_stats"))
             n++;
     chunk *ub = bin_at(av, 1);
-    for (chunk *p = ub->bk; p != ub; p = p->bk)
+    for (chunk *p = ub->bk; p != ub; p = bin_link(av, p->bk, BIN_LINK_SMALL, p, "malloc_stats"))
         n++;
     return n;
 }
@@ -95,7 +95,7 @@ static int listed_build(arena *av, struct listed *l)
         for (chunk *p = av->fastbins[i]; p; p = fastbin_next(p, "malloc_stats"))
             listed_add(l, p, UM_CS_FAST);
     chunk *ub = bin_at(av, 1);
-    for (chunk *p = ub->bk; p != ub; p = p->bk)
+    for (chunk *p = ub->bk; p != ub; p = bin_link(av, p->bk, BIN_LINK_SMALL, p, "malloc_stats"))
         listed_add(l, p, UM_CS_UNSORTED);
     sort_listed(l->v, l->n);
     return 1;
