@@ -163,6 +163,28 @@ static void *split_victim(arena *av, chunk *victim, size_t size, size_t nb, size
     return chunk_to_mem(victim);
 }
 
+/* At exit (tcache.c, tc_check_at_exit): top's header still decodes and top
+ * still ends its newest heap. A block just below top that the program
+ * overran wrote over top's size word; when no malloc reached top after
+ * that, the program used to exit as if nothing had happened (glibc only
+ * notices when a later malloc of its own, often stdio's, splits top). One
+ * header per arena, under the arena's lock; an arena whose lock is held is
+ * skipped (exit() from a signal handler that interrupted a malloc would
+ * wait for ever). */
+void um_arena_check_top_at_exit(arena *av)
+{
+    if (!um_trylock(&av->lock))
+        return;
+    chunk *top = av->top;
+    heap *h = av->last_heap;
+    if (top && h) {
+        size_t w = hdr_load(top), end = (uintptr_t)h + RELAXED_LOAD(h->size);
+        if (!hdr_valid(w) || (w & ~(size_t)SIZE_BITS) != end - (uintptr_t)top)
+            um_fatal("exit", "corrupted top size (an overflow of the block below?) at", top, 0);
+    }
+    um_lock_release(&av->lock);
+}
+
 /* Sort a chunk taken off the unsorted bin into its small or large bin. */
 static void bin_chunk(arena *av, chunk *victim, size_t size)
 {

@@ -216,11 +216,17 @@ _Noreturn void um_fatal(const char *fn, const char *what, const void *addr, size
 /* The size of av's top chunk (arena lock held), checked before anything
  * follows it: the trim, the purge and the carver turn it into lengths for
  * sbrk and madvise, and an overflow into top's header decodes to a huge
- * size (chunk.h), which must stop here, not reach the kernel. */
+ * size (chunk.h), which must stop here, not reach the kernel. Top is never
+ * smaller than MINSIZE (every split leaves that much), and a zeroed word,
+ * what a memcpy or memset past the block below writes, is the one that
+ * decodes to a small size: to 0. Before, a malloc that found top "empty"
+ * took its end for a break moved by someone else and started a new
+ * segment, leaving the old heap behind (hardened_malloc's
+ * 32_byte_memcpy_overflow, 8- and 4096-byte blocks; glibc aborts). */
 static inline size_t top_size(const arena *av, const chunk *top)
 {
     size_t w = hdr_load(top), s = w & ~(size_t)SIZE_BITS;
-    if (unlikely(!hdr_valid(w) || s > av->system_mem))
+    if (unlikely(!hdr_valid(w) || s - MINSIZE > av->system_mem - MINSIZE))
         um_fatal("malloc", "corrupted top size at", top, 0);
     return s;
 }
@@ -329,6 +335,7 @@ static inline size_t um_first_chunk_off(const arena *av, const heap *h)
 void um_arena_init(arena *av, int index, struct central *c);
 void *um_int_malloc(arena *av, size_t nb);
 void um_int_free(arena *av, chunk *p, size_t size, const char *fn);
+void um_arena_check_top_at_exit(arena *av); /* aborts on an overflow into top */
 void um_int_free_bounded(arena *av, chunk *p, size_t size); /* free_large's checks made */
 void um_consolidate(arena *av);
 void *um_int_memalign(arena *av, size_t align, size_t bytes);

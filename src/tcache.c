@@ -1074,16 +1074,19 @@ void um_tcache_free_full(size_t i, void *mem)
  * written after it was freed (its link or its key changed) is reported, so
  * a use after free is caught even when no later malloc pops the block; so
  * are the chunks parked in every arena's central cache (under their class
- * locks). The walks are bounded by the caches' budgets and counts (and a
- * central class by its 4096 chunks parked last); other threads' caches are
- * theirs and may be in use, so they are not read. */
+ * locks), and each arena's top header (an overflow into top). The walks are
+ * bounded by the caches' budgets and counts (and a central class by its
+ * 4096 chunks parked last); other threads' caches are theirs and may be in
+ * use, so they are not read. */
 __attribute__((destructor)) static void tc_check_at_exit(void)
 {
     if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
         return;
     /* the batches parked in the central caches: a flush hands them over unwalked */
-    for (arena *a = &um_main_arena; a; a = um_arena_next(a))
+    for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
+        um_arena_check_top_at_exit(a);
         um_central_check_at_exit(a);
+    }
     struct tcache *tc = um_tcp;
     if (um_tc_state != TC_LIVE || tc == &um_tc_empty)
         return;
