@@ -47,7 +47,7 @@ EXTRA_COLORS = ["#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 
 C_SOURCES = ["pairs", "bulk", "aligned", "heap_random", "trees", "server", "prodcons", "oneway",
              "xchurn", "prodcons_batch", "threads", "false_sharing", "realloc", "bigblocks",
-             "bigslots", "frag", "churn"]
+             "bigslots", "frag", "churn", "relay"]
 REDIS_PORT = 6399
 
 
@@ -507,6 +507,9 @@ def make_workloads():
                   "4 threads; each frees random blocks of the others, 16 B-16 KiB"),
         synthetic("prodcons-100k", "prodcons_batch", ["100000"],
                   "producer hands batches of 100,000 small blocks to a consumer that frees them"),
+        synthetic("relay", "relay", ["2"],
+                  "2 lanes of 5,000 blocks (8 B-1 KiB), each thread replaced 40 times by a "
+                  "successor that frees its predecessor's blocks unread"),
     ]
     for n in [1, 2, 4, 8]:
         ws.append(synthetic(f"threads-{n}", "threads", [str(n)],
