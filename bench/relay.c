@@ -46,9 +46,9 @@ static void *worker(void *arg)
         CHECK(pthread_join(l->prev, NULL) == 0, "lane %d: join", l->id);
     for (long i = 0; i < l->per_thread; i++) {
         unsigned k = (unsigned)rng_below(&l->rng, SLOTS);
-        free(l->slot[k]); /* not read first: cold here */
         if (l->slot[k])
             l->frees++;
+        free(l->slot[k]); /* not read first: cold here */
         size_t size = 8 + (size_t)rng_below(&l->rng, 993);
         uint64_t *p = malloc(size);
         CHECK_ALLOC(p, size);

@@ -163,23 +163,26 @@ static void *split_victim(arena *av, chunk *victim, size_t size, size_t nb, size
     return chunk_to_mem(victim);
 }
 
-/* At exit (tcache.c, tc_check_at_exit): top's header still decodes and top
- * still ends its newest heap. A block just below top that the program
+/* At exit (tcache.c, tc_check_at_exit): top's header still decodes, to at
+ * least MINSIZE (top_size's test). A block just below top that the program
  * overran wrote over top's size word; when no malloc reached top after
  * that, the program used to exit as if nothing had happened (glibc only
- * notices when a later malloc of its own, often stdio's, splits top). One
- * header per arena, under the arena's lock; an arena whose lock is held is
- * skipped (exit() from a signal handler that interrupted a malloc would
- * wait for ever). */
+ * notices when a later malloc of its own, often stdio's, splits top).
+ * Under the arena's lock; an arena whose lock is held is skipped (exit()
+ * from a signal handler that interrupted a malloc would wait for ever).
+ * A single-threaded process takes no lock, and such a handler may have
+ * interrupted a change of top: so only the header is tested, which every
+ * change writes before av->top names it (split_top, the merges, the heap
+ * switches), not whether top still ends its heap, which a growth or trim
+ * changes in two stores. */
 void um_arena_check_top_at_exit(arena *av)
 {
     if (!um_trylock(&av->lock))
         return;
     chunk *top = av->top;
-    heap *h = av->last_heap;
-    if (top && h) {
-        size_t w = hdr_load(top), end = (uintptr_t)h + RELAXED_LOAD(h->size);
-        if (!hdr_valid(w) || (w & ~(size_t)SIZE_BITS) != end - (uintptr_t)top)
+    if (top) {
+        size_t w = hdr_load(top);
+        if (!hdr_valid(w) || (w & ~(size_t)SIZE_BITS) < MINSIZE)
             um_fatal("exit", "corrupted top size (an overflow of the block below?) at", top, 0);
     }
     um_lock_release(&av->lock);
@@ -208,6 +211,11 @@ static void bin_chunk(arena *av, chunk *victim, size_t size)
             bck = bck->bk;
             victim->fd_nextsize = fwd->fd;
             victim->bk_nextsize = bin_link(av, fwd->fd->bk_nextsize, BIN_LINK_LARGE, fwd->fd, "malloc");
+            /* (glibc does not test this one: a write after free that put a
+             * live block's address there had the next insert write a heap
+             * pointer into that block, the "large bin attack") */
+            if (unlikely(victim->bk_nextsize->fd_nextsize != fwd->fd))
+                um_fatal("malloc", "corrupted double-linked list (nextsize) at", fwd->fd, 0);
             fwd->fd->bk_nextsize = victim->bk_nextsize->fd_nextsize = victim;
         } else {
             while (size < chunksize(fwd))
@@ -456,9 +464,12 @@ static void *binmap_search(arena *av, size_t nb, size_t run, unsigned idx)
 static inline __attribute__((always_inline)) void *split_top(arena *av, chunk *top, size_t tsize,
                                                              size_t take)
 {
+    /* the new top's header first: av->top never names a word not yet
+     * written (the check at exit may run in a signal handler that
+     * interrupted this) */
+    set_head(chunk_at(top, take), (tsize - take) | PREV_INUSE | abit_of(av));
     set_top(av, chunk_at(top, take));
     um_purge_top_rose(av, av->top);
-    set_head(av->top, (tsize - take) | PREV_INUSE | abit_of(av));
     set_head(top, take | PREV_INUSE | abit_of(av));
     return chunk_to_mem(top);
 }
@@ -671,10 +682,10 @@ int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb)
                 if (oldsize + tsize < nb + MINSIZE)
                     return 0;
             }
+            set_head(chunk_at(p, nb), (oldsize + tsize - nb) | PREV_INUSE | abit); /* (split_top) */
             set_head_size(p, nb);
             set_top(av, chunk_at(p, nb));
             um_purge_top_rose(av, av->top);
-            set_head(av->top, (oldsize + tsize - nb) | PREV_INUSE | abit);
             return 1;
         }
         if (inuse(next) || oldsize + chunksize(next) < nb)

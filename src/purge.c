@@ -262,7 +262,7 @@ static int purge_step(arena *av, uint64_t cutoff, size_t pad, struct budget *b)
             ps->cursor = c;
             return 0;
         }
-        chunk *fd = bin_link(av, c->fd, BIN_LINK_SMALL, c, "free");
+        chunk *fd = bin_link(av, c->fd, BIN_LINK_SMALL, c, "purge"); /* (run by malloc, free, malloc_trim, the purge thread) */
         ps->cursor = fd == head ? NULL : fd;
         if (!ps->cursor)
             ps->bin++;

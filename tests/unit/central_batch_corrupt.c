@@ -7,7 +7,7 @@
  * below the lowest mappable page) with a plausible count. Before, only the
  * alignment was checked: the take returned the batch and kept the bad
  * address as the class's next batch, and the take after it read there
- * (SIGSEGV). */
+ * (SIGSEGV); now the first take names it. */
 // variants: release debug
 // expect-abort: ^umalloc: malloc\(\): corrupted central-cache batch at 0x[0-9a-f]+$
 #include <string.h>
