@@ -71,7 +71,12 @@ static inline __attribute__((always_inline)) size_t free_coalesce(arena *av, chu
     size_t nextsize = chunksize(next);
     if (!prev_inuse(p)) {
         ps = p->prev_size;
-        if (unlikely(ps < MINSIZE || (ps & ALIGN_MASK) || ps > av->system_mem)) /* before following it */
+        /* before following it: the foot is the last word of a free block,
+         * which a write after free may have replaced; the chunk it names
+         * must lie in p's heap (a value within system_mem still reached
+         * below the heap: SIGSEGV) */
+        if (unlikely(ps < MINSIZE || (ps & ALIGN_MASK) || ps > av->system_mem ||
+                     !um_owner_holds(av, (chunk *)((char *)p - ps), ps)))
             um_fatal(fn, "corrupted size vs. prev_size at", p, 0);
         p = (chunk *)((char *)p - ps);
         if (unlikely(chunksize(p) != ps))
