@@ -758,8 +758,8 @@ done:;
  * aligned 32 64 took 893 instructions a round under cachegrind (now 125;
  * glibc 574, tcmalloc 115), posix 4096 4096 1,212 (now 203; glibc 697).
  * An alignment that every block has (16 or less: posix_memalign(8),
- * memalign(16), as rptest and Rust's and many C libraries' allocators ask)
- * is a malloc, fast path included; it took the generic path, whose refill
+ * memalign(16), as rptest asks, and Rust's allocator for a block smaller
+ * than its alignment) is a malloc, fast path included; it took the generic path, whose refill
  * function pops the stack too, at twice malloc's cost (cachegrind, a
  * memalign(16, 100)/free loop: 155 instructions a round, malloc's 77;
  * posix_memalign(8): 169). */
