@@ -169,22 +169,14 @@ static inline void batch_set(void **b, void *next, size_t n)
     b[2] = (void *)(((uint64_t)n << 48) | ((uintptr_t)link_protect(next) & PACK_PTR_MASK));
 }
 static inline size_t batch_count(void **b) { return (size_t)((uint64_t)b[2] >> 48); }
-/* Is mem, decoded from a word of a cached chunk, the block of a chunk that
- * lies in some heap with its first words and the next header? (The masked
- * link has no high bits left for link_ok to test: a write after free over
- * word 2 decodes to a random 48-bit address, aligned one time in 16, which
- * the next pop_batch then read. um_central_check asks this of every entry.) */
-static inline int cached_mem_ok(const void *mem)
-{
-    struct um_owner o;
-    uintptr_t p = (uintptr_t)mem_to_chunk((void *)mem);
-    return ((uintptr_t)mem & ALIGN_MASK) == 0 && um_owner_heap((const void *)p, &o) == OWN_HEAP &&
-           o.hi - p >= MINSIZE + CHUNK_HDR;
-}
+/* (The masked link has no high bits left for link_ok to test: a write after
+ * free over word 2 decoded to a random 48-bit address, aligned one time in
+ * 16, which the next pop_batch then read; so it must name a cached chunk's
+ * place, tcache.h's um_cached_mem_ok.) */
 static inline void **batch_next(void **b)
 {
     uintptr_t n = (uintptr_t)link_reveal((void *)((uint64_t)b[2] & PACK_PTR_MASK)) & PACK_PTR_MASK;
-    if (unlikely(n && !cached_mem_ok((void *)n))) /* a use after free wrote over word 2 */
+    if (unlikely(n && !um_cached_mem_ok((void *)n))) /* a use after free wrote over word 2 */
         um_fatal("malloc", "corrupted central-cache batch at", b, 0);
     return (void **)n;
 }

@@ -108,7 +108,7 @@ static size_t check_ptag(arena *av, chunk *p, size_t s)
     uintptr_t lo = w[PTAG_WORD + 2], hi = w[PTAG_WORD + 3];
     uintptr_t ilo = ((uintptr_t)p + PTAG_END + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1);
     uintptr_t ihi = ((uintptr_t)p + s) & ~(uintptr_t)(um_pagesize - 1);
-    if (lo != hi && (lo > hi || lo < ilo || hi > ihi || ((lo | hi) & (um_pagesize - 1))))
+    if (!ptag_interval_ok(lo, hi, ilo, ihi))
         FAIL("purged pages outside their free chunk at", p);
     if (lo == hi && lo != 0)
         FAIL("empty purged interval not cleared at", p);
@@ -237,9 +237,8 @@ static size_t tc_list_len(void **e, size_t i, size_t max)
     size_t n = 0;
     for (; e; e = link_reveal(e[0])) {
         chunk *p = mem_to_chunk(e);
-        struct um_owner o; /* (any arena's chunk: where it lies before its words are read) */
-        if (!link_ok(e) || um_owner_heap(p, &o) != OWN_HEAP || !um_owner_holds(o.ar, p, MINSIZE) ||
-            chunksize(p) != tc_slot_size(i) || chunk_is_mmapped(p))
+        /* (any arena's chunk: where it lies before its words are read) */
+        if (!link_ok(e) || !um_cached_mem_ok(e) || chunksize(p) != tc_slot_size(i) || chunk_is_mmapped(p))
             FAIL("bad tcache entry", e);
         if (e[1] != (void *)um_tc_key || !inuse(p))
             FAIL("tcache entry not marked", e);

@@ -759,10 +759,10 @@ done:;
  * glibc 574, tcmalloc 115), posix 4096 4096 1,212 (now 203; glibc 697).
  * An alignment that every block has (16 or less: posix_memalign(8),
  * memalign(16), as rptest asks, and Rust's allocator for a block smaller
- * than its alignment) is a malloc, fast path included; it took the generic path, whose refill
- * function pops the stack too, at twice malloc's cost (cachegrind, a
- * memalign(16, 100)/free loop: 155 instructions a round, malloc's 77;
- * posix_memalign(8): 169). */
+ * than its alignment) is a malloc, fast path included; it took the generic
+ * path, whose refill function pops the stack too, at twice malloc's cost
+ * (cachegrind, a memalign(16, 100)/free loop: 155 instructions a round,
+ * malloc's 77; posix_memalign(8): 169). */
 static inline __attribute__((always_inline)) void *aligned_generic(size_t align, size_t bytes)
 {
     if (align <= MALLOC_ALIGNMENT) {

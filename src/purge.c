@@ -139,11 +139,9 @@ static int purge_chunk(arena *av, chunk *c, uint64_t cutoff, struct budget *b)
     if (lo >= hi)
         return 1;
     uintptr_t ilo = w[PTAG_WORD + 2], ihi = w[PTAG_WORD + 3];
-    /* words of the block the program owned until it freed it: a write
-     * after free that left the tag alone but not these would have the
-     * madvise below reach past the chunk, into live blocks (um_purge_mark
-     * keeps them inside it, page aligned, or both 0) */
-    if (unlikely(ilo != ihi && (ilo > ihi || ilo < lo || ihi > hi || ((ilo | ihi) & (um_pagesize - 1)))))
+    /* (a write after free that left the tag alone but not these would have
+     * the madvise below reach past the chunk, into live blocks) */
+    if (unlikely(!ptag_interval_ok(ilo, ihi, lo, hi)))
         um_fatal("purge", "corrupted free chunk (a write after free?) at", chunk_to_mem(c), 0);
     if (ilo == ihi)
         ilo = ihi = hi;

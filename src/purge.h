@@ -38,6 +38,16 @@ static inline int ptag_valid(const chunk *p, size_t size)
     return size >= um_pagesize && ((const uintptr_t *)p)[PTAG_WORD] == ptag_check(p, size);
 }
 
+/* Is [lo, hi), the purged pages a tagged free chunk's block records, one
+ * that um_purge_mark could have written: empty, or page aligned inside the
+ * chunk's own pages [first, last)? Those words are the program's until it
+ * freed the block, and the purge turns them into madvise calls (purge.c,
+ * purge_chunk; check.c, check_ptag). */
+static inline int ptag_interval_ok(uintptr_t lo, uintptr_t hi, uintptr_t first, uintptr_t last)
+{
+    return lo == hi || (lo < hi && lo >= first && hi <= last && ((lo | hi) & (um_pagesize - 1)) == 0);
+}
+
 /* A free neighbour c is being merged away: keep its purged pages if they
  * are more than what *k holds (one interval survives a merge). */
 static inline void um_purge_keep(struct um_piv *k, const chunk *c, size_t size)

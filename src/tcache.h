@@ -275,4 +275,17 @@ static inline void *tc_pop_aligned(struct tcache *tc, size_t i, size_t align)
     return um_tc_pop_aligned_below(tc, i, align);
 }
 
+/* Is mem, a block address read from freed memory (a cache's or a batch's
+ * link: a write after free may have replaced it), the block of a chunk that
+ * lies in some heap with its first words and the next header, so that they
+ * can be read? No lock (owner.c). central.c's batch links, check.c's walks
+ * of the thread cache. */
+static inline int um_cached_mem_ok(const void *mem)
+{
+    struct um_owner o;
+    uintptr_t p = (uintptr_t)mem - CHUNK_HDR;
+    return ((uintptr_t)mem & ALIGN_MASK) == 0 && um_owner_heap((const void *)p, &o) == OWN_HEAP &&
+           o.hi - p >= MINSIZE + CHUNK_HDR;
+}
+
 #endif
