@@ -78,6 +78,10 @@ static inline __attribute__((always_inline)) size_t free_coalesce(arena *av, chu
         if (unlikely(ps < MINSIZE || (ps & ALIGN_MASK) || ps > av->system_mem ||
                      !um_owner_holds(av, (chunk *)((char *)p - ps), ps)))
             um_fatal(fn, "corrupted size vs. prev_size at", p, 0);
+        /* p's header is now inside the chunk below: F, so that a stale
+         * pointer to it reads "free" (chunk.h) until the merged chunk's
+         * links or the program's data overwrite it */
+        set_head(p, hdr_load(p) | CHUNK_FREE);
         p = (chunk *)((char *)p - ps);
         if (unlikely(chunksize(p) != ps))
             um_fatal(fn, "corrupted size vs. prev_size at", p, 0);
@@ -93,7 +97,7 @@ static inline __attribute__((always_inline)) size_t free_coalesce(arena *av, chu
         } else {
             clear_inuse_at(next, 0);
         }
-        set_head(p, size | PREV_INUSE | abit);
+        set_head(p, size | PREV_INUSE | abit | CHUNK_FREE);
         set_foot(p, size);
         unsorted_push(av, p, size);
         av->binned += freed + ps; /* (next, when merged, was binned already) */
@@ -104,7 +108,7 @@ static inline __attribute__((always_inline)) size_t free_coalesce(arena *av, chu
         }
     } else {
         size += nextsize;
-        set_head(p, size | PREV_INUSE | abit);
+        set_head(p, size | PREV_INUSE | abit | CHUNK_FREE);
         set_top(av, p); /* (top's age: sampled at the clock reads, purge.c) */
     }
     return size;
@@ -160,7 +164,7 @@ static void *split_victim(arena *av, chunk *victim, size_t size, size_t nb, size
         if (remember)
             av->last_remainder = rem;
         set_head(victim, nb | PREV_INUSE | abit);
-        set_head(rem, rsize | PREV_INUSE | abit);
+        set_head(rem, rsize | PREV_INUSE | abit | CHUNK_FREE);
         set_foot(rem, rsize);
         if (rsize >= um_pagesize)
             um_purge_mark(rem, rsize, kept, freed_at);
@@ -472,7 +476,7 @@ static inline __attribute__((always_inline)) void *split_top(arena *av, chunk *t
     /* the new top's header first: av->top never names a word not yet
      * written (the check at exit may run in a signal handler that
      * interrupted this) */
-    set_head(chunk_at(top, take), (tsize - take) | PREV_INUSE | abit_of(av));
+    set_head(chunk_at(top, take), (tsize - take) | PREV_INUSE | abit_of(av) | CHUNK_FREE);
     set_top(av, chunk_at(top, take));
     um_purge_top_rose(av, av->top);
     set_head(top, take | PREV_INUSE | abit_of(av));
@@ -687,7 +691,7 @@ int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb)
                 if (oldsize + tsize < nb + MINSIZE)
                     return 0;
             }
-            set_head(chunk_at(p, nb), (oldsize + tsize - nb) | PREV_INUSE | abit); /* (split_top) */
+            set_head(chunk_at(p, nb), (oldsize + tsize - nb) | PREV_INUSE | abit | CHUNK_FREE); /* (split_top) */
             set_head_size(p, nb);
             set_top(av, chunk_at(p, nb));
             um_purge_top_rose(av, av->top);

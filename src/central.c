@@ -657,7 +657,7 @@ void um_central_check(arena *av)
                 chunk *p = mem_to_chunk(e);
                 /* (where e lies before its words are read) */
                 if (!link_ok(e) || !um_owner_holds(av, p, MINSIZE) || chunksize(p) != cs ||
-                    chunk_is_mmapped(p) || !inuse(p) || e[1] != (void *)um_tc_key || um_arena_of(p) != av)
+                    chunk_is_mmapped(p) || !inuse(p) || chunk_free_bit(p) || e[1] != (void *)um_tc_key || um_arena_of(p) != av)
                     um_fatal("check", "bad central-cache entry", e, cs);
                 if (++n > batch_count(b))
                     um_fatal("check", "central batch longer than recorded at", b, n);

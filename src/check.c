@@ -4,7 +4,8 @@
  * runs it on demand. For each arena, under its lock:
  *   - every heap/segment walks chunk by chunk from its first chunk to top or
  *     its fencepost, sizes aligned and >= MINSIZE, the A bit right;
- *   - P bits agree with the chunk below; a free chunk's foot equals its size;
+ *   - P bits agree with the chunk below; F is set exactly on the free chunks
+ *     and top; a free chunk's foot equals its size;
  *     no two free chunks touch; top is the last chunk of the newest heap;
  *   - every bin is a consistent doubly linked list of free chunks of the
  *     bin's sizes (large bins sorted, skip list consistent), the binmap
@@ -66,14 +67,20 @@ static size_t check_heap(arena *av, heap *h, size_t *sys, size_t *bytes)
                 FAIL("bad top size at", p);
             if (prev_free)
                 FAIL("free chunk before top at", p);
+            if (!chunk_free_bit(p))
+                FAIL("top without its F bit at", p);
             break;
         }
         if (s == 0) { /* end fencepost */
+            if (chunk_free_bit(p))
+                FAIL("fencepost with the F bit at", p);
             if ((char *)p + CHUNK_HDR != end || h == av->last_heap)
                 FAIL("misplaced end fencepost at", p);
             break;
         }
         if (s == CHUNK_HDR) { /* fencepost */
+            if (chunk_free_bit(p))
+                FAIL("fencepost with the F bit at", p);
             if ((char *)p + 2 * CHUNK_HDR != end)
                 FAIL("misplaced fencepost at", p);
             prev_free = 0;
@@ -82,7 +89,13 @@ static size_t check_heap(arena *av, heap *h, size_t *sys, size_t *bytes)
         }
         if (s < MINSIZE || (s & ALIGN_MASK) || (char *)p + s > end)
             FAIL("bad chunk size at", p);
+        /* (the next header decoded before its P bit is believed: an
+         * overflow past p's end is named as such, not as a wrong F) */
+        if (!hdr_valid(hdr_load(chunk_at(p, s))))
+            FAIL("chunk header overwritten (not one umalloc wrote) at", chunk_at(p, s));
         int is_free = !inuse(p);
+        if (is_free != chunk_free_bit(p))
+            FAIL(is_free ? "free chunk without its F bit at" : "chunk in use with the F bit at", p);
         if (is_free) {
             if (prev_free)
                 FAIL("two adjacent free chunks at", p);
@@ -188,7 +201,7 @@ static void check_bins(arena *av, size_t expect_free)
         for (chunk *p = av->fastbins[i]; p; p = link_reveal(p->fd)) {
             if (!link_ok(p) || !um_owner_holds(av, p, MINSIZE) || fastbin_index(chunksize(p)) != i)
                 FAIL("bad fast bin chunk at", p);
-            if (!inuse(p))
+            if (!inuse(p) || chunk_free_bit(p))
                 FAIL("fast bin chunk not marked in use at", p);
             if (p->bk != (chunk *)um_tc_key)
                 FAIL("fast bin chunk without the freed key at", p);
@@ -240,7 +253,7 @@ static size_t tc_list_len(void **e, size_t i, size_t max)
         /* (any arena's chunk: where it lies before its words are read) */
         if (!link_ok(e) || !um_cached_mem_ok(e) || chunksize(p) != tc_slot_size(i) || chunk_is_mmapped(p))
             FAIL("bad tcache entry", e);
-        if (e[1] != (void *)um_tc_key || !inuse(p))
+        if (e[1] != (void *)um_tc_key || !inuse(p) || chunk_free_bit(p))
             FAIL("tcache entry not marked", e);
         if (++n > max)
             FAIL("tcache list longer than its count", e);

@@ -4,20 +4,32 @@
  *     chunk-> +-----------------------------------------------+
  *             | prev_size: size of the chunk below, if free   |
  *             +-----------------------------------------------+
- *             | size of this chunk (multiple of 16)   |A|M|P |
+ *             | size of this chunk (multiple of 16) |F|A|M|P |
  *       mem-> +-----------------------------------------------+
  *             | user data (in use)  /  fd, bk (free)          |
  *             | fd_nextsize, bk_nextsize (free, large bins)   |
  *             .                                               .
  * next chunk->+-----------------------------------------------+
  *             | prev_size = our size while we are free (foot) |
- *             | size of next chunk                    |A|M|P=0|
+ *             | size of next chunk                  |F|A|M|P=0|
  *
  * P says whether the chunk *below* is in use, so a chunk's own in-use state
  * is the P bit of the chunk above it. An in-use chunk lends the next chunk's
  * prev_size word to the user, hence usable = size - 8. M: the chunk has its
  * own mapping (prev_size holds its offset in that mapping). A: the chunk is
  * in a non-main arena, found by masking its address down to its heap.
+ * F (bit 3, free since sizes are multiples of 16; not one of the seeds'
+ * bits, and the heap map does not show it): the chunk itself is free in a
+ * small, large or unsorted bin, or is top. It says again what the next
+ * chunk's P bit says (top excepted, which has no next), in the chunk's own
+ * word, so that free() can tell a block that went back to the bins from a
+ * live one without reading the next chunk's header: that header is on
+ * another cache line, often one the neighbour's owner is writing, and its
+ * load depended on the first (bench/relay, larson: docs/performance.md).
+ * Chunks that a fast bin or a cache holds count as in use (no F, P set);
+ * their second word holds the cache key. A chunk merged into the chunk
+ * below keeps its old header, now inside the merged chunk's memory, with
+ * F set, so a second free through a stale pointer to it is caught too.
  * Invariants: sizes are multiples of 16 and >= MINSIZE (fenceposts excepted),
  * mem is 16-aligned, no two free chunks touch (fast/tcache chunks count as in
  * use), and top is always the last chunk of its heap.
@@ -40,14 +52,15 @@ static inline chunk *mem_to_chunk(void *mem) { return (chunk *)((uintptr_t)mem -
  * header, a stale pointer's garbage — decodes to a value with high bits set,
  * with certainty for any one-byte change (the multiplier is chosen so, see
  * keys_init in malloc.c) and with odds of 2^-16 otherwise. The layout stays the seeds':
- * decoded, the word is size | A | M | P. P is stored flipped so that the
- * free fast path can test "valid and in use" with one mask
- * (hdr_flipped(n) & (HDR_HIGH | PREV_INUSE)) == 0.
+ * decoded, the word is size | F | A | M | P. P is stored flipped so that
+ * free's medium path can test the next header "valid and in use" with one
+ * mask, (hdr_flipped(n) & (HDR_HIGH | PREV_INUSE)) == 0.
  * The heap map, the picture and umalloc_check show the decoded words.
  *
- * The size word is read without a lock by free() (its own header and the
- * P bit of the next chunk, which another thread may rewrite under the arena
- * lock while splitting that chunk; the bit free() needs cannot change). All
+ * The size word is read without a lock by free() (its own header; and on
+ * the paths past the thread cache's, the P bit of the next chunk, which
+ * another thread may rewrite under the arena lock while splitting that
+ * chunk; the bit free() needs cannot change). All
  * accesses are relaxed atomics: plain moves on x86, and no data race in the
  * C11 model, so ThreadSanitizer can check the rest.
  */
@@ -66,8 +79,6 @@ static inline void hdr_store(chunk *p, size_t v)
 }
 /* Was this decoded size word written by us? */
 static inline int hdr_valid(size_t v) { return (v & HDR_HIGH) == 0; }
-/* Next chunk's header is ours and says the chunk below it is in use. */
-static inline int next_hdr_inuse(const chunk *n) { return (hdr_flipped(n) & (HDR_HIGH | PREV_INUSE)) == 0; }
 
 static inline size_t chunksize(const chunk *p) { return hdr_load(p) & ~(size_t)SIZE_BITS; }
 static inline int prev_inuse(const chunk *p) { return (int)(hdr_load(p) & PREV_INUSE); }
@@ -80,10 +91,14 @@ static inline chunk *prev_chunk(chunk *p) { return (chunk *)((char *)p - p->prev
 
 /* In-use state of p, read from the P bit of the chunk above. */
 static inline int inuse(chunk *p) { return prev_inuse(next_chunk(p)); }
+static inline int chunk_free_bit(const chunk *p) { return (hdr_load(p) & CHUNK_FREE) != 0; }
+/* p, s bytes, is handed out (or stays) in use: P in the next header, F
+ * cleared in its own. */
 static inline void set_inuse_at(chunk *p, size_t s)
 {
     chunk *n = chunk_at(p, s);
     hdr_store(n, hdr_load(n) | PREV_INUSE);
+    hdr_store(p, hdr_load(p) & ~(size_t)CHUNK_FREE);
 }
 static inline void clear_inuse_at(chunk *p, size_t s)
 {
@@ -91,7 +106,8 @@ static inline void clear_inuse_at(chunk *p, size_t s)
     hdr_store(n, hdr_load(n) & ~(size_t)PREV_INUSE);
 }
 
-/* Header and foot of a free chunk; head keeps p's P and sets arena bit. */
+/* Headers and foot. set_head writes the whole word (callers give F for a
+ * free chunk or top); set_head_size keeps p's bits, F included. */
 static inline void set_head(chunk *p, size_t s) { hdr_store(p, s); }
 static inline void set_head_size(chunk *p, size_t s) { hdr_store(p, (hdr_load(p) & SIZE_BITS) | s); }
 static inline void set_foot(chunk *p, size_t s) { chunk_at(p, s)->prev_size = s; }

@@ -66,7 +66,7 @@ static void heap_start(arena *av, heap *h, size_t size, int kind, size_t first_o
     av->last_heap = h;
     chunk *top = chunk_at(h, first_off);
     size_t tsize = size - first_off;
-    set_head(top, tsize | PREV_INUSE | (av == &um_main_arena ? 0 : NON_MAIN_ARENA));
+    set_head(top, tsize | PREV_INUSE | (av == &um_main_arena ? 0 : NON_MAIN_ARENA) | CHUNK_FREE);
     set_top(av, top);
     av->system_mem += size;
     if (av->system_mem > av->max_system_mem)
@@ -88,12 +88,13 @@ void um_heap_close_top(arena *av)
     if (s >= 2 * CHUNK_HDR + MINSIZE) {
         chunk *fp1 = chunk_at(old, s - 2 * CHUNK_HDR);
         set_head(fp1, CHUNK_HDR | PREV_INUSE | abit);
-        set_head_size(old, s - 2 * CHUNK_HDR);
+        set_head(old, (s - 2 * CHUNK_HDR) | (hdr_load(old) & (PREV_INUSE | NON_MAIN_ARENA))); /* in use, to be freed */
         h->fence = (size_t)((char *)fp1 - (char *)h);
         set_top(av, NULL);
         um_int_free(av, old, s - 2 * CHUNK_HDR, "malloc");
     } else {
-        set_head_size(old, s - CHUNK_HDR); /* a dead in-use chunk before fp2 */
+        /* a dead in-use chunk before fp2 */
+        set_head(old, (s - CHUNK_HDR) | (hdr_load(old) & (PREV_INUSE | NON_MAIN_ARENA)));
         h->fence = (size_t)((char *)old - (char *)h);
         set_top(av, NULL);
     }
@@ -152,7 +153,7 @@ static int brk_claim(char *end, size_t part)
  * header, the segment's size and the arena's. */
 static void brk_top_grew(arena *av, heap *h, size_t old, size_t part)
 {
-    set_head(av->top, (old + part) | PREV_INUSE);
+    set_head(av->top, (old + part) | PREV_INUSE | CHUNK_FREE);
     RELAXED_STORE(h->size, h->size + part); /* read by owner.c */
     um_owner_seg_resized();
     av->system_mem += part;
@@ -220,7 +221,7 @@ static int grow_main_by(arena *av, size_t nb, size_t pad)
         if (incr < um_pagesize)
             incr = um_pagesize;
         if (incr <= h->reserved - h->size && um_os_commit((char *)h + h->size, incr) == 0) {
-            set_head(av->top, (old_size + incr) | PREV_INUSE);
+            set_head(av->top, (old_size + incr) | PREV_INUSE | CHUNK_FREE);
             RELAXED_STORE(h->size, h->size + incr); /* read by owner.c */
             um_owner_seg_resized();
             h->committed = h->size;
@@ -278,7 +279,7 @@ static int grow_other(arena *av, size_t nb)
     size_t pad = growth_pad();
     if (heap_grow(h, old + need + pad) == 0 || heap_grow(h, old + need) == 0) {
         size_t diff = h->size - old;
-        set_head(av->top, (tsize + diff) | PREV_INUSE | NON_MAIN_ARENA);
+        set_head(av->top, (tsize + diff) | PREV_INUSE | NON_MAIN_ARENA | CHUNK_FREE);
         av->system_mem += diff;
         if (av->system_mem > av->max_system_mem)
             av->max_system_mem = av->system_mem;

@@ -271,11 +271,11 @@ struct um_owner {
  * segment, and stops BOX_GUARD bytes short of its end (span 0 while the
  * segment is smaller):
  * a chunk that starts inside the range and whose header says it is small
- * has its next header inside the segment, so the fast paths read it with
- * no bound test, even when the "chunk" is a stale pointer to a small top
- * (its next header would lie at the segment's end). Chunks in the last
- * bytes and in the other segments take the paths that ask the segment
- * table. */
+ * has its next header inside the segment (free's paths read the next
+ * header only for the medium sizes, with a bound test, but
+ * um_owner_holds below finds the segment's end from span). Chunks in the
+ * last bytes and in the other segments take the paths that ask the
+ * segment table. */
 #define BOX_GUARD (TC_MAX_CHUNK + CHUNK_HDR)
 extern _Atomic uintptr_t um_box_lo, um_box_span;
 /* The main-arena segment of the last lookup: a chunk address c inside it

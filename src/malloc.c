@@ -158,8 +158,7 @@ void um_init_slow(void)
 
 /* Is p (a chunk address) inside the box, the fast-path range of one main
  * segment (usually the brk heap; owner.c)? One subtraction. Not its last
- * BOX_GUARD bytes: a small chunk found here has its next header inside the
- * segment (owner.c). Main-arena chunks in other segments take the generic
+ * BOX_GUARD bytes (internal.h). Main-arena chunks in other segments take the generic
  * path, which asks the segment table. span is loaded first, then lo (see
  * owner.c, box_consider). */
 static inline int in_main_box(uintptr_t c)
@@ -283,6 +282,10 @@ static inline __attribute__((always_inline)) int classify(void *mem, const char 
             um_fatal(fn, freed_what(fn), mem, 0);
         um_fatal(fn, "invalid pointer", mem, 0);
     }
+    /* free in a bin, or the header of a chunk merged into the one below
+     * (chunk.h): a block freed before */
+    if (unlikely(size & CHUNK_FREE))
+        um_fatal(fn, freed_what(fn), mem, cs - SIZE_SZ);
     size_t next = hdr_load(chunk_at(p, cs));
     if (unlikely(!hdr_valid(next))) /* the block ran past its end */
         um_fatal(fn, "heap overflow past the end of", mem, cs - SIZE_SZ);
@@ -299,15 +302,13 @@ UM_NOINLINE void um_free_generic(void *mem)
     chunk *p = mem_to_chunk(mem);
     /* the common miss: a small main-arena chunk whose stack is full. The
      * inline path's checks, repeated here rather than there (any extra
-     * branch in free() costs every hit), spare it the full classification.
-     * Only inside the box, whose guard keeps the next header in the
-     * segment, as in free() (a stale pointer to a small top:
-     * tests/misuse/double_free_small_top). */
+     * branch in free() costs every hit), spare it the full classification:
+     * inside the box, aligned, its own header a small in-use chunk's (no F:
+     * not in a bin, not top), not cached. */
     if (in_main_box((uintptr_t)p) && aligned_ok(mem) && um_tc_state == TC_LIVE) {
         size_t size = hdr_load(p), i = size >> 4;
-        if ((size & (IS_MMAPPED | NON_MAIN_ARENA)) == 0 && i - 2 < TC_NBINS &&
-            um_tcp->room[i] == 0 && next_hdr_inuse(chunk_at(p, i << 4)) &&
-            ((void **)mem)[1] != (void *)um_tc_key) {
+        if ((size & (IS_MMAPPED | NON_MAIN_ARENA | CHUNK_FREE)) == 0 && i - 2 < TC_NBINS &&
+            um_tcp->room[i] == 0 && ((void **)mem)[1] != (void *)um_tc_key) {
             um_tcache_free_full(i, mem);
             return;
         }
@@ -466,37 +467,33 @@ static UM_NOINLINE void free_medium(void *mem, size_t size, arena *av, uintptr_t
 /* free's fast path: the chunk lies in the main arena's range (no A bit) or in
  * an aligned heap (A bit), its header decodes to a small size (a forged or
  * overflowed header decodes to a huge one and takes the slow path, which
- * names it), the next chunk's header is ours and says it is in use, it is
- * not already cached, and its stack has room. */
+ * names it) without F (not in a bin, not top: chunk.h), it is not already
+ * cached, and its stack has room. Only the block's own first line is read:
+ * not the next chunk's header, whose line the neighbour's owner may be
+ * writing (bench/relay: docs/performance.md); an overflow past the block's
+ * end is caught when the block or its neighbour leaves a cache or is freed,
+ * or at exit (tcache.c, tc_check_at_exit). */
 static inline __attribute__((always_inline)) void free_body(void *mem)
 {
     chunk *p = mem_to_chunk(mem);
-    size_t size; /* decoded, P flipped: only the size and M/A bits are used */
+    size_t size; /* decoded, P flipped: only the size and M/A/F bits are used */
     /* No alignment test: a misaligned pointer's "header" is part of two
-     * words of user data, and it and the next "header" decode to a small
-     * in-use chunk with odds of about 2^-54; otherwise the slow path names
-     * the pointer. */
+     * words of user data, and decodes to a small in-use chunk with odds of
+     * about 2^-54; otherwise the slow path names the pointer. */
     /* Is p inside the box (the brk heap, or with brk blocked the mapped
      * segment the heap grows in)? One subtraction, with the bounds kept for
      * free_medium: span (acquire) first, then lo (owner.c, box_consider).
      * Main-arena chunks in other segments ask the segment hint or take the
      * generic path, which asks the segment table.
-     * The next header read below must lie inside p's region. top is the
-     * last chunk and ends where the region does, and a stale pointer to it
-     * (a small block freed twice, merged into top in between) decodes to a
-     * small in-use chunk whose next header lies past the end, unmapped once
-     * the heap was trimmed: SIGSEGV with no message (tests/misuse/
-     * double_free_small_top_warm). In the box the range itself stops
-     * BOX_GUARD bytes short of the end (owner.c), so every small chunk that
-     * starts inside it has its next header inside the heap, for no
-     * instruction; the other regions test the bound. The generic path
-     * names the double free. */
+     * A stale pointer to top (a small block freed twice, merged into top in
+     * between: tests/misuse/double_free_small_top_warm) reads top's header,
+     * whose F sends it to the generic path, which names the double free. */
     uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
     uintptr_t lo = atomic_load_explicit(&um_box_lo, memory_order_relaxed);
     heap *h;
     if (likely((uintptr_t)p - lo < span)) { /* NULL is never in the box */
         size = hdr_flipped(p);
-        if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA)) != 0))
+        if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA | CHUNK_FREE)) != 0))
             goto generic;
         if (unlikely((size >> 4) - 2 >= TC_NBINS)) {
             free_medium(mem, size, &um_main_arena, lo + span + BOX_GUARD);
@@ -504,41 +501,34 @@ static inline __attribute__((always_inline)) void free_body(void *mem)
         }
     } else if (um_heap_owns(p)) {
         size = hdr_flipped(p);
-        if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA)) != NON_MAIN_ARENA))
+        if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA | CHUNK_FREE)) != NON_MAIN_ARENA))
             goto generic;
-        h = um_heap_of(p);
-        uintptr_t end = (uintptr_t)h + RELAXED_LOAD(h->size);
         if (unlikely((size >> 4) - 2 >= TC_NBINS)) {
-            free_medium(mem, size, h->ar, end);
+            h = um_heap_of(p);
+            free_medium(mem, size, h->ar, (uintptr_t)h + RELAXED_LOAD(h->size));
             return;
         }
-        if (unlikely((uintptr_t)p + ((size >> 4) << 4) + CHUNK_HDR > end))
-            goto generic;
     } else if ((h = um_owner_seg_hint(p)) != NULL) {
         /* a main-arena segment outside the box (the brk heap while brk
          * was blocked and the mapped segment is the smaller, or older
          * segments): the one looked up last */
         size = hdr_flipped(p);
-        if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA)) != 0))
+        if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA | CHUNK_FREE)) != 0))
             goto generic;
-        uintptr_t end = (uintptr_t)h + RELAXED_LOAD(h->size);
         if (unlikely((size >> 4) - 2 >= TC_NBINS)) {
-            free_medium(mem, size, &um_main_arena, end);
+            free_medium(mem, size, &um_main_arena, (uintptr_t)h + RELAXED_LOAD(h->size));
             return;
         }
-        if (unlikely((uintptr_t)p + ((size >> 4) << 4) + CHUNK_HDR > end))
-            goto generic;
     } else {
         goto generic;
     }
     {
-        size_t i = size >> 4, cs = i << 4;
+        size_t i = size >> 4;
         struct tcache *tc = um_tcp;
-        if (likely(tc->room[i] != 0 && next_hdr_inuse(chunk_at(p, cs)) && !tc_key_maybe(mem))) {
+        if (likely(tc->room[i] != 0 && !tc_key_maybe(mem))) {
             tc_push(tc, i, mem);
             return;
         }
-
     }
 generic:
     um_free_generic(mem);

@@ -45,7 +45,7 @@ int um_systrim(arena *av, size_t pad)
     size_t released = (size_t)(end - now);
     if (released == 0)
         return 0;
-    set_head(top, (chunksize(top) - released) | PREV_INUSE);
+    set_head(top, (chunksize(top) - released) | PREV_INUSE | CHUNK_FREE);
     RELAXED_STORE(h->size, h->size - released); /* read without a lock by owner.c */
     um_owner_seg_resized();
     av->system_mem -= released;
@@ -64,7 +64,7 @@ int um_heap_trim(arena *av, heap *h, size_t pad, int force)
             av->binned -= chunksize(top);
             unlink_chunk(av, top);
         }
-        set_head(top, (size_t)((char *)ph + ph->size - (char *)top) | PREV_INUSE | NON_MAIN_ARENA);
+        set_head(top, (size_t)((char *)ph + ph->size - (char *)top) | PREV_INUSE | NON_MAIN_ARENA | CHUNK_FREE);
         set_top(av, top);
         av->last_heap = ph;
         av->system_mem -= h->size;
@@ -82,7 +82,7 @@ int um_heap_trim(arena *av, heap *h, size_t pad, int force)
     um_os_shrink(end - extra, extra);
     RELAXED_STORE(h->size, h->size - extra);
     h->committed = h->size;
-    set_head(av->top, (chunksize(av->top) - extra) | PREV_INUSE | NON_MAIN_ARENA);
+    set_head(av->top, (chunksize(av->top) - extra) | PREV_INUSE | NON_MAIN_ARENA | CHUNK_FREE);
     av->system_mem -= extra;
     return 1;
 }

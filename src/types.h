@@ -60,7 +60,8 @@
 #define PREV_INUSE 0x1u       /* P: the chunk below is in use */
 #define IS_MMAPPED 0x2u       /* M: chunk has its own mapping */
 #define NON_MAIN_ARENA 0x4u   /* A: chunk lives in a non-main arena heap */
-#define SIZE_BITS (PREV_INUSE | IS_MMAPPED | NON_MAIN_ARENA)
+#define CHUNK_FREE 0x8u       /* F: this chunk is free in a bin, or is top (chunk.h) */
+#define SIZE_BITS (PREV_INUSE | IS_MMAPPED | NON_MAIN_ARENA | CHUNK_FREE)
 /* Largest request we accept: keeps every size computation free of overflow. */
 #define MAX_REQUEST (((size_t)1 << 47) - 2 * 1024 * 1024) /* sizes stay below 2^48: see chunk.h */
 

@@ -2,9 +2,10 @@
 // A small block freed, merged into top (the thread cache flushed, the
 // central cache drained and the heap trimmed by malloc_trim(0)), then freed
 // again while top is smaller than the largest small class: the stale header
-// at the pointer is top's, which decodes to a small in-use chunk whose "next
+// at the pointer is top's, which decodes to a small chunk whose "next
 // header" lies past the end of the heap. Before, free()'s generic path read
-// it and the process died of SIGSEGV with no message.
+// it and the process died of SIGSEGV with no message; now top's F bit
+// (chunk.h) sends the pointer on to the checks that name it.
 #include "../common.h"
 #include <stdint.h>
 

@@ -2,11 +2,13 @@
 // A small block freed, merged into top (the thread cache flushed, the
 // central cache drained and the heap trimmed by malloc_trim(0)), then freed
 // again while top is smaller than the largest small class: the stale header
-// at the pointer is top's, which decodes to a small in-use chunk whose "next
-// header" lies past the end of the heap. Before, free() read it and the
-// process died of SIGSEGV with no message. Here every small
-// class was used first, so the stack of top's class has room and the inline
-// fast path reads that header (double_free_small_top: the generic path).
+// at the pointer is top's, which decodes to a small chunk whose "next
+// header" lies past the end of the heap. Before, free() read that next
+// header and the process died of SIGSEGV with no message; free() now reads
+// only the chunk's own header, whose F bit (top's) sends it to the generic
+// path. Here every small class was used first, so the stack of top's class
+// has room and the inline fast path is the one that meets the pointer
+// (double_free_small_top: the generic path).
 #include "../common.h"
 #include <stdint.h>
 

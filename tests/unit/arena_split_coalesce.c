@@ -1,7 +1,10 @@
 /* The arena algorithm on a private arena (an aligned heap of its own, not
  * shared with malloc): splitting top, the unsorted bin, coalescing both ways,
  * merging into top, the last remainder, large-bin best fit, and deleting an
- * emptied heap. umalloc_check()-style invariants after each step. */
+ * emptied heap. umalloc_check()-style invariants after each step, and the F
+ * bit (chunk.h) on every chunk the step made free, handed out or merged:
+ * set on free chunks, top and the old header of a chunk merged into the
+ * chunk below it, clear on chunks in use. */
 #include <string.h>
 #include "unit.h"
 #include "bins.h"
@@ -44,26 +47,37 @@ int main(void)
     chunk *a = alloc(2000), *b = alloc(3000), *c = alloc(4000), *guard = alloc(64);
     U_CHECK(next_chunk(a) == b && next_chunk(b) == c, "carved contiguously from top");
     U_CHECK(chunksize(av->top) == top0 - chunksize(a) - chunksize(b) - chunksize(c) - chunksize(guard), "top shrank");
+    U_CHECK(chunk_free_bit(av->top), "top has F");
+    U_CHECK(!chunk_free_bit(a) && !chunk_free_bit(b) && !chunk_free_bit(c) && !chunk_free_bit(guard),
+            "chunks cut from top have no F");
 
     /* free b: unsorted, foot written, P of c cleared */
     release(b);
     U_CHECK(count_bin(1) == 1, "b in unsorted");
     U_CHECK(!prev_inuse(c) && c->prev_size == chunksize(b), "c sees b free");
+    U_CHECK(chunk_free_bit(b) && !chunk_free_bit(a) && !chunk_free_bit(c), "F on b alone");
     /* free a: coalesces forward with b */
     release(a);
     U_CHECK(count_bin(1) == 1, "one merged chunk");
     U_CHECK(bin_at(av, 1)->fd == a && chunksize(a) == 2016 + 3008, "a+b merged: %zu", chunksize(a));
+    U_CHECK(chunk_free_bit(a), "the merged chunk has F");
     /* free c: coalesces backward with a+b */
     release(c);
     U_CHECK(chunksize(a) == 2016 + 3008 + 4016, "a+b+c merged: %zu", chunksize(a));
     U_CHECK(!prev_inuse(guard) && guard->prev_size == chunksize(a), "guard sees the merge");
+    /* c's old header, now inside a's memory, says "free" (a stale free of
+     * c must not see an in-use chunk there) */
+    U_CHECK(chunk_free_bit(c) && hdr_valid(hdr_load(c)), "c's absorbed header has F");
+    U_CHECK(!chunk_free_bit(guard), "guard in use");
 
     /* a small request sorts the unsorted chunk into its bin, then splits it;
      * the remainder goes back to unsorted as the last remainder */
     chunk *d = alloc(100);
     U_CHECK(d == a, "split from the front of the free chunk");
+    U_CHECK(!chunk_free_bit(d) && chunk_free_bit(next_chunk(d)), "d handed out, the remainder free");
     chunk *e = alloc(100);
     U_CHECK(e == next_chunk(d), "last remainder walks forward");
+    U_CHECK(!chunk_free_bit(e) && chunk_free_bit(next_chunk(e)), "e handed out, the remainder free");
     release(d);
     release(e);
 
@@ -76,6 +90,7 @@ int main(void)
     release(big2);
     chunk *f = alloc(11000); /* sorts both, then best fit */
     U_CHECK(f == big2, "best fit chose the 12000 chunk");
+    U_CHECK(!chunk_free_bit(f) && chunk_free_bit(big1), "f handed out from its bin, big1 still free");
     release(f);
 
     /* freeing everything merges back into top */
@@ -84,6 +99,7 @@ int main(void)
     release(guard);
     um_consolidate(av);
     U_CHECK(chunksize(av->top) >= top0 - 64, "all back in top: %zu vs %zu", chunksize(av->top), top0);
+    U_CHECK(chunk_free_bit(av->top), "top has F after the merges");
 
     /* grow past one heap, then free: the new heap is deleted again */
     heap *first = av->last_heap;
@@ -95,6 +111,7 @@ int main(void)
         release(huge[i]);
     um_heap_trim(av, av->last_heap, 0, 1);
     U_CHECK(av->last_heap == first, "emptied heaps deleted");
+    U_CHECK(chunk_free_bit(av->top), "top has F after the trim");
     um_lock_release(&av->lock);
     umalloc_check();
     return U_DONE();
