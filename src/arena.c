@@ -358,6 +358,26 @@ void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n)
     return chunk_to_mem(p);
 }
 
+/* The checks on victim, the unsorted bin's last chunk (bck: its back link,
+ * already checked by bin_link), before its size is believed: glibc's, and
+ * the F bit (an overflow from the block below that left a header which
+ * still decodes). Returns its size. */
+static inline size_t unsorted_checked(arena *av, chunk *victim, chunk *bck)
+{
+    chunk *unsorted = unsorted_chunks(av);
+    size_t w = hdr_load(victim), size = w & ~(size_t)SIZE_BITS;
+    if (unlikely(!hdr_valid(w) || !(w & CHUNK_FREE) || size < MINSIZE || size > av->system_mem))
+        um_fatal("malloc", "invalid size (unsorted) at", victim, 0);
+    chunk *next = chunk_at(victim, size);
+    if (unlikely(next->prev_size != size))
+        um_fatal("malloc", "mismatching next->prev_size (unsorted) at", victim, 0);
+    if (unlikely(bck->fd != victim || victim->fd != unsorted))
+        um_fatal("malloc", "corrupted unsorted double-linked list at", victim, 0);
+    if (unlikely(prev_inuse(next)))
+        um_fatal("malloc", "invalid next->prev_inuse (unsorted) at", victim, 0);
+    return size;
+}
+
 /* Scan the unsorted bin: return an exact fit or the last remainder's split;
  * everything else is sorted into bins. NULL when nothing was handed out. */
 static void *scan_unsorted(arena *av, size_t nb, size_t run)
@@ -367,16 +387,7 @@ static void *scan_unsorted(arena *av, size_t nb, size_t run)
     int iters = 0;
     while ((victim = unsorted->bk) != unsorted) {
         chunk *bck = bin_link(av, victim->bk, BIN_LINK_SMALL, victim, "malloc");
-        size_t size = chunksize(victim);
-        chunk *next = chunk_at(victim, size);
-        if (unlikely(size < MINSIZE || size > av->system_mem))
-            um_fatal("malloc", "invalid size (unsorted) at", victim, 0);
-        if (unlikely(next->prev_size != size))
-            um_fatal("malloc", "mismatching next->prev_size (unsorted) at", victim, 0);
-        if (unlikely(bck->fd != victim || victim->fd != unsorted))
-            um_fatal("malloc", "corrupted unsorted double-linked list at", victim, 0);
-        if (unlikely(prev_inuse(next)))
-            um_fatal("malloc", "invalid next->prev_inuse (unsorted) at", victim, 0);
+        size_t size = unsorted_checked(av, victim, bck);
 
         /* a small request walks down the last remainder, for locality */
         if (in_smallbin_range(nb) && bck == unsorted && victim == av->last_remainder &&
@@ -408,11 +419,10 @@ unsigned um_arena_sort_unsorted(arena *av, unsigned max)
     chunk *victim;
     while (n < max && (victim = unsorted->bk) != unsorted) {
         chunk *bck = bin_link(av, victim->bk, BIN_LINK_SMALL, victim, "malloc");
-        if (unlikely(bck->fd != victim))
-            um_fatal("malloc", "corrupted unsorted double-linked list at", victim, 0);
+        size_t size = unsorted_checked(av, victim, bck); /* (as scan_unsorted) */
         unsorted->bk = bck;
         bck->fd = unsorted;
-        bin_chunk(av, victim, chunksize(victim));
+        bin_chunk(av, victim, size);
         n++;
     }
     return n;

@@ -271,9 +271,9 @@ struct um_owner {
  * segment, and stops BOX_GUARD bytes short of its end (span 0 while the
  * segment is smaller):
  * a chunk that starts inside the range and whose header says it is small
- * has its next header inside the segment (free's paths read the next
- * header only for the medium sizes, with a bound test, but
- * um_owner_holds below finds the segment's end from span). Chunks in the
+ * has its next header inside the segment (free's inline path no longer
+ * reads that header; the paths that do test its bound, but um_owner_holds
+ * below finds the segment's end from span). Chunks in the
  * last bytes and in the other segments take the paths that ask the
  * segment table. */
 #define BOX_GUARD (TC_MAX_CHUNK + CHUNK_HDR)

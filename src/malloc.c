@@ -470,9 +470,12 @@ static UM_NOINLINE void free_medium(void *mem, size_t size, arena *av, uintptr_t
  * names it) without F (not in a bin, not top: chunk.h), it is not already
  * cached, and its stack has room. Only the block's own first line is read:
  * not the next chunk's header, whose line the neighbour's owner may be
- * writing (bench/relay: docs/performance.md); an overflow past the block's
- * end is caught when the block or its neighbour leaves a cache or is freed,
- * or at exit (tcache.c, tc_check_at_exit). */
+ * writing (bench/relay: docs/performance.md). An overflow past a small
+ * block's end is caught later: by the free or split of the chunk it
+ * overran, when the block leaves the caches for the arena, by the heap
+ * check, or at exit if the block is still in the exiting thread's cache
+ * (tcache.c, tc_check_end_at_exit); the malloc that pops it checks
+ * nothing there. */
 static inline __attribute__((always_inline)) void free_body(void *mem)
 {
     chunk *p = mem_to_chunk(mem);

@@ -125,7 +125,13 @@ static void purge_range(arena *av, uintptr_t lo, uintptr_t hi, struct budget *b)
  * to the last), so it stays one interval. 1 when done with c. */
 static int purge_chunk(arena *av, chunk *c, uint64_t cutoff, struct budget *b)
 {
-    size_t size = chunksize(c);
+    /* a free chunk's header: ours, with F, and the chunk inside the heap,
+     * before its size becomes madvise ranges (an overflow from the block
+     * below, which a small block's free no longer notices, may have left a
+     * word that decodes) */
+    size_t head = hdr_load(c), size = head & ~(size_t)SIZE_BITS;
+    if (unlikely(!hdr_valid(head) || !(head & CHUNK_FREE) || size < MINSIZE || !um_owner_holds(av, c, size)))
+        um_fatal("purge", "corrupted free chunk header at", chunk_to_mem(c), 0);
     if (size < um_pagesize)
         return 1;
     uintptr_t *w = (uintptr_t *)c;
