@@ -613,7 +613,8 @@ void um_central_unlock_all(arena *av, int reset)
  * marked cached; counts and byte totals agree. */
 /* At exit: every chunk parked in av's central cache still holds what the
  * cache wrote (a valid link and the key), else the program wrote into a
- * block after freeing it. A flush parks the oldest part of a thread's stack
+ * block after freeing it, and the header after it still decodes (else the
+ * block ran past its end: um_cached_end_check_at_exit). A flush parks the oldest part of a thread's stack
  * without walking it, so a write into a block that was never reused would
  * otherwise go unseen. Bounded by the recorded counts, and per class by
  * CENTRAL_EXIT_CHECK_MAX chunks of the batches parked last: walking all of
@@ -635,6 +636,7 @@ void um_central_check_at_exit(arena *av)
                 void **next = link_reveal(e[0]);
                 if (e[1] != (void *)um_tc_key || !link_ok(next))
                     um_fatal("exit", "write after free into", e, tc_slot_size(i) - SIZE_SZ);
+                um_cached_end_check_at_exit(e, tc_slot_size(i));
                 e = next;
             }
         }

@@ -1070,26 +1070,10 @@ void um_tcache_free_full(size_t i, void *mem)
         um_arena_free(p); /* (which names the bad pointer) */
 }
 
-/* The next chunk's header of a cached block of cs bytes still decodes and
- * says the block is in use. free() does not read it (malloc.c, free_body):
- * a block that ran past its end and was freed into this cache is caught
- * here if it is still cached at exit (or, before, when it leaves the cache
- * for the arena, or when the chunk it overran is freed). */
-static void tc_check_end_at_exit(void **e, size_t cs)
-{
-    struct um_owner o;
-    chunk *p = mem_to_chunk(e);
-    if (um_owner_heap(p, &o) != OWN_HEAP || o.hi - (uintptr_t)p < cs + CHUNK_HDR)
-        um_fatal("exit", "bad tcache entry", e, cs - SIZE_SZ);
-    chunk *n = chunk_at(p, cs);
-    if (!hdr_valid(hdr_load(n)) || !prev_inuse(n))
-        um_fatal("exit", "heap overflow past the end of", e, cs - SIZE_SZ);
-}
-
 /* At exit, the exiting thread's cached blocks are checked: one that was
  * written after it was freed (its link or its key changed) is reported, so
  * a use after free is caught even when no later malloc pops the block, and
- * so is one that ran past its end (tc_check_end_at_exit); so
+ * so is one that ran past its end (tcache.h, um_cached_end_check_at_exit); so
  * are the chunks parked in every arena's central cache (under their class
  * locks), and each arena's top header (an overflow into top). The walks are
  * bounded by the caches' budgets and counts (and a central class by its
@@ -1114,7 +1098,7 @@ __attribute__((destructor)) static void tc_check_at_exit(void)
                 void **next = link_reveal(e[0]);
                 if (e[1] != (void *)um_tc_key || !link_ok(next))
                     um_fatal("exit", "write after free into", e, tc_slot_size(i) - SIZE_SZ);
-                tc_check_end_at_exit(e, tc_slot_size(i));
+                um_cached_end_check_at_exit(e, tc_slot_size(i));
                 e = next;
             }
         }

@@ -288,4 +288,21 @@ static inline int um_cached_mem_ok(const void *mem)
            o.hi - p >= MINSIZE + CHUNK_HDR;
 }
 
+/* At exit, for a block of cs bytes that a cache holds (the exiting thread's,
+ * or a central batch: tcache.c and central.c walk them): the next chunk's
+ * header still decodes and says the block is in use. free() does not read
+ * it (malloc.c, free_body), so a small block that ran past its end and was
+ * freed into a cache is named here if nothing named it before (the free or
+ * split of the chunk it overran, or the block's way back to the arena). */
+static inline void um_cached_end_check_at_exit(void *mem, size_t cs)
+{
+    struct um_owner o;
+    chunk *p = mem_to_chunk(mem);
+    if (um_owner_heap(p, &o) != OWN_HEAP || o.hi - (uintptr_t)p < cs + CHUNK_HDR)
+        um_fatal("exit", "bad cache entry", mem, cs - SIZE_SZ);
+    chunk *n = chunk_at(p, cs);
+    if (!hdr_valid(hdr_load(n)) || !prev_inuse(n))
+        um_fatal("exit", "heap overflow past the end of", mem, cs - SIZE_SZ);
+}
+
 #endif
