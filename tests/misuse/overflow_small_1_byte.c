@@ -7,18 +7,13 @@
 // block reaches the thread cache; the check at exit walks the cache and
 // finds the next header it overran (the debug build's heap check, right
 // after the free, first).
-#include "../common.h"
+#include "overrun_pair.h"
 
 int main(void)
 {
-    char *p = malloc(8), *q = malloc(8);
-    if (!p || !q)
-        return 2;
-    size_t n = malloc_usable_size(p);
-    if (q != p + n + 8) {
-        puts("the second block does not follow the first; cannot stage the overflow");
-        return 3;
-    }
+    char *q;
+    size_t n;
+    char *p = overrun_pair(&q, &n);
     volatile char *end = p + n; /* a store before free() is dead to gcc otherwise */
     /* the byte as stored is random (the size word is keyed): a write of the
      * value it already holds changes nothing, so write another one then */

@@ -6,7 +6,7 @@
 // reading them, so the check at exit, which walks the central caches'
 // batches, names it (overflow_small_1_byte: the same block still in the
 // thread cache). The debug build's heap check, right after the free, first.
-#include "../common.h"
+#include "overrun_pair.h"
 
 void umalloc_thread_flush(void) __attribute__((weak));
 
@@ -14,14 +14,9 @@ int main(void)
 {
     if (!umalloc_thread_flush)
         t_skip("umalloc_thread_flush not available");
-    char *p = malloc(8), *q = malloc(8);
-    if (!p || !q)
-        return 2;
-    size_t n = malloc_usable_size(p);
-    if (q != p + n + 8) {
-        puts("the second block does not follow the first; cannot stage the overflow");
-        return 3;
-    }
+    char *q;
+    size_t n;
+    char *p = overrun_pair(&q, &n);
     volatile char *end = p + n; /* the low byte of q's size word */
     *end = (char)(*end ^ 0x80);
     free(p);
