@@ -701,7 +701,8 @@ int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb)
                 if (oldsize + tsize < nb + MINSIZE)
                     return 0;
             }
-            set_head(chunk_at(p, nb), (oldsize + tsize - nb) | PREV_INUSE | abit | CHUNK_FREE); /* (split_top) */
+            /* (as split_top) */
+            set_head(chunk_at(p, nb), (oldsize + tsize - nb) | PREV_INUSE | abit | CHUNK_FREE);
             set_head_size(p, nb);
             set_top(av, chunk_at(p, nb));
             um_purge_top_rose(av, av->top);

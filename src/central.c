@@ -609,18 +609,16 @@ void um_central_unlock_all(arena *av, int reset)
     }
 }
 
-/* Debug check: every parked chunk is an in-use chunk of av of its class,
- * marked cached; counts and byte totals agree. */
 /* At exit: every chunk parked in av's central cache still holds what the
  * cache wrote (a valid link and the key), else the program wrote into a
  * block after freeing it, and the header after it still decodes (else the
- * block ran past its end: um_cached_end_check_at_exit). A flush parks the oldest part of a thread's stack
- * without walking it, so a write into a block that was never reused would
- * otherwise go unseen. Bounded by the recorded counts, and per class by
- * CENTRAL_EXIT_CHECK_MAX chunks of the batches parked last: walking all of
- * them read every freed block of a big heap once more at exit, cache miss
- * by cache miss (bench/trees parks about 600,000: 2% of its run time in
- * perf record -e cpu-clock). */
+ * block ran past its end: um_cached_end_check_at_exit). A flush parks the
+ * oldest part of a thread's stack without walking it, so a write into a
+ * block that was never reused would otherwise go unseen. Bounded by the
+ * recorded counts, and per class by CENTRAL_EXIT_CHECK_MAX chunks of the
+ * batches parked last: walking all of them read every freed block of a big
+ * heap once more at exit, cache miss by cache miss (bench/trees parks about
+ * 600,000: 2% of its run time in perf record -e cpu-clock). */
 #define CENTRAL_EXIT_CHECK_MAX 4096
 void um_central_check_at_exit(arena *av)
 {
@@ -644,6 +642,8 @@ void um_central_check_at_exit(arena *av)
     }
 }
 
+/* Debug check: every parked chunk is an in-use chunk of av of its class,
+ * marked cached; counts and byte totals agree. */
 void um_central_check(arena *av)
 {
     FOR_CLASSES(j, i) {
@@ -659,7 +659,8 @@ void um_central_check(arena *av)
                 chunk *p = mem_to_chunk(e);
                 /* (where e lies before its words are read) */
                 if (!link_ok(e) || !um_owner_holds(av, p, MINSIZE) || chunksize(p) != cs ||
-                    chunk_is_mmapped(p) || !inuse(p) || chunk_free_bit(p) || e[1] != (void *)um_tc_key || um_arena_of(p) != av)
+                    chunk_is_mmapped(p) || !inuse(p) || chunk_free_bit(p) ||
+                    e[1] != (void *)um_tc_key || um_arena_of(p) != av)
                     um_fatal("check", "bad central-cache entry", e, cs);
                 if (++n > batch_count(b))
                     um_fatal("check", "central batch longer than recorded at", b, n);

@@ -51,10 +51,10 @@ static inline chunk *mem_to_chunk(void *mem) { return (chunk *)((uintptr_t)mem -
  * sizes are far smaller); a word anyone else wrote — an overflow, a forged
  * header, a stale pointer's garbage — decodes to a value with high bits set,
  * with certainty for any one-byte change (the multiplier is chosen so, see
- * keys_init in malloc.c) and with odds of 2^-16 otherwise. The layout stays the seeds':
- * decoded, the word is size | F | A | M | P. P is stored flipped so that
- * free's medium path can test the next header "valid and in use" with one
- * mask, (hdr_flipped(n) & (HDR_HIGH | PREV_INUSE)) == 0.
+ * keys_init in malloc.c) and with odds of 2^-16 otherwise. The layout is
+ * the seeds' and F: decoded, the word is size | F | A | M | P. P is stored
+ * flipped so that free's medium path can test the next header "valid and
+ * in use" with one mask, (hdr_flipped(n) & (HDR_HIGH | PREV_INUSE)) == 0.
  * The heap map, the picture and umalloc_check show the decoded words.
  *
  * The size word is read without a lock by free() (its own header; and on

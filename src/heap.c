@@ -88,7 +88,8 @@ void um_heap_close_top(arena *av)
     if (s >= 2 * CHUNK_HDR + MINSIZE) {
         chunk *fp1 = chunk_at(old, s - 2 * CHUNK_HDR);
         set_head(fp1, CHUNK_HDR | PREV_INUSE | abit);
-        set_head(old, (s - 2 * CHUNK_HDR) | (hdr_load(old) & (PREV_INUSE | NON_MAIN_ARENA))); /* in use, to be freed */
+        /* in use (no F), to be freed */
+        set_head(old, (s - 2 * CHUNK_HDR) | (hdr_load(old) & (PREV_INUSE | NON_MAIN_ARENA)));
         h->fence = (size_t)((char *)fp1 - (char *)h);
         set_top(av, NULL);
         um_int_free(av, old, s - 2 * CHUNK_HDR, "malloc");

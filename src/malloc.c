@@ -158,9 +158,9 @@ void um_init_slow(void)
 
 /* Is p (a chunk address) inside the box, the fast-path range of one main
  * segment (usually the brk heap; owner.c)? One subtraction. Not its last
- * BOX_GUARD bytes (internal.h). Main-arena chunks in other segments take the generic
- * path, which asks the segment table. span is loaded first, then lo (see
- * owner.c, box_consider). */
+ * BOX_GUARD bytes (internal.h). Main-arena chunks in other segments take
+ * the generic path, which asks the segment table. span is loaded first,
+ * then lo (see owner.c, box_consider). */
 static inline int in_main_box(uintptr_t c)
 {
     uintptr_t span = atomic_load_explicit(&um_box_span, memory_order_acquire);
@@ -474,8 +474,8 @@ static UM_NOINLINE void free_medium(void *mem, size_t size, arena *av, uintptr_t
  * block's end is caught later: by the free or split of the chunk it
  * overran, when the block leaves the caches for the arena, by the heap
  * check, or at exit if the block is still in the exiting thread's cache
- * (tcache.c, tc_check_end_at_exit); the malloc that pops it checks
- * nothing there. */
+ * or a central batch (tcache.h, um_cached_end_check_at_exit); the malloc
+ * that pops it checks nothing there. */
 static inline __attribute__((always_inline)) void free_body(void *mem)
 {
     chunk *p = mem_to_chunk(mem);

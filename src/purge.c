@@ -130,7 +130,8 @@ static int purge_chunk(arena *av, chunk *c, uint64_t cutoff, struct budget *b)
      * below, which a small block's free no longer notices, may have left a
      * word that decodes) */
     size_t head = hdr_load(c), size = head & ~(size_t)SIZE_BITS;
-    if (unlikely(!hdr_valid(head) || !(head & CHUNK_FREE) || size < MINSIZE || !um_owner_holds(av, c, size)))
+    if (unlikely(!hdr_valid(head) || !(head & CHUNK_FREE) || size < MINSIZE ||
+                 !um_owner_holds(av, c, size)))
         um_fatal("purge", "corrupted free chunk header at", chunk_to_mem(c), 0);
     if (size < um_pagesize)
         return 1;

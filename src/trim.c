@@ -64,7 +64,8 @@ int um_heap_trim(arena *av, heap *h, size_t pad, int force)
             av->binned -= chunksize(top);
             unlink_chunk(av, top);
         }
-        set_head(top, (size_t)((char *)ph + ph->size - (char *)top) | PREV_INUSE | NON_MAIN_ARENA | CHUNK_FREE);
+        set_head(top, (size_t)((char *)ph + ph->size - (char *)top) | PREV_INUSE | NON_MAIN_ARENA |
+                          CHUNK_FREE);
         set_top(av, top);
         av->last_heap = ph;
         av->system_mem -= h->size;
