@@ -67,6 +67,9 @@ static inline __attribute__((always_inline)) size_t free_coalesce(arena *av, chu
 {
     size_t abit = abit_of(av);
     size_t freed = size, ps = 0, ns = 0; /* for the purge: the parts merged */
+    /* a neighbour that is the unsorted bin's first chunk: the merged chunk
+     * takes its place there (unsorted_head_replace) */
+    chunk *head = NULL;
     chunk *next = chunk_at(p, size);
     size_t nextsize = chunksize(next);
     if (!prev_inuse(p)) {
@@ -85,13 +88,23 @@ static inline __attribute__((always_inline)) size_t free_coalesce(arena *av, chu
         p = (chunk *)((char *)p - ps);
         if (unlikely(chunksize(p) != ps))
             um_fatal(fn, "corrupted size vs. prev_size at", p, 0);
-        unlink_chunk(av, p);
+        if (p == unsorted_chunks(av)->fd) {
+            bin_chunk_check(p);
+            head = p;
+        } else {
+            unlink_chunk(av, p);
+        }
         av->binned -= ps;
         size += ps;
     }
     if (next != av->top) {
         if (!inuse(next)) {
-            unlink_chunk(av, next);
+            if (!head && next == unsorted_chunks(av)->fd) {
+                bin_chunk_check(next);
+                head = next;
+            } else {
+                unlink_chunk(av, next);
+            }
             ns = nextsize;
             size += nextsize;
         } else {
@@ -99,7 +112,10 @@ static inline __attribute__((always_inline)) size_t free_coalesce(arena *av, chu
         }
         set_head(p, size | PREV_INUSE | abit | CHUNK_FREE);
         set_foot(p, size);
-        unsorted_push(av, p, size);
+        if (head)
+            unsorted_head_replace(av, head, p, size);
+        else
+            unsorted_push(av, p, size);
         av->binned += freed + ps; /* (next, when merged, was binned already) */
         if (size >= um_pagesize) {
             um_purge_note_free(av, p, size, freed, ps, next, ns);
@@ -107,6 +123,8 @@ static inline __attribute__((always_inline)) size_t free_coalesce(arena *av, chu
                 um_purge_emptied(av, p, size);
         }
     } else {
+        if (head) /* (p's header and foot are still those it had in the bin) */
+            unlink_chunk(av, head);
         size += nextsize;
         set_head(p, size | PREV_INUSE | abit | CHUNK_FREE);
         set_top(av, p); /* (top's age: sampled at the clock reads, purge.c) */
@@ -593,7 +611,7 @@ void *um_int_malloc(arena *av, size_t nb)
  * next header inside the region; those tests are not made again
  * (cachegrind bench pairs-1m: 354 -> 343 instructions a pair). */
 static inline __attribute__((always_inline)) void int_free(arena *av, chunk *p, size_t size,
-                                                          const char *fn, int bounded)
+                                                          const char *fn, int bounded, int drain)
 {
     void *mem = chunk_to_mem(p);
     if (!bounded && unlikely((uintptr_t)p > (uintptr_t)-size || !aligned_ok(p) ||
@@ -607,7 +625,7 @@ static inline __attribute__((always_inline)) void int_free(arena *av, chunk *p, 
     if (perturb)
         memset(mem, perturb, size - CHUNK_HDR);
 
-    if (size <= RELAXED_LOAD(um_params.max_fast)) {
+    if (!drain && size <= RELAXED_LOAD(um_params.max_fast)) {
         unsigned i = fastbin_index(size);
         chunk *old = av->fastbins[i];
         if (unlikely(old == p))
@@ -623,6 +641,10 @@ static inline __attribute__((always_inline)) void int_free(arena *av, chunk *p, 
     /* (bounded too: another thread's free of p may have run since) */
     if (unlikely(!prev_inuse(next)))
         um_fatal(fn, "double free of", mem, size - SIZE_SZ);
+    if (drain) {
+        free_coalesce(av, p, size, fn);
+        return;
+    }
     um_purge_tick(av);
     size = free_coalesce(av, p, size, fn);
     /* (um_trim_after_free's own first tests, here: most large frees of the
@@ -633,8 +655,16 @@ static inline __attribute__((always_inline)) void int_free(arena *av, chunk *p, 
         um_trim_after_free(av);
 }
 
-void um_int_free(arena *av, chunk *p, size_t size, const char *fn) { int_free(av, p, size, fn, 0); }
-void um_int_free_bounded(arena *av, chunk *p, size_t size) { int_free(av, p, size, "free", 1); }
+void um_int_free(arena *av, chunk *p, size_t size, const char *fn) { int_free(av, p, size, fn, 0, 0); }
+void um_int_free_bounded(arena *av, chunk *p, size_t size) { int_free(av, p, size, "free", 1, 0); }
+/* A chunk the central cache drains (um_central_drain), whose every caller
+ * consolidates next and then uses, purges or trims the heap: merged with its
+ * neighbours at once. Through the fast bins, as um_int_free sends the small
+ * ones, each chunk was written there and read back by the consolidation:
+ * two passes over memory nobody had touched for a while (bench/trees
+ * drains its tree nodes this way each time its lists need the room). No
+ * purge tick and no trim per chunk: the caller decides after the drain. */
+void um_int_free_drain(arena *av, chunk *p, size_t size) { int_free(av, p, size, "free", 0, 1); }
 
 /* An aligned chunk from av: over-allocate, then give back the slack. One
  * MINSIZE more than the lead needs, so the tail can always be split off:

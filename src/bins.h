@@ -103,13 +103,20 @@ static inline unsigned idx2bit(unsigned i) { return 1u << (i & (BITSPERMAP - 1))
 static inline void mark_bin(arena *av, unsigned i) { av->binmap[idx2block(i)] |= idx2bit(i); }
 static inline void unmark_bin(arena *av, unsigned i) { av->binmap[idx2block(i)] &= ~idx2bit(i); }
 
-/* Take p off its doubly linked bin list, checking the links first. */
-static inline void unlink_chunk(arena *av, chunk *p)
+/* A binned chunk's header decodes and its foot matches it: checked before
+ * its size is followed or its links are trusted. */
+static inline void bin_chunk_check(chunk *p)
 {
     if (unlikely(!hdr_valid(hdr_load(p)))) /* before its size is followed */
         um_fatal("malloc", "corrupted chunk header at", p, 0);
     if (unlikely(chunksize(p) != chunk_at(p, chunksize(p))->prev_size))
         um_fatal("malloc", "corrupted size vs. prev_size at", p, 0);
+}
+
+/* Take p off its doubly linked bin list, checking the links first. */
+static inline void unlink_chunk(arena *av, chunk *p)
+{
+    bin_chunk_check(p);
     int large = !in_smallbin_range(chunksize(p));
     /* (a large chunk's fd is read up to its skip-list links below) */
     chunk *fd = bin_link(av, p->fd, large ? BIN_LINK_LARGE : BIN_LINK_SMALL, p, "malloc");
@@ -142,18 +149,44 @@ static inline void unlink_chunk(arena *av, chunk *p)
     }
 }
 
-/* Put p at the front of the unsorted bin. */
-static inline void unsorted_push(arena *av, chunk *p, size_t size)
+/* Link p (size bytes) between the unsorted bin's head bck and fwd. */
+static inline void unsorted_link_front(chunk *bck, chunk *fwd, chunk *p, size_t size)
 {
-    chunk *bck = unsorted_chunks(av), *fwd = bck->fd;
-    if (unlikely(fwd->bk != bck))
-        um_fatal("free", "corrupted unsorted chunks near", p, 0);
     p->fd = fwd;
     p->bk = bck;
     if (!in_smallbin_range(size))
         p->fd_nextsize = p->bk_nextsize = NULL;
     bck->fd = p;
     fwd->bk = p;
+}
+
+/* Put p at the front of the unsorted bin. */
+static inline void unsorted_push(arena *av, chunk *p, size_t size)
+{
+    chunk *bck = unsorted_chunks(av), *fwd = bck->fd;
+    if (unlikely(fwd->bk != bck))
+        um_fatal("free", "corrupted unsorted chunks near", p, 0);
+    unsorted_link_front(bck, fwd, p, size);
+}
+
+/* x, the unsorted bin's first chunk, is being merged into the free chunk p
+ * (size bytes) that now contains it (p == x when x is the lower part): p
+ * takes x's place at the front of the bin, where unlink_chunk(x) and
+ * unsorted_push(p) would leave it, with their checks of x's links and
+ * without their other loads and stores. The caller has made
+ * bin_chunk_check(x). Neighbours freed one after another in address order
+ * (down or up) merge this way: the chunk freed before is the bin's first
+ * (free_coalesce). */
+static inline void unsorted_head_replace(arena *av, chunk *x, chunk *p, size_t size)
+{
+    chunk *bck = unsorted_chunks(av);
+    chunk *fwd = bin_link(av, x->fd, BIN_LINK_SMALL, x, "malloc");
+    /* (bk tested as unlink_chunk does, for its message) */
+    if (unlikely(bin_link(av, x->bk, BIN_LINK_SMALL, x, "malloc") != bck || fwd->bk != x))
+        um_fatal("malloc", "corrupted double-linked list at", x, 0);
+    if (unlikely(av->purge.cursor == x)) /* as unlink_chunk */
+        av->purge.cursor = NULL;
+    unsorted_link_front(bck, fwd, p, size);
 }
 
 #endif

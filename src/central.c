@@ -182,18 +182,27 @@ static inline void **batch_next(void **b)
 }
 
 /* Free up to n cached chunks of a chain (all of av, size cs) into av's
- * bins, arena lock held; returns the rest of the chain. */
-static void **free_chain_locked(arena *av, void **e, size_t n, size_t cs)
+ * bins, arena lock held; returns the rest of the chain. drain: merged at
+ * once (um_int_free_drain), for um_central_drain. */
+static inline __attribute__((always_inline)) void **free_chain_with(arena *av, void **e, size_t n,
+                                                                   size_t cs, int drain)
 {
     for (; n > 0 && e; n--) {
         void **next = link_reveal(e[0]);
         if (unlikely(!link_ok(next)))
             um_fatal("free", "corrupted cache list near", e, 0);
         e[1] = NULL;
-        um_int_free(av, mem_to_chunk(e), cs, "free");
+        if (drain)
+            um_int_free_drain(av, mem_to_chunk(e), cs);
+        else
+            um_int_free(av, mem_to_chunk(e), cs, "free");
         e = next;
     }
     return e;
+}
+static void **free_chain_locked(arena *av, void **e, size_t n, size_t cs)
+{
+    return free_chain_with(av, e, n, cs, 0);
 }
 
 static void **release_chain(arena *av, void **e, size_t n, size_t cs)
@@ -495,7 +504,7 @@ void um_central_drain(arena *av)
         void **b = detach_all(av->central, k);
         while (b) {
             void **next = batch_next(b);
-            free_chain_locked(av, b, batch_count(b), tc_slot_size(i));
+            free_chain_with(av, b, batch_count(b), tc_slot_size(i), 1);
             b = next;
         }
     }

@@ -335,6 +335,7 @@ static inline size_t um_first_chunk_off(const arena *av, const heap *h)
 void um_arena_init(arena *av, int index, struct central *c);
 void *um_int_malloc(arena *av, size_t nb);
 void um_int_free(arena *av, chunk *p, size_t size, const char *fn);
+void um_int_free_drain(arena *av, chunk *p, size_t size); /* merged now, no fast bin */
 void um_arena_check_top_at_exit(arena *av); /* aborts on an overflow into top */
 void um_int_free_bounded(arena *av, chunk *p, size_t size); /* free_large's checks made */
 void um_consolidate(arena *av);

@@ -101,6 +101,56 @@ int main(void)
     U_CHECK(chunksize(av->top) >= top0 - 64, "all back in top: %zu vs %zu", chunksize(av->top), top0);
     U_CHECK(chunk_free_bit(av->top), "top has F after the merges");
 
+    /* The unsorted bin's first chunk merged with a neighbour freed after it:
+     * the merged chunk takes its place (bins.h, unsorted_head_replace), with
+     * the other side's neighbour, when free too, unlinked from anywhere in
+     * the list (here: the second); and it leaves the bin when the merge
+     * reaches top. Sizes: 600, 700, 800, 900 are chunks of 608, 720, 816,
+     * 912; 200 of 208 (past the fast bins). */
+    {
+        chunk *u = bin_at(av, 1);
+        chunk *x = alloc(600), *y = alloc(700), *z = alloc(800), *w = alloc(900);
+        chunk *g = alloc(200), *v = alloc(600), *q = alloc(700), *n = alloc(800);
+        chunk *g2 = alloc(200); /* borders top */
+        U_CHECK(next_chunk(g2) == av->top, "g2 borders top");
+        release(z);
+        release(y); /* next is the first chunk */
+        U_CHECK(count_bin(1) == 1 && u->fd == y && chunksize(y) == 720 + 816,
+                "y merged with z in z's place: %zu", chunksize(y));
+        release(w); /* prev is the first chunk: it grows where it is */
+        U_CHECK(count_bin(1) == 1 && u->fd == y && chunksize(y) == 720 + 816 + 912,
+                "y+z grew in place: %zu", chunksize(y));
+        U_CHECK(!prev_inuse(g) && g->prev_size == chunksize(y), "g sees the merge");
+        release(n);
+        release(v); /* list: v, n, y+z+w */
+        U_CHECK(count_bin(1) == 3 && u->fd == v && v->fd == n && n->fd == y, "three chunks");
+        /* q: prev v is first, next n is second */
+        release(q);
+        U_CHECK(count_bin(1) == 2 && u->fd == v && chunksize(v) == 608 + 720 + 816,
+                "v+q+n first: %zu", chunksize(v));
+        U_CHECK(v->bk == u && v->fd == y && y->bk == v && y->fd == u && u->bk == y,
+                "the list is v+q+n, y+z+w");
+        /* x: next y+z+w is second, not first */
+        release(x);
+        U_CHECK(count_bin(1) == 2 && u->fd == x && chunksize(x) == 608 + 720 + 816 + 912,
+                "x+y+z+w pushed first: %zu", chunksize(x));
+        U_CHECK(x->fd == v && v->bk == x && v->fd == u && u->bk == v, "the list is x.., v..");
+        U_CHECK(chunk_free_bit(x) && chunk_free_bit(y) && chunk_free_bit(z) && chunk_free_bit(w) &&
+                    chunk_free_bit(v) && chunk_free_bit(q) && chunk_free_bit(n),
+                "F on the merged chunks and the headers they absorbed");
+        /* g2: prev v+q+n is the first chunk and top is next: it leaves the
+         * bin and becomes top */
+        size_t t = chunksize(av->top);
+        release(g2);
+        U_CHECK(av->top == v && chunksize(v) == 608 + 720 + 816 + 208 + t, "v.. and g2 into top: %zu",
+                chunksize(v));
+        U_CHECK(count_bin(1) == 1 && u->fd == x && x->fd == u && x->bk == u && u->bk == x,
+                "v.. left the bin");
+        release(g); /* between x.. and top: all one top again */
+        U_CHECK(av->top == x && count_bin(1) == 0, "all back in top");
+        U_CHECK(chunk_free_bit(av->top), "top has F");
+    }
+
     /* grow past one heap, then free: the new heap is deleted again */
     heap *first = av->last_heap;
     chunk *huge[6];

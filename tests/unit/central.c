@@ -480,6 +480,27 @@ static void test_drain(void)
     U_CHECK(arena_free_bytes(av) == top0, "no free chunk left outside top");
     um_central_check(av);
 
+    /* a class of the fast bins' sizes, alone: the drain merges its chunks
+     * at once (um_int_free_drain), where um_int_free would leave them in
+     * the fast bins until a consolidation (above, class 2's merge past
+     * 64 KiB consolidated them during the drain) */
+    const size_t i3 = 4, c3 = tc_slot_size(i3);
+    U_CHECK(c3 <= um_params.max_fast, "class 3 (%zu bytes) is a fast-bin size", c3);
+    void *m3[24];
+    carve(av, c3, 24, m3);
+    um_central_give(av, i3, link_chain(m3, 24), 24);
+    U_CHECK(um_central_class_bytes(av, i3) == 24 * c3, "class 3 parked");
+    um_lock_acquire(&av->lock);
+    um_central_drain(av);
+    int fast = av->have_fastchunks;
+    for (unsigned f = 0; f < NFASTBINS; f++)
+        fast |= av->fastbins[f] != NULL;
+    U_CHECK(!fast, "the drain left chunks in the fast bins");
+    U_CHECK(av->top == p1 && chunksize(av->top) == top0, "class 3 merged back into top: %zu vs %zu",
+            chunksize(av->top), top0);
+    um_lock_release(&av->lock);
+    um_central_check(av);
+
     /* the main arena, through malloc/free: flushed blocks park, the drain
      * frees them, the heap check passes and top grows back */
     const size_t req = 1000, cs = request2size(req), N = 96;
