@@ -249,6 +249,39 @@ static const char *freed_what(const char *fn)
     return strcmp(fn, "free") == 0 || strcmp(fn, "realloc") == 0 ? "double free of" : "use after free of";
 }
 
+/* classify() found a word that is no header of ours where mem's header
+ * would be: an interior or stale pointer (user data there), or the header
+ * of a chunk that the block below it overran. A walk of mem's segment from
+ * its first chunk tells them apart: when the chunk before mem, in use,
+ * ends exactly where mem's header is, the program ran past that block's end
+ * and the message names it, as the exit check and the overrun block's own
+ * free would (before the F bit, free() read the next header and named the
+ * overflow there; it now reads only the block's own: malloc.c, free_body).
+ * Only on the way to abort: the walk takes the arena's lock if it is free
+ * (else the plain message), and stops at the first header that does not
+ * decode or at mem. */
+static UM_COLD _Noreturn void bad_header(const char *fn, void *mem, const struct um_owner *o)
+{
+    uintptr_t p = (uintptr_t)mem_to_chunk(mem), q, prev = 0;
+    size_t w = 0;
+    if (o->h && o->ar && um_trylock(&o->ar->lock)) {
+        q = (uintptr_t)o->h + um_first_chunk_off(o->ar, o->h);
+        while (q < p) {
+            w = hdr_load((chunk *)q);
+            size_t cs = w & ~(size_t)SIZE_BITS;
+            if (!hdr_valid(w) || cs < MINSIZE || (cs & ALIGN_MASK) || cs > o->hi - q)
+                break;
+            prev = q;
+            q += cs;
+        }
+        um_lock_release(&o->ar->lock);
+        if (q == p && prev && (w & CHUNK_FREE) == 0 && (chunk *)prev != peek_top(o->ar))
+            um_fatal(fn, "heap overflow past the end of", chunk_to_mem((chunk *)prev),
+                     (w & ~(size_t)SIZE_BITS) - SIZE_SZ);
+    }
+    um_fatal(fn, "invalid pointer", mem, 0);
+}
+
 /* Classify a pointer handed to free/realloc/malloc_usable_size without
  * trusting it (owner.c): OWN_HEAP for an in-use heap chunk whose size stays
  * inside its heap, OWN_MAPPED for anything outside every heap (the mapped
@@ -262,6 +295,7 @@ static inline __attribute__((always_inline)) int classify(void *mem, const char 
     heap *h = um_owner_seg_hint(p);
     if (h) { /* most frees of segment chunks: no search */
         o->ar = &um_main_arena;
+        o->h = h;
         o->hi = (uintptr_t)h + RELAXED_LOAD(h->size);
     } else if (um_owner_heap(p, o) != OWN_HEAP) {
         return OWN_MAPPED;
@@ -269,9 +303,9 @@ static inline __attribute__((always_inline)) int classify(void *mem, const char 
     size_t size = hdr_load(p), cs = size & ~(size_t)SIZE_BITS;
     int main = o->ar == &um_main_arena;
     /* a word we did not write: an interior or stale pointer (user data where
-     * a header would be), or a header an overflow rewrote: we cannot tell */
+     * a header would be), or a header an overflow rewrote */
     if (unlikely(!hdr_valid(size)))
-        um_fatal(fn, "invalid pointer", mem, 0);
+        bad_header(fn, mem, o);
     if (unlikely((size & IS_MMAPPED) || ((size & NON_MAIN_ARENA) == 0) != main))
         um_fatal(fn, "invalid pointer", mem, 0);
     uintptr_t room = o->hi - (uintptr_t)p;

@@ -1,9 +1,10 @@
-// expect-abort: ^umalloc: free\(\): invalid pointer 0x[0-9a-f]+$
+// expect-abort: ^umalloc: free\(\): heap overflow past the end of 0x[0-9a-f]+ \(size 72\)$
 // An overflow rewrites the next block's size word with a plausible value
 // (80 -> 160, with the P bit, as a glibc exploit would write it); free() of
 // that next block must not believe it (the size word is keyed: a word the
 // program wrote does not decode to a size), so malloc(150) can never
-// overlap a live block.
+// overlap a live block. It names the block below, whose end the overflow
+// crossed (usable size 72).
 #include "../common.h"
 
 int main(void)

@@ -25,4 +25,14 @@ static char *overrun_pair(char **second, size_t *usable)
     *usable = n;
     return p;
 }
+
+/* Write 1 over the byte just past the first block's usable bytes (the low
+ * byte of the second chunk's size word). That byte as stored is random
+ * (the size word is keyed): when it holds 1 already, another value is
+ * written, so the word always changes. */
+static inline void overrun_one_byte(char *p, size_t usable)
+{
+    volatile char *end = p + usable; /* a store before free() is dead to gcc otherwise */
+    *end = *end == 1 ? 1 ^ 0x80 : 1;
+}
 #endif
