@@ -37,7 +37,7 @@ static size_t count_bin(unsigned i)
 
 int main(void)
 {
-    free(malloc(1)); /* initialise the library */
+    unit_init_library(); /* initialise the library */
     av = um_heap_new_arena(99);
     U_CHECK(av != NULL, "private arena");
     um_lock_acquire(&av->lock);

@@ -41,7 +41,7 @@ static void *chain_of(arena *av, size_t cs, size_t n)
 
 int main(void)
 {
-    free(malloc(1)); /* initialised */
+    unit_init_library(); /* initialised */
     arena *av = private_arena(91);
     const size_t i = 3, cs = tc_slot_size(i);
     void **older = chain_of(av, cs, 2), **newer = chain_of(av, cs, 2);

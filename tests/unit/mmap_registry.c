@@ -6,7 +6,7 @@
 
 int main(void)
 {
-    free(malloc(1));
+    unit_init_library();
     enum { N = 3000 };
     static chunk *c[N];
     size_t n0 = um_mstats.n_mmaps;

@@ -31,7 +31,7 @@ static int bit_set(unsigned i) { return (av->binmap[idx2block(i)] & idx2bit(i)) 
 
 int main(void)
 {
-    free(malloc(1)); /* initialise the library */
+    unit_init_library(); /* initialise the library */
     /* top keeps the 4 MiB the private arena grows it to: no request below
      * needs more, so a request that skips the walk does come from top */
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
