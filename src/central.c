@@ -624,19 +624,34 @@ void um_central_unlock_all(arena *av, int reset)
  * block ran past its end: um_cached_end_check_at_exit). A flush parks the
  * oldest part of a thread's stack without walking it, so a write into a
  * block that was never reused would otherwise go unseen. Bounded by the
- * recorded counts, and per class by CENTRAL_EXIT_CHECK_MAX chunks of the
- * batches parked last: walking all of them read every freed block of a big
- * heap once more at exit, cache miss by cache miss (bench/trees parks about
- * 600,000: 2% of its run time in perf record -e cpu-clock). */
+ * recorded counts and by CENTRAL_EXIT_CHECK_TOTAL chunks, shared by the
+ * classes that hold any (each walks that share of the batches parked
+ * last, at most CENTRAL_EXIT_CHECK_MAX, at least CENTRAL_EXIT_CHECK_MIN):
+ * walking all of them read every freed block of a big heap once more at
+ * exit, cache miss by cache miss (bench/trees parks about 600,000: 2% of
+ * its run time in perf record -e cpu-clock); with 4096 a class and no
+ * total, bench/frag's exit walk was 1% of its samples (about 15 ms: some
+ * hundred classes hold parked chunks at its end). */
 #define CENTRAL_EXIT_CHECK_MAX 4096
+#define CENTRAL_EXIT_CHECK_MIN 256
+#define CENTRAL_EXIT_CHECK_TOTAL 32768
 void um_central_check_at_exit(arena *av)
 {
+    size_t classes = 0;
+    FOR_FULL(av->central, j, i) {
+        (void)i;
+        classes += RELAXED_LOAD(av->central->cls[j].bytes) != 0;
+    }
+    size_t share = classes ? CENTRAL_EXIT_CHECK_TOTAL / classes : 0;
+    share = share < CENTRAL_EXIT_CHECK_MIN   ? CENTRAL_EXIT_CHECK_MIN
+            : share > CENTRAL_EXIT_CHECK_MAX ? CENTRAL_EXIT_CHECK_MAX
+                                             : share;
     FOR_FULL(av->central, j, i) {
         struct cclass *k = &av->central->cls[j];
         if (!RELAXED_LOAD(k->bytes))
             continue;
         um_lock_acquire(&k->lock);
-        size_t nb = k->nbatch, left = CENTRAL_EXIT_CHECK_MAX;
+        size_t nb = k->nbatch, left = share;
         for (void **b = k->batches; b && nb > 0 && left > 0; b = batch_next(b), nb--) {
             void **e = b;
             for (size_t n = batch_count(b); n > 0 && e && left > 0; n--, left--) {
