@@ -251,15 +251,17 @@ static const char *freed_what(const char *fn)
 
 /* classify() found a word that is no header of ours where mem's header
  * would be: an interior or stale pointer (user data there), or the header
- * of a chunk that the block below it overran. A walk of mem's segment from
- * its first chunk tells them apart: when the chunk before mem, in use,
- * ends exactly where mem's header is, the program ran past that block's end
- * and the message names it, as the exit check and the overrun block's own
- * free would (before the F bit, free() read the next header and named the
- * overflow there; it now reads only the block's own: malloc.c, free_body).
- * Only on the way to abort: the walk takes the arena's lock if it is free
- * (else the plain message), and stops at the first header that does not
- * decode or at mem. */
+ * of a real chunk that a write overran. A walk of mem's segment from its
+ * first chunk tells them apart: when the chunk before mem, in use, ends
+ * exactly where mem's header is, mem is a block whose header was written
+ * over, by a run past the end of the block below (that block is named, as
+ * the exit check and a medium block's own free name an overflow) or by a
+ * write before mem's start (mimalloc-bench's one_byte_underflow: a byte
+ * before the block, its header's top byte); both are said. Before the F
+ * bit, free() of the block below read this header and named the overflow;
+ * it now reads only its own (free_body). Only on the way to abort: the
+ * walk takes the arena's lock if it is free (else the plain message), and
+ * stops at the first header that does not decode or at mem. */
 static UM_COLD _Noreturn void bad_header(const char *fn, void *mem, const struct um_owner *o)
 {
     uintptr_t p = (uintptr_t)mem_to_chunk(mem), q, prev = 0;
@@ -275,9 +277,14 @@ static UM_COLD _Noreturn void bad_header(const char *fn, void *mem, const struct
             q += cs;
         }
         um_lock_release(&o->ar->lock);
-        if (q == p && prev && (w & CHUNK_FREE) == 0 && (chunk *)prev != peek_top(o->ar))
-            um_fatal(fn, "heap overflow past the end of", chunk_to_mem((chunk *)prev),
-                     (w & ~(size_t)SIZE_BITS) - SIZE_SZ);
+        if (q == p && prev && (w & CHUNK_FREE) == 0 && (chunk *)prev != peek_top(o->ar)) {
+            um_printf(2,
+                      "umalloc: %s(): corrupted header of %p: heap overflow past the end of "
+                      "%p (size %zu), or underflow of %p\n",
+                      fn, mem, chunk_to_mem((chunk *)prev), (w & ~(size_t)SIZE_BITS) - SIZE_SZ,
+                      mem);
+            abort();
+        }
     }
     um_fatal(fn, "invalid pointer", mem, 0);
 }

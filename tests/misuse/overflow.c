@@ -1,4 +1,4 @@
-// expect-abort: ^umalloc: free\(\): heap overflow past the end of 0x[0-9a-f]+ \(size 56\)$
+// expect-abort: ^umalloc: free\(\): corrupted header of 0x[0-9a-f]+: heap overflow past the end of 0x[0-9a-f]+ \(size 56\), or underflow of 0x[0-9a-f]+$
 // Heap overflow into the next chunk's header: two adjacent 48-byte blocks a, b;
 // 24 bytes of 'A' written just past a's usable size clobber b's size field;
 // then free(b). The free names a, the block that ran past its end (its

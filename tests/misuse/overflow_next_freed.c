@@ -1,4 +1,4 @@
-// expect-abort: ^umalloc: free\(\): heap overflow past the end of 0x[0-9a-f]+ \(size 72\)$
+// expect-abort: ^umalloc: free\(\): corrupted header of 0x[0-9a-f]+: heap overflow past the end of 0x[0-9a-f]+ \(size 72\), or underflow of 0x[0-9a-f]+$
 // An overflow rewrites the next block's size word with a plausible value
 // (80 -> 160, with the P bit, as a glibc exploit would write it); free() of
 // that next block must not believe it (the size word is keyed: a word the

@@ -1,4 +1,4 @@
-// expect-abort: ^umalloc: free\(\): heap overflow past the end of 0x[0-9a-f]+ \(size 24\)$
+// expect-abort: ^umalloc: free\(\): corrupted header of 0x[0-9a-f]+: heap overflow past the end of 0x[0-9a-f]+ \(size 24\), or underflow of 0x[0-9a-f]+$
 // One byte written just past malloc_usable_size() of a small block (the low
 // byte of the next chunk's size word), then the block after it is freed,
 // while the overrun one is still in use. That free finds a header umalloc
