@@ -266,18 +266,31 @@ static UM_COLD _Noreturn void bad_header(const char *fn, void *mem, const struct
 {
     uintptr_t p = (uintptr_t)mem_to_chunk(mem), q, prev = 0;
     size_t w = 0;
-    if (o->h && o->ar && um_trylock(&o->ar->lock)) {
-        q = (uintptr_t)o->h + um_first_chunk_off(o->ar, o->h);
-        while (q < p) {
+    arena *av = o->ar;
+    if (av && um_trylock(&av->lock)) {
+        /* Under the lock, the segment looked up again (a trim or a heap
+         * deleted since classify() looked would leave its bounds stale:
+         * the walk would read unmapped memory), and mem's header read
+         * again (a split may have written one there since). The walk
+         * stops at top: nothing lies past it in its segment. */
+        struct um_owner now;
+        int same = um_owner_heap_slow((const void *)p, &now) == OWN_HEAP && now.ar == av &&
+                   !hdr_valid(hdr_load((chunk *)p));
+        q = same ? (uintptr_t)now.h + um_first_chunk_off(av, now.h) : p + 1;
+        while (q < p && (chunk *)q != av->top) {
             w = hdr_load((chunk *)q);
             size_t cs = w & ~(size_t)SIZE_BITS;
-            if (!hdr_valid(w) || cs < MINSIZE || (cs & ALIGN_MASK) || cs > o->hi - q)
+            if (!hdr_valid(w) || cs < MINSIZE || (cs & ALIGN_MASK) || cs > now.hi - q)
                 break;
             prev = q;
             q += cs;
         }
-        um_lock_release(&o->ar->lock);
-        if (q == p && prev && (w & CHUNK_FREE) == 0 && (chunk *)prev != peek_top(o->ar)) {
+        /* the block below in use: not free in a bin (F) nor freed into a
+         * cache or a fast bin (the key in its word 1, see freed_in_cache) */
+        int named = q == p && prev && (w & CHUNK_FREE) == 0 &&
+                    ((void **)chunk_to_mem((chunk *)prev))[1] != (void *)um_tc_key;
+        um_lock_release(&av->lock);
+        if (named) {
             um_printf(2,
                       "umalloc: %s(): corrupted header of %p: heap overflow past the end of "
                       "%p (size %zu), or underflow of %p\n",
