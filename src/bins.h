@@ -184,8 +184,8 @@ static inline void unsorted_head_replace(arena *av, chunk *x, chunk *p, size_t s
     /* (bk tested as unlink_chunk does, for its message) */
     if (unlikely(bin_link(av, x->bk, BIN_LINK_SMALL, x, "malloc") != bck || fwd->bk != x))
         um_fatal("malloc", "corrupted double-linked list at", x, 0);
-    if (unlikely(av->purge.cursor == x)) /* as unlink_chunk */
-        av->purge.cursor = NULL;
+    /* (no purge cursor test, as unlink_chunk has: the sweep's cursor is
+     * only ever a chunk of a sorted bin) */
     unsorted_link_front(bck, fwd, p, size);
 }
 
