@@ -261,12 +261,11 @@ static const char *freed_what(const char *fn)
  * bit, free() of the block below read this header and named the overflow;
  * it now reads only its own (free_body). Only on the way to abort: the
  * walk takes the arena's lock if it is free (else the plain message), and
- * stops at the first header that does not decode or at mem. */
-static UM_COLD _Noreturn void bad_header(const char *fn, void *mem, const struct um_owner *o)
+ * stops at the first header that does not decode, at top or at mem. */
+static UM_COLD _Noreturn void bad_header(const char *fn, void *mem, arena *av)
 {
     uintptr_t p = (uintptr_t)mem_to_chunk(mem), q, prev = 0;
     size_t w = 0;
-    arena *av = o->ar;
     if (av && um_trylock(&av->lock)) {
         /* Under the lock, the segment looked up again (a trim or a heap
          * deleted since classify() looked would leave its bounds stale:
@@ -315,7 +314,6 @@ static inline __attribute__((always_inline)) int classify(void *mem, const char 
     heap *h = um_owner_seg_hint(p);
     if (h) { /* most frees of segment chunks: no search */
         o->ar = &um_main_arena;
-        o->h = h;
         o->hi = (uintptr_t)h + RELAXED_LOAD(h->size);
     } else if (um_owner_heap(p, o) != OWN_HEAP) {
         return OWN_MAPPED;
@@ -325,7 +323,7 @@ static inline __attribute__((always_inline)) int classify(void *mem, const char 
     /* a word we did not write: an interior or stale pointer (user data where
      * a header would be), or a header an overflow rewrote */
     if (unlikely(!hdr_valid(size)))
-        bad_header(fn, mem, o);
+        bad_header(fn, mem, o->ar);
     if (unlikely((size & IS_MMAPPED) || ((size & NON_MAIN_ARENA) == 0) != main))
         um_fatal(fn, "invalid pointer", mem, 0);
     uintptr_t room = o->hi - (uintptr_t)p;

@@ -1076,9 +1076,10 @@ void um_tcache_free_full(size_t i, void *mem)
  * so is one that ran past its end (tcache.h, um_cached_end_check_at_exit); so
  * are the chunks parked in every arena's central cache (under their class
  * locks), and each arena's top header (an overflow into top). The walks are
- * bounded by the caches' budgets and counts (and the central caches by a
- * share of 32768 chunks a class, of those parked last: central.c); other
- * threads' caches are theirs and may be in use, so they are not read. */
+ * bounded by the caches' budgets and counts (and an arena's central cache
+ * by 32768 chunks, shared by its classes, of those parked last: central.c);
+ * other threads' caches are theirs and may be in use, so they are not
+ * read. */
 __attribute__((destructor)) static void tc_check_at_exit(void)
 {
     if (!atomic_load_explicit(&um_initialized, memory_order_acquire))

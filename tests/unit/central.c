@@ -482,8 +482,9 @@ static void test_drain(void)
 
     /* a class of the fast bins' sizes, alone: the drain merges its chunks
      * at once (um_int_free_drain), where um_int_free would leave them in
-     * the fast bins until a consolidation (above, class 2's merge past
-     * 64 KiB consolidated them during the drain) */
+     * the fast bins until a consolidation (alone, so that no merge past
+     * 64 KiB in the same drain consolidates them anyway, as class 2's did
+     * above on the build before) */
     const size_t i3 = 4, c3 = tc_slot_size(i3);
     U_CHECK(c3 <= um_params.max_fast, "class 3 (%zu bytes) is a fast-bin size", c3);
     void *m3[24];
