@@ -334,13 +334,13 @@ void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n)
         while (got + 1 < want && (q = take_exact(av, nb)) != NULL) {
             void **e = chunk_to_mem(q);
             e[0] = link_protect(next);
-            e[1] = (void *)um_tc_key;
+            e[1] = um_cache_mark(e);
             next = e;
             got++;
         }
         *chain = next;
         *n = got;
-        ((void **)chunk_to_mem(p))[1] = NULL; /* the key, if p was a fast bin's */
+        ((void **)chunk_to_mem(p))[1] = NULL; /* the cache mark, if p was a fast bin's */
         return chunk_to_mem(p);
     }
     /* else one piece, found as the seeds' algorithm finds a chunk for nb
@@ -365,7 +365,7 @@ void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n)
             void **e = chunk_to_mem(c);
             set_head(c, nb | PREV_INUSE | abit);
             e[0] = link_protect(next);
-            e[1] = (void *)um_tc_key;
+            e[1] = um_cache_mark(e);
             next = e;
         }
         set_head_size(p, first);
@@ -591,8 +591,8 @@ static UM_NOINLINE void *int_malloc_walk(arena *av, size_t nb, size_t run)
 }
 
 /* A chunk of at least nb bytes from av, for the program or a cache. Its
- * word 1 is cleared: that word may hold the key from the time the memory
- * was cached before (the key there means "freed", see malloc.c). */
+ * word 1 is cleared: that word may hold the cache mark from the time the
+ * memory was cached before (the mark there means "freed", internal.h). */
 void *um_int_malloc(arena *av, size_t nb)
 {
     um_purge_tick(av);
@@ -631,7 +631,7 @@ static inline __attribute__((always_inline)) void int_free(arena *av, chunk *p, 
         if (unlikely(old == p))
             um_fatal(fn, "double free of", mem, size - SIZE_SZ);
         p->fd = link_protect(old);
-        p->bk = (chunk *)um_tc_key; /* freed: a second free is caught */
+        p->bk = um_cache_mark(mem); /* freed: a second free is caught */
         av->fastbins[i] = p;
         av->have_fastchunks = 1;
         return;
@@ -703,7 +703,7 @@ void *um_int_memalign(arena *av, size_t align, size_t bytes)
         set_inuse_at(rem, size - nb);
         um_int_free(av, rem, size - nb, "memalign");
     }
-    ((void **)chunk_to_mem(p))[1] = NULL; /* not the key: see um_int_malloc */
+    ((void **)chunk_to_mem(p))[1] = NULL; /* not the cache mark: see um_int_malloc */
     return chunk_to_mem(p);
 }
 

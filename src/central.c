@@ -18,7 +18,7 @@
  * parked untouched for a whole decay period (the low-water mark).
  *
  * Batch format: word 0 of each chunk's mem is the encrypted next chunk (link_protect),
- * word 1 the cache key (um_tc_key: "cached", so a double free is caught);
+ * word 1 the cache mark (um_cache_mark: "cached", so a double free is caught);
  * word 2 of a batch's FIRST chunk packs the chunk count (top 16 bits) with
  * the encrypted address of the next batch. Word 2 is the next chunk's
  * prev_size, which an in-use chunk lends to its user, so even a 32-byte
@@ -619,7 +619,7 @@ void um_central_unlock_all(arena *av, int reset)
 }
 
 /* At exit: every chunk parked in av's central cache still holds what the
- * cache wrote (a valid link and the key), else the program wrote into a
+ * cache wrote (a valid link and its cache mark), else the program wrote into a
  * block after freeing it, and the header after it still decodes (else the
  * block ran past its end: um_cached_end_check_at_exit). A flush parks the
  * oldest part of a thread's stack without walking it, so a write into a
@@ -656,7 +656,7 @@ void um_central_check_at_exit(arena *av)
             void **e = b;
             for (size_t n = batch_count(b); n > 0 && e && left > 0; n--, left--) {
                 void **next = link_reveal(e[0]);
-                if (e[1] != (void *)um_tc_key || !link_ok(next))
+                if (!um_cache_marked(e) || !link_ok(next))
                     um_fatal("exit", "write after free into", e, tc_slot_size(i) - SIZE_SZ);
                 um_cached_end_check_at_exit(e, tc_slot_size(i));
                 e = next;
@@ -684,7 +684,7 @@ void um_central_check(arena *av)
                 /* (where e lies before its words are read) */
                 if (!link_ok(e) || !um_owner_holds(av, p, MINSIZE) || chunksize(p) != cs ||
                     chunk_is_mmapped(p) || !inuse(p) || chunk_free_bit(p) ||
-                    e[1] != (void *)um_tc_key || um_arena_of(p) != av)
+                    !um_cache_marked(e) || um_arena_of(p) != av)
                     um_fatal("check", "bad central-cache entry", e, cs);
                 if (++n > batch_count(b))
                     um_fatal("check", "central batch longer than recorded at", b, n);

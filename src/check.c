@@ -203,7 +203,7 @@ static void check_bins(arena *av, size_t expect_free)
                 FAIL("bad fast bin chunk at", p);
             if (!inuse(p) || chunk_free_bit(p))
                 FAIL("fast bin chunk not marked in use at", p);
-            if (p->bk != (chunk *)um_tc_key)
+            if (!um_cache_marked(chunk_to_mem(p)))
                 FAIL("fast bin chunk without the freed key at", p);
             if (++n > (av->system_mem >> 5))
                 FAIL("cycle in fast bin", p);
@@ -253,7 +253,7 @@ static size_t tc_list_len(void **e, size_t i, size_t max)
         /* (any arena's chunk: where it lies before its words are read) */
         if (!link_ok(e) || !um_cached_mem_ok(e) || chunksize(p) != tc_slot_size(i) || chunk_is_mmapped(p))
             FAIL("bad tcache entry", e);
-        if (e[1] != (void *)um_tc_key || !inuse(p) || chunk_free_bit(p))
+        if (!um_cache_marked(e) || !inuse(p) || chunk_free_bit(p))
             FAIL("tcache entry not marked", e);
         if (++n > max)
             FAIL("tcache list longer than its count", e);

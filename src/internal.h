@@ -79,9 +79,26 @@ extern um_lock um_mmap_lock;    /* mapped-chunk list and counters */
 extern um_lock um_arenas_lock;  /* arena list, arena creation */
 extern size_t um_pagesize;
 extern uintptr_t um_secret;     /* per-process random: keys and magics */
-extern uintptr_t um_tc_key;     /* word 1 of a cached chunk: "in a cache" */
+extern uintptr_t um_tc_key;     /* the cache key: see um_cache_mark */
 extern _Atomic int um_initialized;
 extern _Atomic int um_narenas;
+
+/* Word 1 of a chunk that a thread cache, a central batch or a fast bin holds
+ * (the arena counts it in use): the process key mixed with the block's own
+ * address. Every chunk handed to the program has that word cleared, so the
+ * mark there means the block was freed already, in whichever thread's cache
+ * it now sits. Mixed with the address so that a live block holding a copy
+ * of another block's words does not pass for a cached one: a program that
+ * copied a freed block (glibc's tst-tcfree3 does), or a slice of
+ * uninitialised memory holding a stale mark, carries the other address's
+ * mark, and its free is a free. (glibc takes its plain key as a hint and
+ * confirms it by searching its own thread's cache, which cannot see the
+ * other threads' caches; one xor here sees them all.) */
+static inline void *um_cache_mark(const void *mem) { return (void *)(um_tc_key ^ (uintptr_t)mem); }
+static inline int um_cache_marked(const void *mem)
+{
+    return ((void *const *)mem)[1] == um_cache_mark(mem);
+}
 
 /* Settings and counters that threads read without a lock (mallopt, the
  * dynamic threshold and the mmap counters change them under other locks). */

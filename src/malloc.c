@@ -285,9 +285,9 @@ static UM_COLD _Noreturn void bad_header(const char *fn, void *mem, arena *av)
             q += cs;
         }
         /* the block below in use: not free in a bin (F) nor freed into a
-         * cache or a fast bin (the key in its word 1, see freed_in_cache) */
+         * cache or a fast bin (its cache mark in word 1, see freed_in_cache) */
         int named = q == p && prev && (w & CHUNK_FREE) == 0 &&
-                    ((void **)chunk_to_mem((chunk *)prev))[1] != (void *)um_tc_key;
+                    !um_cache_marked(chunk_to_mem((chunk *)prev));
         um_lock_release(&av->lock);
         if (named) {
             um_printf(2,
@@ -360,7 +360,7 @@ UM_NOINLINE void um_free_generic(void *mem)
     if (in_main_box((uintptr_t)p) && aligned_ok(mem) && um_tc_state == TC_LIVE) {
         size_t size = hdr_load(p), i = size >> 4;
         if ((size & (IS_MMAPPED | NON_MAIN_ARENA | CHUNK_FREE)) == 0 && i - 2 < TC_NBINS &&
-            um_tcp->room[i] == 0 && ((void **)mem)[1] != (void *)um_tc_key) {
+            um_tcp->room[i] == 0 && !um_cache_marked(mem)) {
             um_tcache_free_full(i, mem);
             return;
         }
@@ -376,7 +376,7 @@ UM_NOINLINE void um_free_generic(void *mem)
      * outgrew it): cache it as the inline path would */
     size_t i = tc_slot_of_chunk(cs);
     struct tcache *tc = um_tcp;
-    if (i && tc->room[i] != 0 && ((void **)mem)[1] != (void *)um_tc_key &&
+    if (i && tc->room[i] != 0 && !um_cache_marked(mem) &&
         (i < TC_MED_FIRST || chunk_at(p, cs) != peek_top(o.ar))) {
         tc_push(tc, i, mem);
         return;
@@ -433,7 +433,7 @@ static UM_NOINLINE void free_large(void *mem, size_t size, arena *av, uintptr_t 
         return;
     }
     size_t nw = hdr_flipped(chunk_at(p, cs));
-    if (unlikely((nw & (HDR_HIGH | PREV_INUSE)) != 0 || ((void **)mem)[1] == (void *)um_tc_key)) {
+    if (unlikely((nw & (HDR_HIGH | PREV_INUSE)) != 0 || um_cache_marked(mem))) {
         um_free_generic(mem);
         return;
     }
@@ -458,7 +458,7 @@ static UM_NOINLINE void free_large(void *mem, size_t size, arena *av, uintptr_t 
  * of line but the chunk pointer kept for the tail calls, two (cachegrind,
  * bench/run.py --runs 0: pairs-4k and pairs-64k 122 -> 108 instructions a
  * pair, pairs-1m 287 -> 290 for the extra jump). One register is still
- * saved: gcc 12 gives the key and the slot byte a callee-saved one. */
+ * saved: gcc 12 gives the mark and the slot byte a callee-saved one. */
 static UM_NOINLINE void free_medium(void *mem, size_t size, arena *av, uintptr_t end)
 {
     size_t cs = (size >> 4) << 4;
@@ -482,9 +482,9 @@ static UM_NOINLINE void free_medium(void *mem, size_t size, arena *av, uintptr_t
     /* the next header, decoded once: in use (P set, flipped to 0) and ours;
      * below, it is top's header or gives the chunk above */
     size_t nw = hdr_flipped(next);
-    /* (the whole word 1, not tc_key_maybe: gcc then kept the key in a
+    /* (the whole word 1, not tc_key_maybe: gcc then kept the mark in a
      * callee-saved register for the push, one more push and pop) */
-    if (unlikely((nw & (HDR_HIGH | PREV_INUSE)) != 0 || ((void **)mem)[1] == (void *)um_tc_key)) {
+    if (unlikely((nw & (HDR_HIGH | PREV_INUSE)) != 0 || um_cache_marked(mem))) {
         um_free_generic(mem);
         return;
     }
@@ -617,14 +617,9 @@ PUBLIC void *API(calloc)(size_t n, size_t size)
     return m;
 }
 
-/* Is the heap chunk at mem free in a cache? Every holder of a chunk the
- * arena counts as in use (a thread cache, a central-cache batch, a fast
- * bin) keeps the process key in its word 1, and every chunk handed to the
- * program has that word cleared; so the key there means the block was
- * freed already, in whichever thread's cache it now sits. (A program that
- * copied a freed block's words into a live one could fake it: the key is a
- * per-process secret, and reading freed memory is the bug to report.) */
-static inline int freed_in_cache(const void *mem) { return ((void *const *)mem)[1] == (void *)um_tc_key; }
+/* Is the heap chunk at mem free in a cache (a thread's, a central batch, a
+ * fast bin)? Its word 1 holds its cache mark (internal.h, um_cache_mark). */
+static inline int freed_in_cache(const void *mem) { return um_cache_marked(mem); }
 
 /* realloc for a heap chunk (classified): in place when the arena allows,
  * else move. */

@@ -565,7 +565,7 @@ static inline int tc_free_only(struct tcache *tc, size_t i, void *mem)
         return 0;
     void **e = mem;
     e[0] = link_protect(tc->out[i]);
-    e[1] = (void *)um_tc_key;
+    e[1] = um_cache_mark(e);
     tc->out[i] = e;
     if (++tc->out_n[i] >= tc_out_batch[i]) {
         tc->events[i]++;
@@ -971,7 +971,7 @@ static void tc_no_room(size_t i, chunk *p, arena *av)
 {
     void **e = chunk_to_mem(p);
     e[0] = link_protect(NULL);
-    e[1] = (void *)um_tc_key;
+    e[1] = um_cache_mark(e);
     if (um_central_park_one(av, i, e))
         return;
     e[1] = NULL;
@@ -983,9 +983,9 @@ void um_tcache_free_slow(void *mem)
 {
     chunk *p = mem_to_chunk(mem);
     size_t size = chunksize(p);
-    /* the key in word 1: freed already and held by a cache, a central batch
+    /* the cache mark in word 1: freed already and held by a cache, a central batch
      * or a fast bin, this thread's or another's (see freed_in_cache) */
-    if (unlikely(((void **)mem)[1] == (void *)um_tc_key))
+    if (unlikely(um_cache_marked(mem)))
         um_fatal("free", "double free of", mem, size - SIZE_SZ);
     struct tcache *tc;
     size_t i = tc_slot_of_chunk(size);
@@ -1097,7 +1097,7 @@ __attribute__((destructor)) static void tc_check_at_exit(void)
             void **e = list ? tc->out[i] : tc->head[i];
             for (size_t k = list ? tc->out_n[i] : tc_count(tc, i); k > 0 && e; k--) {
                 void **next = link_reveal(e[0]);
-                if (e[1] != (void *)um_tc_key || !link_ok(next))
+                if (!um_cache_marked(e) || !link_ok(next))
                     um_fatal("exit", "write after free into", e, tc_slot_size(i) - SIZE_SZ);
                 um_cached_end_check_at_exit(e, tc_slot_size(i));
                 e = next;

@@ -8,7 +8,8 @@
  * exactly. A medium chunk that borders top is cached only when top could
  * not shrink anyway (top must be able to trim, as the seeds show). The
  * stacks live in freed memory: word 0 holds the encrypted next pointer
- * (link_protect), word 1 the process key (marks "freed and cached", so a
+ * (link_protect), word 1 the cache mark (the process key mixed with the
+ * block's address, um_cache_mark: "freed and cached", so a
  * second free of the block is caught in any thread). To the arenas a cached chunk is
  * in use. room[i] == 0 means "full, not set up, disabled, or never refilled":
  * every free then takes the slow path, which is how a fresh, exiting or
@@ -183,7 +184,7 @@ void um_tcache_aligned_miss(size_t i) UM_INTERNAL;
  * the batch has none or there is no batch. */
 void *um_tcache_aligned_take(size_t i, size_t align) UM_INTERNAL;
 
-/* Might mem be cached already (its word 1 the key)? free's small inline
+/* Might mem be cached already (its word 1 its cache mark, um_cache_mark)? free's small inline
  * path compares only the word's first four bytes. A load whose bytes are
  * not all in one store still in flight waits until the stores it overlaps
  * reach the cache, and programs write a block just before freeing it (a
@@ -198,12 +199,13 @@ static inline int tc_key_maybe(const void *mem)
 {
     uint32_t head;
     memcpy(&head, (const char *)mem + SIZE_SZ, sizeof head);
-    /* the key's first four bytes in memory; taken from the whole key, so
-     * that the push below reuses the one load of it */
+    /* the mark's first four bytes in memory; taken from the whole mark, so
+     * that the push below reuses it */
+    uintptr_t mark = (uintptr_t)um_cache_mark(mem);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    return head == (uint32_t)um_tc_key;
+    return head == (uint32_t)mark;
 #else
-    return head == (uint32_t)(um_tc_key >> 32);
+    return head == (uint32_t)(mark >> 32);
 #endif
 }
 
@@ -245,7 +247,7 @@ static inline void tc_push(struct tcache *tc, size_t i, void *mem)
 {
     void **e = mem;
     e[0] = link_protect(tc->head[i]);
-    e[1] = (void *)um_tc_key;
+    e[1] = um_cache_mark(e);
     tc->head[i] = e;
     tc->room[i]--;
 }

@@ -145,7 +145,7 @@ enum { HEAP_BRK = 1, HEAP_MMAP = 2, HEAP_ALIGNED = 3 };
  * The central cache (central.c): per arena and size class, free chunks held
  * as whole batches between the thread caches and the bins. A batch is a
  * chain in tcache format (word 0 the encrypted next chunk, word 1 the
- * cache key); its first chunk's word 2 packs the count and the next batch.
+ * cache mark); its first chunk's word 2 packs the count and the next batch.
  * To the bins these chunks are in use. One lock per class (a leaf lock: taken
  * after the arena lock, never before it).
  */

@@ -127,7 +127,7 @@ static int listed_find(const struct listed *l, chunk *p)
  * THE classification: what chunk p (size s, not top, not a fencepost) of
  * arena av is. A chunk a list holds is what the list says; a chunk whose
  * P bit (in the next chunk) says free is in a small or large bin; an in-use
- * chunk whose second word is the process key sits in a thread cache; the
+ * chunk whose second word is its cache mark sits in a thread cache; the
  * rest belongs to the program. The lead extends this for the central cache.
  */
 static int chunk_state(const struct listed *l, chunk *p, size_t s)
@@ -137,7 +137,7 @@ static int chunk_state(const struct listed *l, chunk *p, size_t s)
         return st;
     if (!inuse(p))
         return s < MIN_LARGE_SIZE ? UM_CS_SMALL : UM_CS_LARGE;
-    if (((uintptr_t *)chunk_to_mem(p))[1] == um_tc_key)
+    if (um_cache_marked(chunk_to_mem(p)))
         return UM_CS_CACHED;
     return UM_CS_USED;
 }

@@ -43,14 +43,14 @@ static size_t carve_run(arena *av, size_t cs, size_t want, char **first)
     if (!m)
         exit(1);
     *first = m;
-    U_CHECK(((void **)m)[1] == NULL, "the caller's chunk carries no cache key");
+    U_CHECK(((void **)m)[1] == NULL, "the caller's chunk carries no cache mark");
     char *prev = m;
     size_t got = 1, firstsize = chunksize(mem_to_chunk(m));
     U_CHECK(firstsize >= cs && firstsize < cs + MINSIZE, "first chunk %zu for %zu", firstsize, cs);
     for (void **e = chain; e; e = link_reveal(e[0])) {
         U_CHECK((char *)e == prev + (got == 1 ? firstsize : cs), "chunk %zu of the run lies right after the one before", got);
         U_CHECK(chunksize(mem_to_chunk(e)) == cs && inuse(mem_to_chunk(e)), "chunk %zu: size %zu", got, chunksize(mem_to_chunk(e)));
-        U_CHECK(e[1] == (void *)um_tc_key, "chunk %zu carries the cache key", got);
+        U_CHECK(um_cache_marked(e), "chunk %zu carries its cache mark", got);
         prev = (char *)e;
         got++;
         if (got > want)

@@ -121,7 +121,7 @@ static void *link_chain(void **mem, size_t n)
     for (size_t k = n; k-- > 0;) {
         void **e = mem[k];
         e[0] = link_protect(next);
-        e[1] = (void *)um_tc_key;
+        e[1] = um_cache_mark(e);
         next = e;
     }
     return next;
@@ -137,7 +137,7 @@ static void expect_chain(void *head, void **mem, size_t n, const char *what)
             return;
         }
         U_CHECK(e == mem[k], "%s: entry %zu is %p, expected %p", what, k, (void *)e, mem[k]);
-        U_CHECK(e[1] == (void *)um_tc_key, "%s: entry %zu lost its cache key", what, k);
+        U_CHECK(um_cache_marked(e), "%s: entry %zu lost its cache mark", what, k);
     }
     U_CHECK(k == n, "%s: chain has %zu entries, expected %zu", what, k, n);
 }

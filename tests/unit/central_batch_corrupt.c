@@ -33,7 +33,7 @@ static void *chain_of(arena *av, size_t cs, size_t n)
         if (!e)
             exit(1);
         e[0] = link_protect(next);
-        e[1] = (void *)um_tc_key;
+        e[1] = um_cache_mark(e);
         next = e;
     }
     return next;

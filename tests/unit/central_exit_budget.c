@@ -50,7 +50,7 @@ static void park_class(size_t i)
         for (size_t k = b; k < b + BATCH; k++) {
             void **e = m[k];
             e[0] = link_protect(k + 1 < b + BATCH ? m[k + 1] : NULL);
-            e[1] = (void *)um_tc_key;
+            e[1] = um_cache_mark(e);
         }
         um_central_give(av, i, m[b], BATCH);
     }

@@ -24,7 +24,7 @@ static void round_of(int arenas, size_t req)
             U_CHECK(e != NULL, "um_int_malloc");
             if (!e)
                 exit(1);
-            e[1] = (void *)um_tc_key;
+            e[1] = um_cache_mark(e);
             e[0] = link_protect(NULL);
             if (last)
                 last[0] = link_protect(e);

@@ -1,9 +1,10 @@
 /* free's small inline path compares only the first four bytes of a block's
- * word 1 with the cache key (tcache.h, tc_key_maybe); a live block whose
+ * word 1 with its cache mark (internal.h, um_cache_mark; tcache.h,
+ * tc_key_maybe); a live block whose
  * bytes 8..11 happen to equal them is not a double free. Its free goes to
  * the slow path, which compares the whole word, and the block is cached
  * like any other: the next malloc of its size returns it. A block whose
- * whole word 1 is the key is taken for one already freed, and is not
+ * whole word 1 is its mark is taken for one already freed, and is not
  * tested here (tests/misuse/double_free_small). */
 #include <string.h>
 
@@ -21,10 +22,11 @@ int main(void)
             return 1;
         size_t i = tc_req_slot(24);
         U_CHECK(um_tcp->room[i] != 0, "slot %zu has room (round %d)", i, round);
-        /* bytes 8..11: the key's first four bytes, in memory order; bytes
+        /* bytes 8..11: p's mark's first four bytes, in memory order; bytes
          * 12..15: its next four, each flipped */
         unsigned char key[8];
-        memcpy(key, &um_tc_key, sizeof key);
+        void *mark = um_cache_mark(p);
+        memcpy(key, &mark, sizeof key);
         /* volatile: gcc drops plain stores into a block that is freed next */
         volatile unsigned char *w = (unsigned char *)p + 8;
         for (int k = 0; k < 8; k++)
