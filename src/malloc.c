@@ -98,7 +98,7 @@ static _Atomic int fork_registered;
 static void fork_prepare(void)
 {
     um_lock_acquire(&init_lock); /* (skipped while single-threaded) */
-    um_fork_prepare();
+    um_fork_prepare(&init_lock);
 }
 
 static void fork_parent(void)
