@@ -45,12 +45,19 @@ static void note_origin(int param, int from)
 }
 
 /* A whole decimal, 0x-hex or 0-octal number (glibc reads a leading 0 as
- * octal: MALLOC_PERTURB_=0245 is 165), optionally negative (glibc reads
- * "-1" as the largest size: "never") and optionally ending in K, M or G
- * (x1024, x1024^2, x1024^3); 0 when it does not parse or overflows. */
+ * octal: MALLOC_PERTURB_=0245 is 165), after spaces or tabs and a sign if
+ * any (as glibc's tunables read it: " 64" and "+64" are 64, and "-1" the
+ * largest size: "never"), optionally ending in K, M or G (x1024, x1024^2,
+ * x1024^3); 0 when it does not parse or overflows. */
 static int parse_num(const char *s, size_t len, unsigned long long *out)
 {
-    if (!s || len == 0)
+    if (!s)
+        return 0;
+    while (len > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        len--;
+    }
+    if (len == 0)
         return 0;
     unsigned shift = 0;
     switch (s[len - 1]) {
@@ -62,9 +69,9 @@ static int parse_num(const char *s, size_t len, unsigned long long *out)
         len--;
     if (len == 0)
         return 0;
-    int neg = s[0] == '-';
-    s += neg;
-    len -= (size_t)neg;
+    int neg = s[0] == '-', sign = neg || s[0] == '+';
+    s += sign;
+    len -= (size_t)sign;
     int base = 10;
     if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
         base = 16;

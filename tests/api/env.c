@@ -146,10 +146,16 @@ int main(int argc, char **argv)
     run("mmap64k", T_ENV("GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536"));
     run("multi", T_ENV("GLIBC_TUNABLES=glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_threshold=65536"));
     run("toppad16m", T_ENV("GLIBC_TUNABLES=glibc.malloc.top_pad=16777216"));
+    /* spaces or tabs first, and a plus sign, as glibc's tunables read them */
+    run("mmap64k", T_ENV("MALLOC_MMAP_THRESHOLD_=+65536"));
+    run("mmap64k", T_ENV("MALLOC_MMAP_THRESHOLD_= 65536"));
+    run("mmap64k", T_ENV("MALLOC_MMAP_THRESHOLD_=\t 65536"));
+    run("mmap64k", T_ENV("GLIBC_TUNABLES=glibc.malloc.mmap_threshold=+65536"));
 
     /* garbage: ignored, defaults stay in force, nothing crashes */
     const char *garbage[] = {
         "MALLOC_MMAP_THRESHOLD_=abc", "MALLOC_MMAP_THRESHOLD_=-5x", "MALLOC_MMAP_THRESHOLD_=",
+        "MALLOC_MMAP_THRESHOLD_=  ", "MALLOC_MMAP_THRESHOLD_=+", "MALLOC_MMAP_THRESHOLD_=+-5",
         "MALLOC_TOP_PAD_=abc", "MALLOC_TOP_PAD_=-5x", "MALLOC_TRIM_THRESHOLD_=abc",
         "MALLOC_TRIM_THRESHOLD_=-5x", "MALLOC_MMAP_MAX_=abc", "MALLOC_ARENA_MAX=-5x",
         "MALLOC_PERTURB_=abc", "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=abc",
