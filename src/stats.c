@@ -215,18 +215,40 @@ static size_t account_cached(const struct account *a) { return a->bytes[K_TCACHE
  * points stderr at a file of its own (stderr = fopen(...)) finds the report
  * there. The lines go to that stream's descriptor, after what the stream
  * holds is flushed so that they keep their place among its output (fflush
- * and fileno allocate nothing). write() is a cancellation point: with a
- * cancel pending the report would stop after its first line, so
- * cancellation waits until it is out (as in glibc), and a pending request
- * stays pending. */
+ * and fileno allocate nothing). A stream with no descriptor (open_memstream,
+ * fopencookie) gets the lines through stdio, written first to an anonymous
+ * memory file and copied over once every lock is released (stdio may
+ * allocate there). write() is a cancellation point: with a cancel pending
+ * the report would stop after its first line, so cancellation waits until
+ * it is out (as in glibc), and a pending request stays pending. */
+static void stats_to_stream(FILE *fp)
+{
+    int mfd = (int)um_sys(SYS_memfd_create, "umalloc-stats", MFD_CLOEXEC);
+    if (mfd < 0)
+        return;
+    um_stats_print(mfd);
+    if (lseek(mfd, 0, SEEK_SET) == 0) {
+        char buf[512];
+        ssize_t n;
+        while ((n = read(mfd, buf, sizeof buf)) > 0 && fwrite(buf, 1, (size_t)n, fp) == (size_t)n)
+            ;
+        fflush(fp);
+    }
+    close(mfd);
+}
+
 PUBLIC void API(malloc_stats)(void)
 {
     int cancel_state;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+    int saved = errno;
     fflush(stderr);
     int fd = fileno(stderr);
     if (fd >= 0)
         um_stats_print(fd);
+    else
+        stats_to_stream(stderr);
+    errno = saved;
     pthread_setcancelstate(cancel_state, NULL);
 }
 

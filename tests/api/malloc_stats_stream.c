@@ -2,8 +2,36 @@
 // points stderr at a file of its own finds the report there, in its place
 // between what the program wrote before and after (a fully buffered stream,
 // with text waiting in its buffer when malloc_stats is called), and nothing
-// goes to descriptor 2.
+// goes to descriptor 2. A stream with no descriptor (open_memstream) gets
+// the report too, and errno is kept (fileno of such a stream sets EBADF).
 #include "../common.h"
+
+/* stderr pointed at a memory stream: the report lands in it, in order */
+static void memstream_case(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    CHECK(m != NULL);
+    FILE *saved = stderr;
+    stderr = m;
+    fprintf(stderr, "first line\n");
+    errno = 4321;
+    malloc_stats();
+    int e = errno;
+    fprintf(stderr, "last line\n");
+    stderr = saved;
+    CHECK(fclose(m) == 0);
+    CHECK(buf != NULL);
+    const char *first = strstr(buf, "first line\n"), *arena = strstr(buf, "Arena 0:"),
+               *total = strstr(buf, "Total (incl. mmap):"), *last = strstr(buf, "last line\n");
+    EXPECTF(first && arena && total && last && first < arena && arena < total && total < last,
+            "the memory stream holds (%zu bytes):\n%s", len, buf);
+    EXPECTF(e == 4321, "malloc_stats changed errno to %d", e);
+#ifndef UMALLOC_PREFIXED /* (there, libc's buffer is the sanitizer's malloc's: prefixed.h) */
+    free(buf);
+#endif
+}
 
 static char out[1 << 16], err2[1 << 12];
 
@@ -42,6 +70,7 @@ int main(void)
     EXPECTF(before == out && before < arena && arena < total && total < after,
             "out of order in the file:\n%s", out);
     EXPECTF(strstr(err2, "Arena") == NULL, "descriptor 2 got the report too:\n%s", err2);
+    memstream_case();
     free(p);
     return t_done();
 }
