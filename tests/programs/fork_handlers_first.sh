@@ -5,8 +5,8 @@
 # handler runs after umalloc's, its child handler before umalloc's. With a
 # second thread allocating (so the locks are taken for real), each fork
 # must finish in parent and child, as it does on glibc, which takes its
-# locks inside fork(). Both hung in um_lock_slow before 5f1e67a's
-# successor (internal.h, um_fork_skips).
+# locks inside fork(). Both hung in um_lock_slow on 5f1e67a (the fix:
+# internal.h, um_fork_skips).
 # timeout: 120
 set -eu
 [ -n "${UMALLOC_LIB:-}" ] || exit 77
