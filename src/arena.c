@@ -14,7 +14,6 @@
  * Invariant: every free chunk outside fast bins is in exactly one bin list,
  * and its neighbours are in use.
  */
-#include <pthread.h>
 #include <string.h>
 
 #include "bins.h"
@@ -48,9 +47,6 @@ void um_arena_init(arena *av, int index, struct central *c)
  * not change it (POSIX 2024, and glibc's promise). */
 void um_lock_slow(um_lock *l)
 {
-    if (unlikely(atomic_load_explicit(&um_fork_owner, memory_order_relaxed) != 0) &&
-        um_fork_skips(l))
-        return; /* held by the fork this thread is in (internal.h) */
     for (int i = 0; i < 64; i++) {
         if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0 && um_trylock(l))
             return;
@@ -951,24 +947,8 @@ extern void _IO_list_unlock(void) __attribute__((weak));
  * handler of the same fork: only the thread holding um_arenas_lock touches
  * it (two threads may fork at once; the second waits in prepare). */
 static int fork_locked;
-static um_lock *fork_outer; /* the caller's lock, held around ours (the init lock) */
-_Atomic uintptr_t um_fork_owner;
 
-/* See internal.h. Only the locks prepare took: the outer one, the arena
- * list's, each arena's and its central classes', the mapped chunks'. */
-int um_fork_skips(const um_lock *l)
-{
-    if (atomic_load_explicit(&um_fork_owner, memory_order_relaxed) != (uintptr_t)pthread_self())
-        return 0;
-    if (l == fork_outer || l == &um_arenas_lock || l == &um_mmap_lock)
-        return 1;
-    for (arena *a = &um_main_arena; a; a = um_arena_next(a))
-        if (l == &a->lock || um_central_holds_lock(a, l))
-            return 1;
-    return 0;
-}
-
-void um_fork_prepare(um_lock *outer)
+void um_fork_prepare(void)
 {
     if (!atomic_load_explicit(&um_initialized, memory_order_acquire))
         return;
@@ -983,8 +963,6 @@ void um_fork_prepare(um_lock *outer)
     }
     um_lock_acquire(&um_mmap_lock);
     fork_locked = 1;
-    fork_outer = outer;
-    atomic_store_explicit(&um_fork_owner, (uintptr_t)pthread_self(), memory_order_relaxed);
 }
 
 void um_fork_parent(void)
@@ -992,7 +970,6 @@ void um_fork_parent(void)
     if (!fork_locked)
         return;
     fork_locked = 0;
-    atomic_store_explicit(&um_fork_owner, 0, memory_order_relaxed);
     um_lock_release(&um_mmap_lock);
     for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
         um_central_unlock_all(a, 0);
@@ -1008,7 +985,6 @@ void um_fork_child(void)
     if (!fork_locked)
         return; /* single-threaded: no lock was taken, none is reset */
     fork_locked = 0;
-    atomic_store_explicit(&um_fork_owner, 0, memory_order_relaxed);
     um_lock_init(&um_mmap_lock);
     for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
         um_central_unlock_all(a, 1);

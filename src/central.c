@@ -608,15 +608,6 @@ void um_central_lock_all(arena *av)
     FOR_SLOTS(j)
         um_lock_acquire(&av->central->cls[j].lock);
 }
-/* Is l one of the class locks um_central_lock_all takes? (fork, arena.c) */
-int um_central_holds_lock(arena *av, const um_lock *l)
-{
-    FOR_SLOTS(j) {
-        if (l == &av->central->cls[j].lock)
-            return 1;
-    }
-    return 0;
-}
 void um_central_unlock_all(arena *av, int reset)
 {
     FOR_SLOTS(j) {

@@ -184,19 +184,6 @@ static inline int um_trylock(um_lock *l)
                                                    memory_order_relaxed);
 }
 void um_lock_slow(um_lock *l);
-/* Between umalloc's fork handlers the forking thread holds every allocator
- * lock (arena.c, um_fork_prepare), and other libraries' fork handlers may
- * still run there and allocate: those registered before umalloc's (their
- * constructors ran first) run after its prepare handler and, in the child,
- * before its child handler. glibc takes its malloc locks inside fork(),
- * after every prepare handler and before every child handler; umalloc can
- * only register handlers. So while um_fork_owner names a thread, that
- * thread's acquisitions and releases of the locks the fork holds are
- * skipped (um_fork_skips): no other thread can be inside them, and the
- * fork's own release comes last. Any other thread, and any other lock,
- * goes the usual way. */
-extern _Atomic uintptr_t um_fork_owner;
-int um_fork_skips(const um_lock *l);
 static inline void um_lock_acquire(um_lock *l)
 {
     if (likely(um_trylock(l)))
@@ -207,9 +194,6 @@ static inline void um_lock_release(um_lock *l)
 {
     if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0)
         return; /* skipped while single-threaded */
-    if (unlikely(atomic_load_explicit(&um_fork_owner, memory_order_relaxed) != 0) &&
-        um_fork_skips(l))
-        return; /* held by the fork this thread is in */
     if (unlikely(atomic_exchange_explicit(&l->v, 0, memory_order_release) == 2))
         um_sys(SYS_futex, &l->v, FUTEX_WAKE_PRIVATE, 1);
 }
@@ -382,7 +366,7 @@ arena *um_arena_get(void);                  /* this thread's arena, locked */
 void um_arena_release(arena *av);
 arena *um_arena_retry(arena *av);
 void um_arena_thread_detach(void);
-void um_fork_prepare(um_lock *outer);
+void um_fork_prepare(void);
 void um_fork_parent(void);
 void um_fork_child(void);
 void um_arena_note_contention(arena *av);
@@ -424,7 +408,6 @@ static inline size_t um_central_class_bytes(arena *av, size_t i)
 }
 void um_central_lock_all(arena *av);
 void um_central_unlock_all(arena *av, int reset);
-int um_central_holds_lock(arena *av, const um_lock *l);
 void um_central_check(arena *av);
 
 /* ---- large.c ---- */

@@ -10,6 +10,7 @@
  * the system malloc under ASan/TSan.
  * With DEBUG=1 every entry point ends with a full heap check (check.c).
  */
+#include <dlfcn.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -98,7 +99,7 @@ static _Atomic int fork_registered;
 static void fork_prepare(void)
 {
     um_lock_acquire(&init_lock); /* (skipped while single-threaded) */
-    um_fork_prepare(&init_lock);
+    um_fork_prepare();
 }
 
 static void fork_parent(void)
@@ -113,13 +114,71 @@ static void fork_child(void)
     um_lock_init(&init_lock);
 }
 
-/* Once: from the constructor below, or from the init when a malloc comes
- * first (another library's constructor: no other thread exists yet). */
+#ifndef UM_PREFIX
+/* glibc's registration, which pthread_atfork (a stub linked into every
+ * caller) calls; umalloc's own of the same name stands before it. */
+typedef int (*register_atfork_fn)(void (*)(void), void (*)(void), void (*)(void), void *);
+extern void *__dso_handle __attribute__((weak, visibility("hidden")));
+static _Atomic(register_atfork_fn) real_register;
+
+/* (every program looks it up at start-up: the names live with the hot
+ * tables, not in the read-only data a program that never reports keeps
+ * unmapped: tests/programs/lib_resident.sh) */
+static const char atfork_sym[] UM_HOT_CONST = "__register_atfork";
+static const char atfork_ver[] UM_HOT_CONST = "GLIBC_2.3.2";
+
+static register_atfork_fn libc_register_atfork(void)
+{
+    register_atfork_fn f = atomic_load_explicit(&real_register, memory_order_acquire);
+    if (!f) {
+        f = (register_atfork_fn)dlvsym(RTLD_NEXT, atfork_sym, atfork_ver);
+        if (!f)
+            f = (register_atfork_fn)dlsym(RTLD_NEXT, atfork_sym);
+        atomic_store_explicit(&real_register, f, memory_order_release);
+    }
+    return f;
+}
+#endif
+
+/* Once: from the constructor below, from the init when a malloc comes
+ * first, or from the first registration of anyone else's fork handlers
+ * (__register_atfork below). */
 static void fork_register(void)
 {
-    if (!atomic_exchange_explicit(&fork_registered, 1, memory_order_relaxed))
-        pthread_atfork(fork_prepare, fork_parent, fork_child);
+    if (atomic_exchange_explicit(&fork_registered, 1, memory_order_relaxed))
+        return;
+#ifndef UM_PREFIX
+    register_atfork_fn f = libc_register_atfork();
+    if (f) {
+        f(fork_prepare, fork_parent, fork_child, &__dso_handle ? __dso_handle : NULL);
+        return;
+    }
+#endif
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
+
+#ifndef UM_PREFIX
+/* Every pthread_atfork goes through here (the stub each caller links calls
+ * this name, and a preloaded or linked umalloc comes before libc). glibc
+ * takes its malloc locks inside fork(), after every prepare handler and
+ * before every parent or child handler; umalloc's handlers get that place
+ * by being registered before anyone else's (prepare handlers run in the
+ * reverse order of registration, the others in order). Without it, a
+ * library whose constructor ran before umalloc's (a preloaded umalloc is
+ * initialised last) had its prepare handler run after umalloc's had taken
+ * the locks: a handler that locks a mutex of its own, while another thread
+ * holding that mutex waits in malloc, deadlocked every fork
+ * (tests/programs/fork_handlers_first.sh). */
+PUBLIC int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+                             void *dso);
+PUBLIC int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+                             void *dso)
+{
+    fork_register();
+    register_atfork_fn f = libc_register_atfork();
+    return f ? f(prepare, parent, child, dso) : ENOMEM;
+}
+#endif
 
 /* Registered at load, not in the init: a fork while the init ran in
  * another thread (possible wherever threads exist before umalloc's first
