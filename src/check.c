@@ -204,7 +204,7 @@ static void check_bins(arena *av, size_t expect_free)
             if (!inuse(p) || chunk_free_bit(p))
                 FAIL("fast bin chunk not marked in use at", p);
             if (!um_cache_marked(chunk_to_mem(p)))
-                FAIL("fast bin chunk without the freed key at", p);
+                FAIL("fast bin chunk without its cache mark at", p);
             if (++n > (av->system_mem >> 5))
                 FAIL("cycle in fast bin", p);
         }

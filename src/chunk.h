@@ -27,9 +27,10 @@
  * another cache line, often one the neighbour's owner is writing, and its
  * load depended on the first (bench/relay, larson: docs/performance.md).
  * Chunks that a fast bin or a cache holds count as in use (no F, P set);
- * their second word holds their cache mark (internal.h, um_cache_mark). A chunk merged into the chunk
- * below keeps its old header, now inside the merged chunk's memory, with
- * F set, so a second free through a stale pointer to it is caught too.
+ * their second word holds their cache mark (internal.h, um_cache_mark). A
+ * chunk merged into the chunk below keeps its old header, now inside the
+ * merged chunk's memory, with F set, so a second free through a stale
+ * pointer to it is caught too.
  * Invariants: sizes are multiples of 16 and >= MINSIZE (fenceposts excepted),
  * mem is 16-aligned, no two free chunks touch (fast/tcache chunks count as in
  * use), and top is always the last chunk of its heap.

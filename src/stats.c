@@ -230,7 +230,8 @@ static void stats_to_stream(FILE *fp)
     if (lseek(mfd, 0, SEEK_SET) == 0) {
         char buf[512];
         ssize_t n;
-        while ((n = read(mfd, buf, sizeof buf)) > 0 && fwrite(buf, 1, (size_t)n, fp) == (size_t)n)
+        while (((n = read(mfd, buf, sizeof buf)) > 0 && fwrite(buf, 1, (size_t)n, fp) == (size_t)n) ||
+               (n < 0 && errno == EINTR))
             ;
         fflush(fp);
     }
