@@ -344,7 +344,7 @@ static UM_COLD _Noreturn void bad_header(const char *fn, void *mem, arena *av)
             q += cs;
         }
         /* the block below in use: not free in a bin (F) nor freed into a
-         * cache or a fast bin (its cache mark in word 1, see freed_in_cache) */
+         * cache or a fast bin (its cache mark in word 1, internal.h) */
         int named = q == p && prev && (w & CHUNK_FREE) == 0 &&
                     !um_cache_marked(chunk_to_mem((chunk *)prev));
         um_lock_release(&av->lock);
@@ -676,17 +676,13 @@ PUBLIC void *API(calloc)(size_t n, size_t size)
     return m;
 }
 
-/* Is the heap chunk at mem free in a cache (a thread's, a central batch, a
- * fast bin)? Its word 1 holds its cache mark (internal.h, um_cache_mark). */
-static inline int freed_in_cache(const void *mem) { return um_cache_marked(mem); }
-
 /* realloc for a heap chunk (classified): in place when the arena allows,
  * else move. */
 static void *realloc_heap(void *mem, size_t bytes, arena *av)
 {
     chunk *p = mem_to_chunk(mem);
     size_t oldsize = chunksize(p), nb = request2size(bytes);
-    if (unlikely(freed_in_cache(mem)))
+    if (unlikely(um_cache_marked(mem))) /* freed, in some cache (internal.h) */
         um_fatal("realloc", "double free of", mem, oldsize - SIZE_SZ);
     if (nb <= oldsize && oldsize - nb < MINSIZE)
         return mem;
@@ -952,7 +948,7 @@ static size_t usable_size(void *mem, const char *fn)
     struct um_owner o;
     size_t cs;
     if (classify(mem, fn, &o, &cs) == OWN_HEAP) {
-        if (unlikely(freed_in_cache(mem)))
+        if (unlikely(um_cache_marked(mem))) /* freed, in some cache (internal.h) */
             um_fatal(fn, "use after free of", mem, cs - SIZE_SZ);
         return chunk_usable(mem_to_chunk(mem));
     }

@@ -984,8 +984,8 @@ void um_tcache_free_slow(void *mem)
     chunk *p = mem_to_chunk(mem);
     size_t size = chunksize(p);
     /* the cache mark in word 1: freed already and held by a cache, a
-     * central batch or a fast bin, this thread's or another's (see
-     * freed_in_cache) */
+     * central batch or a fast bin, this thread's or another's (internal.h,
+     * um_cache_mark) */
     if (unlikely(um_cache_marked(mem)))
         um_fatal("free", "double free of", mem, size - SIZE_SZ);
     struct tcache *tc;
