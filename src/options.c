@@ -73,10 +73,14 @@ static int parse_num(const char *s, size_t len, unsigned long long *out)
     s += sign;
     len -= (size_t)sign;
     int base = 10;
-    if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    if (len >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
         base = 16;
         s += 2;
         len -= 2;
+        if (len == 0) { /* "0x" alone is 0, as glibc's tunables read it */
+            *out = 0;
+            return 1;
+        }
     } else if (len > 1 && s[0] == '0') {
         base = 8;
         s++;

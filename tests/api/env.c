@@ -100,6 +100,9 @@ static int child(const char *mode)
         heap_cycle(8 * T_MIB, &live, &after);
         EXPECTF(after + 6 * T_MIB <= live, "default trim threshold: arena %zu -> %zu after freeing 8 MiB",
                 live, after);
+    } else if (!strcmp(mode, "mmapmax0")) {
+        size_t c = mmapped(300 * 1024);
+        EXPECTF(c == 0, "mmap max 0: %zu of 8 x 300 KiB blocks mmapped", c);
     } else if (!strcmp(mode, "multi")) {
         size_t c = mmapped(100 * 1024);
         EXPECTF(c >= 6, "GLIBC_TUNABLES multi: only %zu of 8 x 100 KiB blocks mmapped", c);
@@ -151,6 +154,10 @@ int main(int argc, char **argv)
     run("mmap64k", T_ENV("MALLOC_MMAP_THRESHOLD_= 65536"));
     run("mmap64k", T_ENV("MALLOC_MMAP_THRESHOLD_=\t 65536"));
     run("mmap64k", T_ENV("GLIBC_TUNABLES=glibc.malloc.mmap_threshold=+65536"));
+    /* "0x" with no digit after it is 0, as glibc's tunables read it */
+    run("mmapmax0", T_ENV("MALLOC_MMAP_MAX_=0"));
+    run("mmapmax0", T_ENV("MALLOC_MMAP_MAX_=0x"));
+    run("mmapmax0", T_ENV("GLIBC_TUNABLES=glibc.malloc.mmap_max=0X"));
 
     /* garbage: ignored, defaults stay in force, nothing crashes */
     const char *garbage[] = {
