@@ -19,6 +19,11 @@ PY=/usr/bin/python3
 "$PY" -c 'import test.regrtest, test.test_threading' >/dev/null 2>&1 ||
     { echo "python3's test package not installed (libpython3.X-testsuite)"; exit 77; }
 
+# (absolute: the tests run in a directory of their own)
+case $UMALLOC_LIB in
+    ""|/*) ;;
+    *) UMALLOC_LIB=$(pwd)/$UMALLOC_LIB ;;
+esac
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
