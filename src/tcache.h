@@ -187,14 +187,14 @@ void *um_tcache_aligned_take(size_t i, size_t align) UM_INTERNAL;
 /* Might mem be cached already (its word 1 its cache mark, um_cache_mark)?
  * free's small inline path compares only the word's first four bytes. A
  * load whose bytes are not all in one store still in flight waits until
- * the stores it overlaps reach the cache, and programs write a block just before freeing it (a
- * temporary; bench/pairs 16 writes byte 15 last, the bench.h block header
- * a 4-byte size at bytes 8..11): the whole-word load waited on those
- * narrower stores. The four bytes miss bytes 12..15, and a 4-byte store at
- * byte 8 holds them all. A chance match sends the free to the slow path,
- * which compares the whole word. (15 interleaved runs of `pairs 16
- * --scale=2`: 8% less CPU than the whole-word compare; no instruction
- * more, cachegrind.) */
+ * the stores it overlaps reach the cache, and programs write a block
+ * just before freeing it (a temporary; bench/pairs 16 writes byte 15
+ * last, the bench.h block header a 4-byte size at bytes 8..11): the
+ * whole-word load waited on those narrower stores. The four bytes miss
+ * bytes 12..15, and a 4-byte store at byte 8 holds them all. A chance
+ * match sends the free to the slow path, which compares the whole word.
+ * (15 interleaved runs of `pairs 16 --scale=2`: 8% less CPU than the
+ * whole-word compare; no instruction more, cachegrind.) */
 static inline int tc_key_maybe(const void *mem)
 {
     uint32_t head;
