@@ -47,7 +47,7 @@ EXTRA_COLORS = ["#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 
 C_SOURCES = ["pairs", "bulk", "aligned", "heap_random", "trees", "server", "prodcons", "oneway",
              "xchurn", "prodcons_batch", "threads", "false_sharing", "realloc", "bigblocks",
-             "bigslots", "frag", "churn", "relay"]
+             "bigslots", "frag", "churn", "relay", "sweep"]
 REDIS_PORT = 6399
 
 
@@ -516,6 +516,10 @@ def make_workloads():
                             f"{n} thread(s) allocating privately, fixed total work"))
     ws.append(synthetic("threads-2u", "threads", ["2", "uniform"],
                         "2 threads allocating privately, sizes 16 B-1 KiB alike"))
+    for n in [1, 2]:
+        ws.append(synthetic(f"sweep-{n}", "sweep", [str(n)],
+                            f"{n} thread(s) filling a private table in runs of one size, "
+                            "four fifths of it freed in each sweep"))
     ws += [
         synthetic("false-active", "false_sharing", ["active", "2"],
                   "active false sharing: 2 threads malloc+write 8 B objects"),
