@@ -54,8 +54,8 @@ static inline void tag_block(char *p, size_t size, uint64_t tag)
         p[size - 1] = (char)tag;
 }
 
-/* The tag of block p, allocated as the seq-th block of its thread: the
- * size comes from the mix, the round from the block's place in it. */
+/* Check block p against its tag (thread, mix entry and count, written by
+ * worker); the mix entry gives the block's size, so its last byte too. */
 static inline void check_slot(targ *a, const char *p, uint64_t tag)
 {
     uint64_t t;
