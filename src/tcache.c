@@ -1126,8 +1126,10 @@ void um_tcache_thread_exit(void *arg)
         um_tc_state = TC_DEAD;
         um_tcp = &um_tc_empty; /* later calls (other destructors) bypass it */
         atomic_fetch_sub_explicit(&tc_live, 1, memory_order_relaxed);
-        tc_flush_all(tc);
-        tc_med_add(tc, tc->med_limit_bytes, 1);
+        /* off the list first: um_tcache_bytes reads listed caches' slots
+         * without their owner's cooperation, and the flush below writes
+         * them (ThreadSanitizer saw tests/unit/purge_emptied_state's
+         * malloc_stats read race with a worker's exit flush) */
         um_lock_acquire(&tc_list_lock);
         if (tc->prev)
             tc->prev->next = tc->next;
@@ -1136,6 +1138,8 @@ void um_tcache_thread_exit(void *arg)
         if (tc->next)
             tc->next->prev = tc->prev;
         um_lock_release(&tc_list_lock);
+        tc_flush_all(tc);
+        tc_med_add(tc, tc->med_limit_bytes, 1);
         um_arena_free(mem_to_chunk(tc->mem));
     }
     um_tc_state = TC_DEAD;
