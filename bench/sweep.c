@@ -9,7 +9,7 @@
  * its part is full it frees four fifths of it in one sweep and keeps the
  * other fifth, a window that moves on by a fifth every time (the slots
  * below the window are freed in the order they were filled, those above it
- * from the end down), so a block lives for up to five fills. The frees read
+ * from the end down), so a block lives for at most two fills. The frees read
  * nothing of the block except every 64th one's tag, which is checked.
  *
  * This is the shape of the classic SmartHeap benchmarks (mimalloc-bench's
