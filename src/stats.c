@@ -10,8 +10,9 @@
  * bytes in uordblks and cached + free in fordblks; malloc_stats, malloc_info,
  * the map and the picture print the three separately, from walk.c's one
  * classification. Each arena is read under its lock; output goes through
- * print.c, never stdio (malloc_info alone hands its finished text to the
- * caller's FILE, which its API requires).
+ * print.c, never stdio, except to a caller's FILE: malloc_info hands it its
+ * finished text, as its API requires, and malloc_stats its lines when
+ * stderr is a stream without a descriptor.
  */
 #include <fcntl.h>
 #include <malloc.h>
@@ -211,52 +212,31 @@ static void account_take(struct account *a, arena *only, int with_resident)
 static size_t account_free(const struct account *a) { return a->bytes[K_BINS] + a->bytes[K_TOP]; }
 static size_t account_cached(const struct account *a) { return a->bytes[K_TCACHE] + a->bytes[K_CENTRAL]; }
 
-/* glibc prints to the stderr stream, not to descriptor 2: a program that
- * points stderr at a file of its own (stderr = fopen(...)) finds the report
- * there. The lines go to that stream's descriptor, after what the stream
- * holds is flushed so that they keep their place among its output (fflush
- * and fileno allocate nothing). A stream with no descriptor (open_memstream,
- * fopencookie) gets the lines through stdio, written first to an anonymous
- * memory file and copied over once every lock is released (stdio may
- * allocate there). write() is a cancellation point: with a cancel pending
- * the report would stop after its first line, so cancellation waits until
- * it is out (as in glibc), and a pending request stays pending. */
-static void stats_to_stream(FILE *fp)
+/* Where the report's lines go: descriptor fd, or stream fp when it is set.
+ * A line is formatted on the stack and handed over whole. No allocator lock
+ * is held between lines (each arena's account is taken and released before
+ * its lines), so a stream whose writes allocate (open_memstream) may do so
+ * there. */
+struct stats_out {
+    int fd;
+    FILE *fp;
+};
+#define STATS_LINE 160
+static void stats_line(const struct stats_out *o, const char *line, size_t n)
 {
-    int mfd = (int)um_sys(SYS_memfd_create, "umalloc-stats", MFD_CLOEXEC);
-    if (mfd < 0)
-        return;
-    um_stats_print(mfd);
-    if (lseek(mfd, 0, SEEK_SET) == 0) {
-        char buf[512];
-        ssize_t n;
-        while (((n = read(mfd, buf, sizeof buf)) > 0 && fwrite(buf, 1, (size_t)n, fp) == (size_t)n) ||
-               (n < 0 && errno == EINTR))
-            ;
-        fflush(fp);
-    }
-    close(mfd);
-}
-
-PUBLIC void API(malloc_stats)(void)
-{
-    int cancel_state;
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
-    int saved = errno;
-    fflush(stderr);
-    int fd = fileno(stderr);
-    if (fd >= 0)
-        um_stats_print(fd);
+    if (n >= STATS_LINE)
+        n = STATS_LINE - 1;
+    if (o->fp)
+        fwrite(line, 1, n, o->fp);
     else
-        stats_to_stream(stderr);
-    errno = saved;
-    pthread_setcancelstate(cancel_state, NULL);
+        um_write(o->fd, line, n);
 }
+#define OUT(o, ...)                                                                                    do {                                                                                                   char line_[STATS_LINE];                                                                            stats_line(o, line_, um_snprintf(line_, sizeof line_, __VA_ARGS__));                           } while (0)
 
 /* glibc's lines (system, in use per arena and in total, mmap maxima), with
  * "in use" meaning the program's blocks and metadata; then what is cached
  * and free, and the RSS account. */
-void um_stats_print(int fd)
+static void stats_emit(const struct stats_out *o)
 {
     int cancel_state;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
@@ -266,9 +246,9 @@ void um_stats_print(int fd)
         struct account a;
         account_take(&a, av, 0);
         size_t u = a.bytes[K_LIVE] + a.bytes[K_META];
-        um_printf(fd, "Arena %d:\n", av->index);
-        um_printf(fd, "system bytes     = %10zu\n", a.region_bytes);
-        um_printf(fd, "in use bytes     = %10zu\n", u);
+        OUT(o, "Arena %d:\n", av->index);
+        OUT(o, "system bytes     = %10zu\n", a.region_bytes);
+        OUT(o, "in use bytes     = %10zu\n", u);
         sys += a.region_bytes;
         used += u;
         cached += account_cached(&a);
@@ -277,14 +257,51 @@ void um_stats_print(int fd)
     um_lock_acquire(&um_mmap_lock);
     struct um_mstats ms = um_mstats;
     um_lock_release(&um_mmap_lock);
-    um_printf(fd, "Total (incl. mmap):\n");
-    um_printf(fd, "system bytes     = %10zu\n", sys + ms.mmapped_mem);
-    um_printf(fd, "in use bytes     = %10zu\n", used + ms.mmapped_mem);
-    um_printf(fd, "max mmap regions = %10zu\n", ms.max_n_mmaps);
-    um_printf(fd, "max mmap bytes   = %10zu\n", ms.max_mmapped_mem);
-    um_printf(fd, "mmap cache bytes = %10zu (%zu freed mappings kept for reuse)\n", ms.mc_bytes, ms.mc_count);
-    um_printf(fd, "cached bytes     = %10zu (freed, kept in thread and central caches)\n", cached);
-    um_printf(fd, "free bytes       = %10zu (in bins and top)\n", freeb);
+    OUT(o, "Total (incl. mmap):\n");
+    OUT(o, "system bytes     = %10zu\n", sys + ms.mmapped_mem);
+    OUT(o, "in use bytes     = %10zu\n", used + ms.mmapped_mem);
+    OUT(o, "max mmap regions = %10zu\n", ms.max_n_mmaps);
+    OUT(o, "max mmap bytes   = %10zu\n", ms.max_mmapped_mem);
+    OUT(o, "mmap cache bytes = %10zu (%zu freed mappings kept for reuse)\n", ms.mc_bytes, ms.mc_count);
+    OUT(o, "cached bytes     = %10zu (freed, kept in thread and central caches)\n", cached);
+    OUT(o, "free bytes       = %10zu (in bins and top)\n", freeb);
+    pthread_setcancelstate(cancel_state, NULL);
+}
+
+void um_stats_print(int fd)
+{
+    struct stats_out o = {fd, NULL};
+    stats_emit(&o);
+}
+
+/* glibc prints to the stderr stream, not to descriptor 2: a program that
+ * points stderr at a file of its own (stderr = fopen(...)) finds the report
+ * there. The lines go to that stream's descriptor, after what the stream
+ * holds is flushed so that they keep their place among its output (fflush
+ * and fileno allocate nothing). A stream with no descriptor (open_memstream,
+ * fopencookie) gets them through stdio, line by line. (They were written to
+ * a memfd_create file first and copied over: where that call is refused,
+ * as in seccomp sandboxes, such a stream got no report at all,
+ * tests/api/malloc_stats_stream.) write() is a cancellation point: with a
+ * cancel pending the report would stop after its first line, so
+ * cancellation waits until it is out (as in glibc), and a pending request
+ * stays pending. */
+PUBLIC void API(malloc_stats)(void)
+{
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+    int saved = errno;
+    fflush(stderr);
+    struct stats_out o = {fileno(stderr), NULL};
+    if (o.fd < 0) {
+        o.fp = stderr;
+        stats_emit(&o);
+        fflush(stderr);
+    } else {
+        stats_emit(&o);
+    }
+    errno = saved;
+    pthread_setcancelstate(cancel_state, NULL);
 }
 
 /* ---- the RSS account ---- */
