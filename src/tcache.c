@@ -66,10 +66,24 @@ static const size_t tc_thread_share[TC_SHARE_N] UM_HOT_CONST =
     TC_SHARES(TC_TOTAL_MAX, TC_THREAD_MIN, TC_THREAD_MAX);
 _Static_assert(TC_TOTAL_MAX / TC_SHARE_N <= TC_THREAD_MIN, "past the table: the floor");
 
-/* Per-slot caps: ~16 KiB a small slot (8..512 chunks), ~8 KiB a medium
- * one (7 chunks of 1152 bytes down to 2 from 2816 bytes up): the thread
- * budget bounds the sum. A table, filled at init: the slow paths read it on
- * every refill and overflow. Medium caps were ~32 KiB: a class with a few
+/* Per-slot caps: 64 KiB for the three smallest chunk sizes (2048, 1365 and
+ * 1024 chunks of 32, 48 and 64 bytes), ~16 KiB for the other small slots
+ * (204 chunks of 80 bytes down to 15 of 1040), ~8 KiB a medium one (7 chunks of 1152 bytes down to 2
+ * from 2816 bytes up): the thread budget bounds the sum. A table, filled at
+ * init: the slow paths read it on every refill and overflow.
+ * The smallest sizes had 16 KiB (512 chunks of 32 bytes) like the rest: a
+ * program that frees thousands of tiny blocks and allocates them again
+ * (mimalloc-bench's sh8bench: 6,000 of every 7,321 of its blocks are 8 or
+ * 16 bytes) sent all but 512 of them through the central cache's shared
+ * batches, and got them back in other threads' order (docs/performance.md).
+ * With 64 KiB, 3 interleaved rounds of `sh8bench 4`: median user CPU 9.37 s
+ * against 11.98; bench/run.py --runs 5, both builds: sweep-2 0.279 s
+ * against 0.342, the suite's time, CPU, peak RSS and page-fault geomeans
+ * 0.99-1.00x; cachegrind: bulk 86.6 instructions a pair either way, trees
+ * 194.1 against 196.9. 64 KiB for every small slot also took sh8bench
+ * there, but bulk (sizes 16-1040 alike) went to 91.1 a pair: one thread's
+ * budget (1 MiB at most) then binds sooner, and more of its slots miss.
+ * Medium caps were ~32 KiB: a class with a few
  * live blocks then kept several times as many cached (bench/threads 1,
  * 4096 blocks of 16 B-4 KiB, about 4 live in each 1-4.6 KiB class: 2-13
  * cached in each, 23 KiB more parked centrally), and the overflow of a
@@ -83,6 +97,9 @@ _Static_assert(TC_TOTAL_MAX / TC_SHARE_N <= TC_THREAD_MIN, "past the table: the 
  * free sent the chunk above to the central cache, where it waited for the
  * decay (tests/api/top_down_trim: 1000 blocks of 6000 bytes freed last to
  * first left 6 MiB of heap in place). */
+#define TC_TINY_CHUNK 64                 /* chunk sizes up to this one... */
+#define TC_TINY_CAP ((size_t)64 << 10)   /* ...may cache this many bytes */
+_Static_assert(TC_TINY_CAP / MINSIZE <= UINT16_MAX, "limit and room are 16-bit counts");
 static uint16_t tc_cap[TC_SLOTS];
 static uint8_t tc_out_batch[TC_SLOTS]; /* see tc_free_only */
 #define TC_FREE_BATCH ((size_t)4096)
@@ -121,8 +138,8 @@ static void tc_caps_init(void)
             b = b < 4 ? 4 : b > 64 ? 64 : b;
         tc_out_batch[i] = (uint8_t)(b < 1 ? 1 : b);
         if (i < TC_MED_FIRST) {
-            m = 16384 / cs;
-            m = m < 8 ? 8 : m > 512 ? 512 : m;
+            m = (cs <= TC_TINY_CHUNK ? TC_TINY_CAP : 16384) / cs;
+            m = m < 8 ? 8 : m;
         } else {
             m = 8192 / cs;
             m = m < 2 ? 2 : m; /* two: see below */
