@@ -14,7 +14,6 @@
  * finished text, as its API requires, and malloc_stats its lines when
  * stderr is a stream without a descriptor.
  */
-#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -231,11 +230,15 @@ static void stats_line(const struct stats_out *o, const char *line, size_t n)
     else
         um_write(o->fd, line, n);
 }
-#define OUT(o, ...)                                                                                    do {                                                                                                   char line_[STATS_LINE];                                                                            stats_line(o, line_, um_snprintf(line_, sizeof line_, __VA_ARGS__));                           } while (0)
+#define OUT(o, ...)                                                                    \
+    do {                                                                               \
+        char line_[STATS_LINE];                                                        \
+        stats_line(o, line_, um_snprintf(line_, sizeof line_, __VA_ARGS__));           \
+    } while (0)
 
 /* glibc's lines (system, in use per arena and in total, mmap maxima), with
  * "in use" meaning the program's blocks and metadata; then what is cached
- * and free, and the RSS account. */
+ * and free (the RSS account is um_rss_print's). */
 static void stats_emit(const struct stats_out *o)
 {
     int cancel_state;

@@ -62,7 +62,8 @@ static int rounds(size_t al, size_t sz, int k, size_t *grew)
 int main(void)
 {
     /* (alignment, size, blocks at a time): small classes hold 16 KiB of
-     * chunks a slot, medium ones two chunks at least */
+     * chunks a slot (64 KiB up to 64-byte chunks), medium ones two chunks
+     * at least */
     static const struct { size_t al, sz; int k; } cases[] = {
         {64, 256, 16}, {64, 256, 32}, {32, 48, 16}, {128, 1000, 8}, {256, 24, 12}, {4096, 4096, 2}, {1024, 2000, 2},
     };

@@ -13,7 +13,7 @@
 #include "../common.h"
 #include "../../include/umalloc.h"
 
-enum { N = 3000, ROUNDS = 4 };
+enum { N = 9000, ROUNDS = 4 };
 
 static void *blk[N], *again[N], *odd[N];
 
@@ -23,7 +23,7 @@ int main(void)
     /* sizes in the thread cache's small range, each its own class */
     static const size_t sizes[] = {24, 40, 100, 1000};
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
-        size_t nmax = (size_t)t_scale(N, N / 3); /* well above a cache's 512 */
+        size_t nmax = (size_t)t_scale(N, N / 3); /* above a slot's cap (2048 chunks of 32 bytes) */
         size_t want = sizes[s] >= 1000 ? nmax / 10 : nmax, n = 0, nodd = 0;
         size_t usable = ((sizes[s] + 8 + 15) & ~(size_t)15) - 8;
         for (size_t k = 0; k < want; k++) {
