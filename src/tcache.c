@@ -68,9 +68,10 @@ _Static_assert(TC_TOTAL_MAX / TC_SHARE_N <= TC_THREAD_MIN, "past the table: the 
 
 /* Per-slot caps: 64 KiB for the three smallest chunk sizes (2048, 1365 and
  * 1024 chunks of 32, 48 and 64 bytes), ~16 KiB for the other small slots
- * (204 chunks of 80 bytes down to 15 of 1040), ~8 KiB a medium one (7 chunks of 1152 bytes down to 2
- * from 2816 bytes up): the thread budget bounds the sum. A table, filled at
- * init: the slow paths read it on every refill and overflow.
+ * (204 chunks of 80 bytes down to 15 of 1040), ~8 KiB a medium one (7
+ * chunks of 1152 bytes down to 2 from 2816 bytes up): the thread budget
+ * bounds the sum. A table, filled at init: the slow paths read it on every
+ * refill and overflow.
  * The smallest sizes had 16 KiB (512 chunks of 32 bytes) like the rest: a
  * program that frees thousands of tiny blocks and allocates them again
  * (mimalloc-bench's sh8bench: 6,000 of every 7,321 of its blocks are 8 or
