@@ -8,8 +8,10 @@ base=OLD.so --alloc new=NEW.so --allocs base,new --runs 7 ...`, whose runs
 are interleaved). For each workload it prints both medians, NEW's median
 over BASE's, a 95% bootstrap interval of that ratio (the runs of each side
 resampled), and the two-sided Mann-Whitney p-value of the two sets of runs;
-the verdict names a difference only when p < 0.05 and the interval leaves
-out 1. On this host one run swings 10-20% and a set of runs can move 2x an
+the verdict names a difference only when p < 0.05, the interval leaves
+out 1 and the ratio is at least 1% from 1 (--min-effect: page-fault counts
+vary so little that a difference of a few faults in 12,730 can pass the
+test). On this host one run swings 10-20% and a set of runs can move 2x an
 hour later (README, "One run is one sample"), so three or four runs a side
 rarely show less than a 15% change, and a difference in one set that is not
 in the next is the host: rerun before believing it. Lower is better for
@@ -95,7 +97,7 @@ def bootstrap_ratio(a, b, rng, reps):
     return (out[int(0.025 * (len(out) - 1))], out[int(0.975 * (len(out) - 1))])
 
 
-def compare(data, base, new, metric, only=None, reps=2000, seed=1):
+def compare(data, base, new, metric, only=None, reps=2000, seed=1, min_effect=0.01):
     """Rows (name, median base, median new, ratio, lo, hi, p, verdict) and
     the geometric mean (ratio, lo, hi) or None."""
     rng = random.Random(seed)
@@ -115,7 +117,9 @@ def compare(data, base, new, metric, only=None, reps=2000, seed=1):
         ratio = mb / ma
         lo, hi = bootstrap_ratio(a, b, rng, reps)
         p = mann_whitney_p(a, b)
-        if p < 0.05 and hi < 1:
+        if abs(ratio - 1) < min_effect:
+            verdict = "not shown"
+        elif p < 0.05 and hi < 1:
             verdict = "lower"
         elif p < 0.05 and lo > 1:
             verdict = "higher"
@@ -144,6 +148,8 @@ def main():
     ap.add_argument("--metric", default="wall", choices=METRICS)
     ap.add_argument("--only", help="regex over the workload names")
     ap.add_argument("--reps", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    ap.add_argument("--min-effect", type=float, default=0.01,
+                    help="a ratio within 1 +- this is never named (default 0.01)")
     args = ap.parse_args()
     with open(args.result) as f:
         data = json.load(f)
@@ -153,7 +159,8 @@ def main():
     for n in (args.base, args.new):
         if n not in names:
             sys.exit(f"compare.py: no allocator {n!r} in {args.result} (has: {', '.join(sorted(names))})")
-    rows, geo = compare(data, args.base, args.new, args.metric, args.only, args.reps)
+    rows, geo = compare(data, args.base, args.new, args.metric, args.only, args.reps,
+                        min_effect=args.min_effect)
     if not rows:
         sys.exit("compare.py: no workload has two runs or more of both")
     print(f"{args.metric}: {args.new} over {args.base}, medians; 95% bootstrap interval; Mann-Whitney p")

@@ -5,7 +5,9 @@
 # same 7 values in another order ("not shown", ratio 1), one with a single
 # run a side (left out); the exact Mann-Whitney p of 3 runs against 3 fully
 # apart is 0.1 (2 of 20 orderings), so a difference on so few runs is never
-# named; and an allocator the result does not hold is an error.
+# named; 7 runs a side 1% apart with no overlap (p 0.001) are below the
+# smallest effect named; and an allocator the result does not hold is an
+# error.
 # variants: release
 # timeout: 60
 set -eu
@@ -20,6 +22,8 @@ d = {"workloads": [
     {"name": "same", "results": {"base": runs(base), "new": runs(list(reversed(base)))}},
     {"name": "three", "results": {"base": runs([1.0, 1.1, 1.2]), "new": runs([2.0, 2.1, 2.2])}},
     {"name": "lone", "results": {"base": runs([1.0]), "new": runs([2.0])}},
+    {"name": "tiny", "results": {"base": runs([1000.0 + i for i in range(7)]),
+                                 "new": runs([1010.0 + i for i in range(7)])}},
 ]}
 json.dump(d, open(sys.argv[1], "w"))
 EOP
@@ -30,8 +34,9 @@ row slower | grep -q "| 1.300 |" || { echo "FAIL: slower's ratio"; exit 1; }
 row slower | grep -q "| 0.001 | higher |" || { echo "FAIL: slower's p or verdict"; exit 1; }
 row same | grep -q "| 1.000 |.*| not shown |" || { echo "FAIL: same"; exit 1; }
 row three | grep -q "| 0.100 | not shown |" || { echo "FAIL: three"; exit 1; }
+row tiny | grep -q "| 0.001 | not shown |" || { echo "FAIL: tiny (1%: never named)"; exit 1; }
 if echo "$out" | grep -q "^| lone |"; then echo "FAIL: one run a side was compared"; exit 1; fi
-echo "$out" | tail -1 | grep -q "over 3 workloads" || { echo "FAIL: geomean line"; exit 1; }
+echo "$out" | tail -1 | grep -q "over 4 workloads" || { echo "FAIL: geomean line"; exit 1; }
 if python3 bench/compare.py "$tmp/r.json" base other > "$tmp/err" 2>&1; then
     echo "FAIL: an unknown allocator was accepted"; exit 1
 fi
