@@ -144,13 +144,15 @@ static register_atfork_fn libc_register_atfork(void)
  * first, or from the first registration of anyone else's fork handlers
  * (__register_atfork below). The flag is set before the registration, so a
  * second caller returns at once, possibly before umalloc's handlers are in;
- * a thread registering its own handlers then could get in first. No second
- * thread exists at that moment: the first pthread_create allocates the new
- * thread's TLS vector with calloc in the creating thread, which runs the
- * init, and with it this registration, to the end before the new thread
- * starts (tests/programs/fork_register_early_thread.sh: a build that left
- * the registration to the constructor and __register_atfork deadlocked
- * there). */
+ * a thread registering its own handlers through __register_atfork then
+ * could get in first. No second thread exists at that moment: the first
+ * pthread_create allocates the new thread's TLS vector with calloc in the
+ * creating thread, which runs the init, and with it this registration, to
+ * the end before the new thread starts (tests/programs/
+ * fork_register_early_thread.sh: a build that left the registration to the
+ * constructor and __register_atfork deadlocked there). The prefixed build
+ * stands in front of nobody's registration: its constructor registers at
+ * load, before any of its functions can be called. */
 static void fork_register(void)
 {
     if (atomic_exchange_explicit(&fork_registered, 1, memory_order_relaxed))
