@@ -959,6 +959,7 @@ void um_fork_prepare(void)
     um_lock_acquire(&um_arenas_lock);
     for (arena *a = &um_main_arena; a; a = um_arena_next(a)) {
         um_lock_acquire(&a->lock);
+        um_purge_fork_prepare(a); /* (takes and drops class locks) */
         um_central_lock_all(a);
     }
     um_lock_acquire(&um_mmap_lock);
