@@ -882,8 +882,8 @@ static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
  * then copied. A perl program whose 3 threads had built and freed a 150 MB
  * heap, then forked 20 children that each allocated 3,000 strings, took
  * 37,000 copy-on-write faults a child and 5.8x glibc's time; after this,
- * 0.60-0.62 s against glibc's 0.63-0.65 (tests/api/fork_after_threads:
- * 8,017 faults a child before, 404 after). When nearly all the arena holds is free and at least
+ * glibc's (0.60-0.78 s against 0.63-0.82, five runs each;
+ * tests/api/fork_after_threads: 8,017 faults a child before, 404 after). When nearly all the arena holds is free and at least
  * FORK_DRAIN_MIN of it is parked, more than its bins hold, the parent
  * drains it here, once, and looks for the emptied state as a free would.
  * A process still using its heap (more than an eighth of it handed out)
