@@ -883,9 +883,10 @@ static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
  * heap, then forked 20 children that each allocated 3,000 strings, took
  * 37,000 copy-on-write faults a child and 5.8x glibc's time; after this,
  * glibc's (0.60-0.78 s against 0.63-0.82, five runs each;
- * tests/api/fork_after_threads: 8,017 faults a child before, 404 after). When nearly all the arena holds is free and at least
- * FORK_DRAIN_MIN of it is parked, more than its bins hold, the parent
- * drains it here, once, and looks for the emptied state as a free would.
+ * tests/api/fork_after_threads: 8,017 faults a child before, 404 after).
+ * When nearly all the arena holds is free and at least FORK_DRAIN_MIN of
+ * it is parked, more than its bins hold, the parent drains it here, once,
+ * and looks for the emptied state as a free would.
  * A process still using its heap (more than an eighth of it handed out)
  * keeps its cache: a fork followed by exec costs it nothing more. */
 #define FORK_DRAIN_MIN ((size_t)4 << 20) /* 1,024 pages a child would copy */

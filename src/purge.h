@@ -216,7 +216,7 @@ void um_purge_stats(arena *av, struct um_purge_stats *st);
 void um_purge_init(void);         /* settings, cgroup limit (um_options_init) */
 void um_purge_sync(void);         /* after mallopt changed a purge setting; no lock held */
 void um_purge_fork_child(void);
-void um_purge_fork_prepare(arena *av); /* av locked: the drain an emptied arena owes */
+void um_purge_fork_prepare(arena *av); /* av locked: drain what each child would copy */
 int um_purge_pressure(void);      /* RSS is near the memory limit */
 long um_purge_decay(void);        /* the decay in force, ms: -1 never, 0 at once */
 size_t um_purge_memory_limit(void);
