@@ -2,8 +2,8 @@
 // cflags: -pthread
 // Threads that build a large heap, free all of it and exit leave it parked
 // in the central cache; a process that then forks without freeing anything
-// itself (perl's threads followed by fork, python's thread pools followed by
-// multiprocessing) used to leave the drain of that cache into the bins to
+// itself (a perl program whose threads are joined before it forks) used to
+// leave the drain of that cache into the bins to
 // each child: its first malloc that found no fitting free chunk drained the
 // whole cache before growing the heap, writing a header into nearly every
 // page the child shared with its parent, so every such page was copied (a
