@@ -882,14 +882,16 @@ static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
  * then copied. A perl program whose 3 threads had built and freed a 150 MB
  * heap, then forked 20 children that each allocated 3,000 strings, took
  * 37,000 copy-on-write faults a child and 5.8x glibc's time; after this,
- * glibc's (0.60-0.78 s against 0.63-0.82, five runs each;
+ * as fast as glibc (0.60-0.78 s against 0.63-0.82, five runs each;
  * tests/api/fork_after_threads: 8,017 faults a child before, 404 after).
  * When nearly all the arena holds is free and at least FORK_DRAIN_MIN of
- * it is parked, more than its bins hold, the parent drains it here, once,
- * and looks for the emptied state as a free would.
- * A process still using its heap (more than an eighth of it handed out)
- * keeps its cache: a fork followed by exec costs it nothing more. */
-#define FORK_DRAIN_MIN ((size_t)4 << 20) /* 1,024 pages a child would copy */
+ * it is parked, more than half of what is free (so that a large top left
+ * by the last such drain does not bring on another at every fork), the
+ * parent drains it here, once, and looks for the emptied state as a free
+ * would. A process still using its heap (handing out more than an eighth
+ * of what it holds free) keeps its cache: a fork followed by exec costs it
+ * nothing more. */
+#define FORK_DRAIN_MIN ((size_t)4 << 20) /* up to 1,024 pages a child would copy */
 void um_purge_fork_prepare(arena *av)
 {
     if (RELAXED_LOAD(av->purge.emptied)) {
@@ -904,12 +906,13 @@ void um_purge_fork_prepare(arena *av)
      * blocks and exited), and enough of it to matter: the drain a child's
      * first carve would do before growing the heap, done here */
     size_t fr = arena_free(av), parked = um_arena_central_bytes(av);
-    if (parked >= FORK_DRAIN_MIN && parked > av->binned && fr <= av->system_mem &&
+    if (parked >= FORK_DRAIN_MIN && parked > fr / 2 && fr <= av->system_mem &&
         av->system_mem - fr <= fr / 8) {
         um_central_drain(av);
         um_consolidate(av);
     }
-    if (!av->purge.busy && um_purge_decay() > 0)
+    /* (the drain's frees may have begun the state already) */
+    if (!RELAXED_LOAD(av->purge.emptied) && um_purge_decay() > 0)
         emptied_try(av);
 }
 
