@@ -823,6 +823,15 @@ static int emptied_over(arena *av)
 
 /* The rest of a clock tick, out of line: the early return above saves no
  * registers. */
+/* In the state: the central cache and the fast bins into the bins, where
+ * the frees purge their chunks (free_coalesce); tick_due and fork. */
+static void emptied_drain(arena *av)
+{
+    RELAXED_STORE(av->purge.emptied, 2);
+    um_central_drain(av);
+    um_consolidate(av);
+}
+
 static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
 {
     if (now >= gnext)
@@ -841,9 +850,7 @@ static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
         } else if (av->purge.emptied == 1 || um_arena_central_bytes(av)) {
             /* (a give that read the state unset just before it began may
              * have parked after the first drain) */
-            RELAXED_STORE(av->purge.emptied, 2);
-            um_central_drain(av); /* its frees purge their chunks (free_coalesce) */
-            um_consolidate(av);
+            emptied_drain(av);
         }
     }
     /* chunks parked in the central cache that nobody took for the decay
@@ -882,7 +889,7 @@ static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
  * then copied. A perl program whose 3 threads had built and freed a 150 MB
  * heap, then forked 20 children that each allocated 3,000 strings, took
  * 37,000 copy-on-write faults a child and 5.8x glibc's time; after this,
- * as fast as glibc (0.60-0.78 s against 0.63-0.82, five runs each;
+ * 0.58-0.62 s against glibc's 0.52-0.65 (five interleaved runs each;
  * tests/api/fork_after_threads: 8,017 faults a child before, 404 after).
  * When nearly all the arena holds is free and at least FORK_DRAIN_MIN of
  * it is parked, more than half of what is free (so that a large top left
@@ -895,11 +902,8 @@ static UM_NOINLINE void tick_due(arena *av, uint64_t now, uint64_t gnext)
 void um_purge_fork_prepare(arena *av)
 {
     if (RELAXED_LOAD(av->purge.emptied)) {
-        if (um_arena_central_bytes(av)) { /* parked since the state began */
-            RELAXED_STORE(av->purge.emptied, 2);
-            um_central_drain(av);
-            um_consolidate(av);
-        }
+        if (um_arena_central_bytes(av)) /* parked since the state began */
+            emptied_drain(av);
         return;
     }
     /* nearly all of it free, most of that parked (threads that freed their

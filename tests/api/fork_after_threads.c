@@ -4,8 +4,8 @@
 // Threads that build a large heap, free all of it and exit leave it parked
 // in the central cache; a process that then forks without freeing anything
 // itself (a perl program whose threads are joined before it forks) used to
-// leave the drain of that cache into the bins to
-// each child: its first malloc that found no fitting free chunk drained the
+// leave the drain of that cache into the bins to each child: its first
+// malloc that found no fitting free chunk drained the
 // whole cache before growing the heap, writing a header into nearly every
 // page the child shared with its parent, so every such page was copied (a
 // perl program: 37,000 copy-on-write faults a child, 5.8x glibc's time).
