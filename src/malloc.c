@@ -624,12 +624,20 @@ static inline __attribute__((always_inline)) void free_body(void *mem)
             return;
         }
     } else if (um_heap_owns(p)) {
+        /* an aligned heap holds the region; the header is read only inside
+         * the heap's size, the rest of the region may be PROT_NONE (never
+         * committed, or trimmed): a pointer there is named by the generic
+         * path, not a SIGSEGV (tests/unit/free_far_arena; the box's range
+         * and the segment hint below are bounded the same way) */
+        h = um_heap_of(p);
+        uintptr_t end = (uintptr_t)h + RELAXED_LOAD(h->size);
+        if (unlikely((uintptr_t)p > end - CHUNK_HDR))
+            goto generic;
         size = hdr_flipped(p);
         if (unlikely((size & (IS_MMAPPED | NON_MAIN_ARENA | CHUNK_FREE)) != NON_MAIN_ARENA))
             goto generic;
         if (unlikely((size >> 4) - 2 >= TC_NBINS)) {
-            h = um_heap_of(p);
-            free_medium(mem, size, h->ar, (uintptr_t)h + RELAXED_LOAD(h->size));
+            free_medium(mem, size, h->ar, end);
             return;
         }
     } else if ((h = um_owner_seg_hint(p)) != NULL) {
