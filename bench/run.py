@@ -83,15 +83,17 @@ def log(msg=""):
 # allocators
 
 class Alloc:
-    def __init__(self, name, path):
+    def __init__(self, name, path, env=None):
         self.name = name
         self.path = path            # absolute path of the preload, or None (glibc)
+        self.env = env or {}        # variables its runs get (--alloc-env)
 
     def preload_env(self, base, force_libc=False, var="LD_PRELOAD"):
         """base plus the preload in `var` (BENCH_LAUNCH_PRELOAD: for bench/launch.c,
         which passes it on to its child as LD_PRELOAD)."""
         env = dict(base)
         env.pop("LD_PRELOAD", None)
+        env.update(self.env)
         if self.path:
             env[var] = self.path
         elif force_libc:
@@ -123,6 +125,13 @@ def libc_path():
 
 def parse_allocs(args):
     allocs = [list(a) for a in DEFAULT_ALLOCS]
+    alloc_env = {}
+    for spec in args.alloc_env or []:
+        name, sep, var = spec.partition(":")
+        if not sep or "=" not in var or not var.split("=", 1)[0]:
+            sys.exit("--alloc-env wants name:VAR=VALUE")
+        k, v = var.split("=", 1)
+        alloc_env.setdefault(name, {})[k] = v
     for spec in args.alloc or []:
         if "=" not in spec:
             sys.exit("--alloc wants name=path (path may be 'none' for no preload)")
@@ -148,7 +157,7 @@ def parse_allocs(args):
                              "or --skip-missing to benchmark only the others.")
                 sys.exit(f"error: {name}: {path} not found "
                          "(run: sh bench/install-peers.sh), or pass --skip-missing")
-        out.append(Alloc(name, path))
+        out.append(Alloc(name, path, alloc_env.get(name)))
     if args.allocs:
         want = args.allocs.split(",")
         out = [a for a in out if a.name in want]
@@ -1135,6 +1144,10 @@ def main():
     ap.add_argument("--alloc", action="append", metavar="NAME=PATH",
                     help="add or override an allocator (PATH relative to the repo root, "
                     "'none' = no preload); repeatable")
+    ap.add_argument("--alloc-env", action="append", metavar="NAME:VAR=VALUE",
+                    help="run allocator NAME with VAR=VALUE in its environment, e.g. "
+                    "--alloc umthp=build/libumalloc.so "
+                    "--alloc-env umthp:GLIBC_TUNABLES=glibc.malloc.hugetlb=1; repeatable")
     ap.add_argument("--allocs", help="comma-separated subset of allocator names to run")
     ap.add_argument("--no-cachegrind", action="store_true", help="skip the cachegrind runs")
     ap.add_argument("--skip-missing", action="store_true",
@@ -1328,7 +1341,8 @@ def main():
         "command": "python3 bench/run.py " + " ".join(shlex.quote(x) for x in sys.argv[1:]),
         "machine": machine_info(),
         "quick": args.quick, "runs": runs, "baseline": baseline, "pin_cpu": PIN_CPU,
-        "allocators": [{"name": a.name, "path": a.origin, "id": lib_id(a.path, a.origin)}
+        "allocators": [{"name": a.name, "path": a.origin,
+                        "id": lib_id(a.path, a.origin) + "".join(f" {k}={v}" for k, v in a.env.items())}
                        for a in allocs],
         "skipped": skipped, "passed": passed, "failed": failed, "known_peer_bugs": known,
         "elapsed_s": time.time() - start,

@@ -119,8 +119,7 @@ static size_t check_ptag(arena *av, chunk *p, size_t s)
         FAIL("free chunk without a purge tag at", p);
     const uintptr_t *w = (const uintptr_t *)p;
     uintptr_t lo = w[PTAG_WORD + 2], hi = w[PTAG_WORD + 3];
-    uintptr_t ilo = ((uintptr_t)p + PTAG_END + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1);
-    uintptr_t ihi = ((uintptr_t)p + s) & ~(uintptr_t)(um_pagesize - 1);
+    uintptr_t ilo = um_grain_up((uintptr_t)p + PTAG_END), ihi = um_grain_down((uintptr_t)p + s);
     if (!ptag_interval_ok(lo, hi, ilo, ihi))
         FAIL("purged pages outside their free chunk at", p);
     if (lo == hi && lo != 0)
@@ -142,8 +141,8 @@ static void check_purge(arena *av, int cursor_seen, size_t purged_now)
         FAIL("top's purged interval reversed in arena", av);
     chunk *top = av->top;
     if (top) {
-        uintptr_t lo = ((uintptr_t)top + PTAG_END + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1);
-        uintptr_t hi = ((uintptr_t)top + chunksize(top)) & ~(uintptr_t)(um_pagesize - 1);
+        uintptr_t lo = um_grain_up((uintptr_t)top + PTAG_END);
+        uintptr_t hi = um_grain_down((uintptr_t)top + chunksize(top));
         uintptr_t plo = um_purge_top_lo(av);
         if (ps->top_hi == hi && lo < hi && plo < hi)
             purged_now += hi - (plo > lo ? plo : lo);

@@ -40,6 +40,19 @@ arena *um_arena_of(chunk *p)
 
 static size_t page_align(size_t n) { return (n + um_pagesize - 1) & ~(um_pagesize - 1); }
 
+/* Heaps grow in whole pages, or with glibc.malloc.hugetlb=1 in whole huge
+ * pages (um_grain) that are asked for as huge pages: the bytes to add to a
+ * heap ending at end to make n more, and the new range's advice. A heap's
+ * end stays on a huge page's boundary (from the first growth on: the
+ * break is not one at the start), so its pages can be huge ones, and the
+ * trim and purge keep it there (trim.c, purge.c). */
+static size_t grow_incr(uintptr_t end, size_t n) { return um_grain_up(end + n) - end; }
+static void grown(void *start, size_t len)
+{
+    if (um_params.thp)
+        um_os_huge(start, len);
+}
+
 /* M_TOP_PAD as a growth adds it. The setting takes any size_t (mallopt's
  * negative ints, the environment's huge values), so it is capped here,
  * where it meets sizes: uncapped, mallopt(M_TOP_PAD, -4096) made
@@ -104,7 +117,7 @@ void um_heap_close_top(arena *av)
 /* Map a new aligned heap holding at least size bytes (header included). */
 heap *um_heap_new(size_t size, arena *av)
 {
-    size = page_align(size < HEAP_MIN_SIZE ? HEAP_MIN_SIZE : size);
+    size = grow_incr(0, size < HEAP_MIN_SIZE ? HEAP_MIN_SIZE : size);
     if (size > HEAP_MAX_SIZE)
         return NULL;
     heap *h = um_os_reserve_aligned(HEAP_MAX_SIZE, HEAP_MAX_SIZE);
@@ -114,6 +127,7 @@ heap *um_heap_new(size_t size, arena *av)
         um_os_unmap(h, HEAP_MAX_SIZE);
         return NULL;
     }
+    grown(h, size);
     region_mark(h, 1);
     h->ar = av;
     h->size = size;
@@ -125,12 +139,13 @@ heap *um_heap_new(size_t size, arena *av)
 /* Grow an aligned heap in place to new_size; 0 on success. */
 static int heap_grow(heap *h, size_t new_size)
 {
-    new_size = page_align(new_size);
+    new_size = grow_incr(0, new_size); /* (h is aligned to HEAP_MAX_SIZE) */
     if (new_size > HEAP_MAX_SIZE)
         return -1;
     if (new_size > h->committed) {
         if (um_os_commit((char *)h + h->committed, new_size - h->committed) != 0)
             return -1;
+        grown((char *)h + h->committed, new_size - h->committed);
         h->committed = new_size;
     }
     RELAXED_STORE(h->size, new_size);
@@ -172,10 +187,11 @@ static int grow_main_by(arena *av, size_t nb, size_t pad)
     size_t want = nb + pad + MINSIZE;
 
     if (h && h->kind == HEAP_BRK && old_end == (char *)um_os_brk_end()) {
-        size_t incr = page_align(want - (old_size < want ? old_size : want));
+        size_t incr = grow_incr((uintptr_t)old_end, want - (old_size < want ? old_size : want));
         if (incr < um_pagesize)
             incr = um_pagesize;
         if (brk_claim(old_end, incr)) {
+            grown(old_end, incr);
             brk_top_grew(av, h, old_size, incr);
             return 0;
         }
@@ -183,12 +199,13 @@ static int grow_main_by(arena *av, size_t nb, size_t pad)
         /* First use, or someone else moved the break: a new brk segment. */
         char *cur = um_os_brk_end();
         size_t lead = (size_t)(-(uintptr_t)cur & ALIGN_MASK);
-        size_t incr = page_align((uintptr_t)cur + lead + HEAP_HDR + want) - (uintptr_t)cur;
+        size_t incr = grow_incr((uintptr_t)cur, lead + HEAP_HDR + want);
         char *base = cur != (void *)-1 ? um_os_sbrk((intptr_t)incr) : NULL;
         if (base) {
             if (base != cur) { /* raced with a foreign sbrk: give up on brk */
                 um_os_sbrk(-(intptr_t)incr);
             } else {
+                grown(base, incr);
                 heap *nh = (heap *)(base + lead);
                 RELAXED_STORE(nh->size, incr - lead); /* read by owner.c */
                 nh->kind = HEAP_BRK;
@@ -218,10 +235,14 @@ static int grow_main_by(arena *av, size_t nb, size_t pad)
      * The segment, once larger than the brk heap, also becomes free()'s
      * fast-path range (owner.c, box_consider). */
     if (h && h->kind == HEAP_MMAP && old_end == (char *)h + h->size) {
-        size_t incr = page_align(want - (old_size < want ? old_size : want));
+        size_t need = want - (old_size < want ? old_size : want);
+        size_t incr = grow_incr((uintptr_t)old_end, need);
+        if (incr > h->reserved - h->size) /* (the last huge page may not fit) */
+            incr = page_align(need);
         if (incr < um_pagesize)
             incr = um_pagesize;
         if (incr <= h->reserved - h->size && um_os_commit((char *)h + h->size, incr) == 0) {
+            grown((char *)h + h->size, incr);
             set_head(av->top, (old_size + incr) | PREV_INUSE | CHUNK_FREE);
             RELAXED_STORE(h->size, h->size + incr); /* read by owner.c */
             um_owner_seg_resized();
@@ -241,16 +262,17 @@ static int grow_main_by(arena *av, size_t nb, size_t pad)
      * segment's address space stayed mapped after free and malloc_trim (a
      * reviewer's reproducer). Segments of a heap's size keep MAP_NORESERVE,
      * as glibc's heaps: they are committed a piece at a time. */
-    size_t len = page_align(HEAP_HDR + want);
+    size_t len = grow_incr(0, HEAP_HDR + want);
     size_t res = len > HEAP_MAX_SIZE ? len : HEAP_MAX_SIZE;
-    heap *nh = len > HEAP_MAX_SIZE ? um_os_reserve_accounted(res, um_pagesize)
-                                   : um_os_reserve_aligned(res, um_pagesize);
+    heap *nh = len > HEAP_MAX_SIZE ? um_os_reserve_accounted(res, um_grain())
+                                   : um_os_reserve_aligned(res, um_grain());
     if (!nh)
         return -1;
     if (um_os_commit(nh, len) != 0) {
         um_os_unmap(nh, res);
         return -1;
     }
+    grown(nh, len);
     RELAXED_STORE(nh->size, len); /* read by owner.c */
     nh->kind = HEAP_MMAP;
     nh->reserved = res;
@@ -390,9 +412,10 @@ int um_heap_top_fit(arena *av, size_t nb, size_t min)
         return 0;
     if (have >= nb + MINSIZE)
         return 1;
-    size_t part = page_align(nb + MINSIZE + growth_pad() - have);
+    size_t part = grow_incr((uintptr_t)av->top + have, nb + MINSIZE + growth_pad() - have);
     if (!brk_claim((char *)av->top + have, part))
         return 0;
+    grown((char *)av->top + have, part);
     brk_top_grew(av, av->last_heap, have, part);
     if (unlikely(av->trim_bytes != 0))
         um_trim_regrown(av);

@@ -110,6 +110,15 @@ static inline int um_cache_marked(const void *mem)
 static inline void set_top(arena *av, chunk *t) { __atomic_store_n(&av->top, t, __ATOMIC_RELAXED); }
 static inline chunk *peek_top(arena *av) { return __atomic_load_n(&av->top, __ATOMIC_RELAXED); }
 
+/* The unit in which heaps grow and free pages go back to the kernel: the
+ * page, or with glibc.malloc.hugetlb=1 the transparent huge page, so that
+ * a purge or a trim never breaks one up and the break and each heap grow
+ * to a huge page's boundary (heap.c, trim.c, purge.c). Set at the init,
+ * before any heap exists. */
+static inline size_t um_grain(void) { return um_params.thp ? um_params.thp : um_pagesize; }
+static inline uintptr_t um_grain_up(uintptr_t a) { return (a + um_grain() - 1) & ~(uintptr_t)(um_grain() - 1); }
+static inline uintptr_t um_grain_down(uintptr_t a) { return a & ~(uintptr_t)(um_grain() - 1); }
+
 /* The arena list only grows; walkers take no lock. */
 static inline arena *um_arena_next(arena *a) { return __atomic_load_n(&a->next, __ATOMIC_ACQUIRE); }
 
@@ -204,6 +213,7 @@ void *um_os_sbrk(intptr_t incr);           /* NULL on failure */
 void *um_os_brk_end(void);
 int um_os_thread_exiting(void);             /* in glibc's last stage of thread exit */
 void *um_os_map(size_t len);               /* read/write anonymous; NULL on failure */
+void *um_os_map_aligned(size_t len, size_t align); /* the same, at a multiple of align */
 void *um_os_reserve_aligned(size_t len, size_t align); /* PROT_NONE, aligned */
 void *um_os_reserve_accounted(size_t len, size_t align); /* the same; committing is charged */
 int um_os_commit(void *p, size_t len);     /* make read/write; 0 ok */
@@ -215,6 +225,8 @@ int um_os_move(void *p, size_t len, void *dst); /* pages to dst (MREMAP_FIXED); 
 void um_os_decommit(void *p, size_t len);  /* drop pages, keep the range usable */
 long um_os_read_file(const char *path, char *buf, size_t cap); /* bytes read, -1 on error */
 void um_os_shrink(void *p, size_t len);    /* drop pages and make PROT_NONE */
+size_t um_os_thp_size(void);               /* the kernel's huge page size; 0: THP off */
+void um_os_huge(void *p, size_t len);      /* ask for huge pages (glibc.malloc.hugetlb=1) */
 size_t um_os_ncpus(void);
 size_t um_os_rss(void);                   /* resident bytes (statm) */
 uintptr_t um_os_random(void);

@@ -270,10 +270,38 @@ static void set_tcache_tunable(const char *name, size_t nlen, const char *v, siz
     }
 }
 
+/* glibc.malloc.hugetlb, as in glibc 2.35 and later: 1 asks the kernel for
+ * transparent huge pages in the heaps and in mapped blocks of a huge page
+ * or more (madvise), and the break, every heap and every purge and trim
+ * move in whole huge pages (um_grain); 0 is the default. 2 (glibc maps
+ * hugetlbfs pages, which the administrator must reserve) is reported and
+ * ignored, as is 1 when the kernel has THP off. Read once, at the init:
+ * the heaps' growth and purges must agree on the unit for the whole run. */
+static void set_hugetlb_tunable(const char *name, size_t nlen, const char *v, size_t vlen)
+{
+    unsigned long long n;
+    if (!parse_num(v, vlen, &n)) {
+        warn_ignored("GLIBC_TUNABLES: ", name, nlen, v, vlen, NOT_A_NUMBER);
+    } else if (n == 0) {
+        um_params.thp = 0;
+    } else if (n == 1) {
+        size_t thp = um_os_thp_size();
+        if (thp)
+            um_params.thp = thp;
+        else
+            warn_ignored("GLIBC_TUNABLES: ", name, nlen, v, vlen,
+                         "this kernel has no transparent huge pages of 8 MiB or less "
+                         "(/sys/kernel/mm/transparent_hugepage)");
+    } else {
+        warn_ignored("GLIBC_TUNABLES: ", name, nlen, v, vlen,
+                     "umalloc has transparent huge pages (1), not hugetlbfs pages (2)");
+    }
+}
+
 /* GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536:glibc.malloc.top_pad=0
  * Names of other tunable namespaces (glibc.pthread.*, glibc.cpu.*) are
  * glibc's business and pass silently; a glibc.malloc name umalloc does not
- * take (hugetlb, check, tcache_unsorted_limit, a misspelling) is reported. */
+ * take (check, tcache_unsorted_limit, a misspelling) is reported. */
 static void parse_tunables(const char *s)
 {
     static const char prefix[] = "glibc.malloc.";
@@ -297,6 +325,10 @@ static void parse_tunables(const char *s)
                 }
             if (name_eq(key, klen, "tcache_count") || name_eq(key, klen, "tcache_max")) {
                 set_tcache_tunable(s, nlen, v, vlen);
+                known = 1;
+            }
+            if (name_eq(key, klen, "hugetlb")) {
+                set_hugetlb_tunable(s, nlen, v, vlen);
                 known = 1;
             }
             if (!known)
@@ -449,4 +481,9 @@ void um_options_print(int fd)
         tc_from = "off while perturb is set";
     um_printf(fd, "  %-15s %12s  %s\n", "tcache", RELAXED_LOAD(um_params.tcache_off) ? "off" : "on",
               tc_from);
+    if (um_params.thp)
+        um_printf(fd, "  %-15s %12s  GLIBC_TUNABLES (transparent huge pages of %zu KiB)\n", "hugetlb",
+                  "1", um_params.thp >> 10);
+    else
+        um_printf(fd, "  %-15s %12s  default\n", "hugetlb", "0");
 }

@@ -60,12 +60,13 @@ void *um_os_map(size_t len)
 /* Reserve len bytes aligned to align (a power of two >= page) with no access;
  * the caller commits what it uses. Maps len + align and trims the ends.
  * MAP_NORESERVE, as glibc's heaps: the pages made writable later are not
- * charged to the kernel's commit limit (um_os_reserve_accounted: they are). */
-static void *reserve(size_t len, size_t align, int flags)
+ * charged to the kernel's commit limit (um_os_reserve_accounted: they are).
+ * prot PROT_READ | PROT_WRITE: a mapping to use at once (um_os_map_aligned). */
+static void *reserve_prot(size_t len, size_t align, int flags, int prot)
 {
     int saved = errno;
     size_t span = len + align;
-    char *p = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+    char *p = mmap(NULL, span, prot, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
     errno = saved;
     if (p == MAP_FAILED)
         return NULL;
@@ -77,8 +78,13 @@ static void *reserve(size_t len, size_t align, int flags)
     return a;
 }
 
+static void *reserve(size_t len, size_t align, int flags) { return reserve_prot(len, align, flags, PROT_NONE); }
 void *um_os_reserve_aligned(size_t len, size_t align) { return reserve(len, align, MAP_NORESERVE); }
 void *um_os_reserve_accounted(size_t len, size_t align) { return reserve(len, align, 0); }
+void *um_os_map_aligned(size_t len, size_t align)
+{
+    return reserve_prot(len, align, 0, PROT_READ | PROT_WRITE);
+}
 
 int um_os_commit(void *p, size_t len)
 {
@@ -156,13 +162,15 @@ int um_os_move(void *p, size_t len, void *dst)
     return r;
 }
 
-/* Hand the pages back; the range stays mapped and reads as zero later. */
-void um_os_decommit(void *p, size_t len)
+static void advise(void *p, size_t len, int advice)
 {
     int saved = errno;
-    madvise(p, len, MADV_DONTNEED);
+    madvise(p, len, advice);
     errno = saved;
 }
+
+/* Hand the pages back; the range stays mapped and reads as zero later. */
+void um_os_decommit(void *p, size_t len) { advise(p, len, MADV_DONTNEED); }
 
 /* Read up to cap bytes of a small file (/proc, /sys) without stdio, by
  * system calls: the purge reads the memory limit and the RSS with an arena
@@ -197,6 +205,40 @@ void um_os_shrink(void *p, size_t len)
         madvise(p, len, MADV_DONTNEED);
     errno = saved;
 }
+
+/* The kernel's transparent huge page size when it gives them to ranges
+ * that ask (madvise or always in /sys/kernel/mm/transparent_hugepage/
+ * enabled), else 0: THP off ("never") or absent. Read once, at the init
+ * (glibc.malloc.hugetlb=1). */
+size_t um_os_thp_size(void)
+{
+    char buf[128];
+    long n = um_os_read_file("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof buf - 1);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    int on = 0; /* the mode in brackets: "always [madvise] never" */
+    for (long i = 0; i + 1 < n; i++)
+        if (buf[i] == '[')
+            on = buf[i + 1] == 'a' || buf[i + 1] == 'm';
+    if (!on)
+        return 0;
+    size_t size = (size_t)2 << 20; /* x86-64's, when the file below is missing */
+    n = um_os_read_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", buf, sizeof buf - 1);
+    if (n > 0) {
+        size_t v = 0;
+        for (long i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+            v = v * 10 + (size_t)(buf[i] - '0');
+        if (v <= um_pagesize || (v & (v - 1)) != 0 || v > ((size_t)8 << 20))
+            return 0; /* (64 KiB pages' 512 MiB: far past a heap's 64) */
+        size = v;
+    }
+    return size;
+}
+
+/* Ask for huge pages in [p, p + len) (p page-aligned). A hint: on failure
+ * the range keeps small pages. */
+void um_os_huge(void *p, size_t len) { advise(p, len, MADV_HUGEPAGE); }
 
 /* CPUs this process may run on, without sysconf (which may read files)
  * and without libc's wrapper (um_sys): the kernel returns how many bytes of

@@ -45,7 +45,7 @@ static inline int ptag_valid(const chunk *p, size_t size)
  * purge_chunk; check.c, check_ptag). */
 static inline int ptag_interval_ok(uintptr_t lo, uintptr_t hi, uintptr_t first, uintptr_t last)
 {
-    return lo == hi || (lo < hi && lo >= first && hi <= last && ((lo | hi) & (um_pagesize - 1)) == 0);
+    return lo == hi || (lo < hi && lo >= first && hi <= last && ((lo | hi) & (um_grain() - 1)) == 0);
 }
 
 /* A free neighbour c is being merged away: keep its purged pages if they
@@ -70,8 +70,7 @@ static inline void um_purge_mark(chunk *p, size_t size, struct um_piv k, uint64_
     if (size < um_pagesize)
         return;
     uintptr_t *w = (uintptr_t *)p;
-    uintptr_t lo = ((uintptr_t)p + PTAG_END + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1);
-    uintptr_t hi = ((uintptr_t)p + size) & ~(uintptr_t)(um_pagesize - 1);
+    uintptr_t lo = um_grain_up((uintptr_t)p + PTAG_END), hi = um_grain_down((uintptr_t)p + size);
     if (k.lo < lo)
         k.lo = lo;
     if (k.hi > hi)
@@ -149,7 +148,7 @@ static inline uintptr_t um_purge_top_lo(const arena *av)
 {
     uintptr_t lo = av->purge.top_lo, h = av->purge.top_high;
     if (h) {
-        uintptr_t cut = (h + PTAG_END + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1);
+        uintptr_t cut = um_grain_up(h + PTAG_END);
         if (cut > lo)
             lo = cut < av->purge.top_hi ? cut : av->purge.top_hi;
     }

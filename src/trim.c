@@ -13,15 +13,16 @@
 #include "bins.h"
 #include "purge.h"
 
-static size_t page_down(size_t n) { return n & ~(um_pagesize - 1); }
-
-/* Bytes of top beyond pad that whole pages could give back. */
+/* Bytes of top beyond pad that whole pages could give back: the new end a
+ * page boundary (with glibc.malloc.hugetlb=1 a huge page's, so that the
+ * break or heap end stays where the growth put it: um_grain). */
 static size_t top_excess(arena *av, chunk *top, size_t pad)
 {
     size_t tsize = top_size(av, top);
     if (tsize <= MINSIZE + 1 || tsize - MINSIZE - 1 <= pad) /* (pad may be any size_t: malloc_trim's) */
         return 0;
-    return page_down(tsize - MINSIZE - pad - 1);
+    uintptr_t end = (uintptr_t)top + tsize, keep = um_grain_up(end - (tsize - MINSIZE - pad - 1));
+    return keep < end ? end - keep : 0;
 }
 
 /* Main arena: shrink the brk heap (or release a mapped segment's tail pages). */

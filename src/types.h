@@ -278,6 +278,8 @@ struct um_params {
     int purge_decay_ms;     /* free pages and idle cached chunks go back after
                              * this; 0 at once, -1 never */
     int purge_thread;       /* the opt-in purge thread is wanted */
+    size_t thp;             /* glibc.malloc.hugetlb=1: the transparent huge
+                             * page size, else 0 (set once, at the init) */
 };
 
 /* Process-wide counters for mapped chunks (under um_mmap_lock). */

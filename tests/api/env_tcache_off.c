@@ -3,8 +3,9 @@
 // arena, where small chunks land in the fast bins as in glibc (mallinfo2's
 // smblks counts them), in every thread, and switching M_PERTURB on and off
 // again does not turn the caches back on. Other tcache counts and sizes,
-// and glibc.malloc names umalloc does not have, are ignored with one line
-// on stderr each; names of other namespaces pass silently. The test
+// glibc.malloc names umalloc does not have and the hugetlb values it does
+// not take, are ignored with one line on stderr each; names of other
+// namespaces pass silently. The test
 // re-executes itself (/proc/self/exe) with the variables set.
 #include "../common.h"
 #include <pthread.h>
@@ -83,9 +84,27 @@ int main(int argc, char **argv)
     run("off", T_ENV("GLIBC_TUNABLES=glibc.malloc.tcache_max=0"), none, 0);
     static const char *const count7[] = {"glibc.malloc.tcache_count=7", NULL};
     run("on", T_ENV("GLIBC_TUNABLES=glibc.malloc.tcache_count=7"), count7, 1);
-    static const char *const two[] = {"glibc.malloc.hugetlb=1", "glibc.malloc.tcache_max=abc",
+    static const char *const two[] = {"glibc.malloc.check=3", "glibc.malloc.tcache_max=abc",
                                       NULL};
-    run("on", T_ENV("GLIBC_TUNABLES=glibc.pthread.rseq=1:glibc.malloc.hugetlb=1:glibc.malloc.tcache_max=abc"),
+    run("on", T_ENV("GLIBC_TUNABLES=glibc.pthread.rseq=1:glibc.malloc.check=3:glibc.malloc.tcache_max=abc"),
         two, 2);
+    /* glibc.malloc.hugetlb: 1 (transparent huge pages: tests/unit/thp_heaps)
+     * and 0 pass silently where the kernel has THP; 2 (hugetlbfs) and a
+     * value that does not parse are reported */
+    char thp[128] = "";
+    int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
+    if (fd >= 0) {
+        ssize_t n = read(fd, thp, sizeof thp - 1);
+        thp[n > 0 ? n : 0] = 0;
+        close(fd);
+    }
+    int thp_on = strstr(thp, "[always]") || strstr(thp, "[madvise]");
+    static const char *const one[] = {"glibc.malloc.hugetlb=1", NULL};
+    run("on", T_ENV("GLIBC_TUNABLES=glibc.malloc.hugetlb=1"), thp_on ? none : one, thp_on ? 0 : 1);
+    run("on", T_ENV("GLIBC_TUNABLES=glibc.malloc.hugetlb=0"), none, 0);
+    static const char *const hugetlbfs[] = {"glibc.malloc.hugetlb=2", "hugetlbfs", NULL};
+    run("on", T_ENV("GLIBC_TUNABLES=glibc.malloc.hugetlb=2"), hugetlbfs, 1);
+    static const char *const junk[] = {"glibc.malloc.hugetlb=yes", "not a number", NULL};
+    run("on", T_ENV("GLIBC_TUNABLES=glibc.malloc.hugetlb=yes"), junk, 1);
     return t_done();
 }
