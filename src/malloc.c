@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "purge.h"
 #include "tcache.h"
 #include "umalloc.h"
 
@@ -279,6 +280,7 @@ static UM_COLD void *alloc_uncached_retry(size_t nb, int zeroed)
 static inline __attribute__((always_inline)) void *malloc_generic(size_t bytes, int zeroed)
 {
     um_ensure_init();
+    um_purge_restart_check();
     if (unlikely(bytes > MAX_REQUEST)) {
         errno = ENOMEM;
         return NULL;

@@ -523,16 +523,27 @@ int um_purge_pressure(void) { return atomic_load_explicit(&pressure, memory_orde
  * stamp: 6 of the 408 instructions of a bench/pairs 1M pair, and more of
  * its time (README, pairs-1m); a malloc from top now compares its new top
  * with the highest (no store while a loop takes the same block again).
+ * Seen at a read that follows the last one (last) by more than the decay
+ * time, the frees may be as old as that read: the program made no arena
+ * call or few since, and top is taken as young from `last`, so that this
+ * sweep can purge it. Stamped `now`, a program that freed a large heap and
+ * then called rarely kept it: its first call after a pause found top grown
+ * and young, and the span of calls to the next read had grown while it
+ * worked (tests/api/trim_after_burst: 16 MB stayed through any number of
+ * 2-second pauses). The price, for a program calling that rarely: a block
+ * it freed just before such a read and takes again faults its pages in.
  * av locked. */
-static void top_sample(arena *av, uint64_t now)
+static void top_sample(arena *av, uint64_t now, uint64_t last)
 {
     top_cut(av); /* before top_high is forgotten */
     chunk *top = av->top;
     uintptr_t t = (uintptr_t)top, hi = av->purge.top_seen;
     if (av->purge.top_high > hi)
         hi = av->purge.top_high;
-    if (top && (hi == 0 || (t < hi && hi - t > top_size(av, top) / 4)) && av->purge.top_stamp < now)
-        av->purge.top_stamp = now;
+    long decay = um_purge_decay();
+    uint64_t when = decay > 0 && last && now - last > (uint64_t)decay ? last : now;
+    if (top && (hi == 0 || (t < hi && hi - t > top_size(av, top) / 4)) && av->purge.top_stamp < when)
+        av->purge.top_stamp = when;
     av->purge.top_seen = t;
     av->purge.top_high = 0;
 }
@@ -558,7 +569,7 @@ static int purge_idle_arenas(arena *self, uint64_t now, long decay)
             continue;
         if (a->purge.now + (uint64_t)decay <= now && (um_arena_central_bytes(a) || a->purge.bin || a->purge.next_sweep <= now)) {
             a->purge.busy = 1; /* the drain's frees leave a's clock alone */
-            top_sample(a, now); /* frees since its last read: young from now */
+            top_sample(a, now, now); /* frees since its last read: young from now */
             um_central_drain(a);
             um_consolidate(a);
             top_sample_skip(a); /* what the drain merged into top was idle */
@@ -648,7 +659,7 @@ void um_purge_tick_slow(arena *av)
     av->purge.countdown = (int)span - 3 + (int)(((now >> 2) + ++av->purge.reads) & 3);
     uint64_t last = av->purge.now;
     av->purge.now = now;
-    top_sample(av, now);
+    top_sample(av, now, last);
     uint64_t gnext = atomic_load_explicit(&global_next, memory_order_relaxed);
     /* the clock has not moved since the last read, and nothing asked for a
      * look before it does (mallopt, the memory limit read: a 0 below): no
@@ -1078,7 +1089,7 @@ static void purge_arena_sweep(arena *a, uint64_t now, long decay)
 {
     for (int steps = 0; steps < 100000; steps++) {
         um_lock_acquire(&a->lock);
-        top_sample(a, now); /* (as in purge_idle_arenas) */
+        top_sample(a, now, now); /* (as in purge_idle_arenas) */
         if (a->purge.now + (uint64_t)(decay > 0 ? decay : 0) <= now && um_arena_central_bytes(a)) {
             a->purge.busy = 1;
             um_central_drain(a); /* nobody used it for the decay time */
@@ -1146,9 +1157,32 @@ static void purge_thread_sync(void)
     um_lock_release(&thread_lock);
 }
 
-/* In the child of fork the thread does not exist: it stays off until asked. */
+/* In the child of fork the thread does not exist. A child that goes on
+ * allocating for a while (a prefork server's worker, a postgres backend)
+ * has it started again, from its first tcache miss at least a decay time
+ * (and a second) after the fork: not from the handler, where a child that
+ * calls exec next has no use for a thread and may not start one, and not
+ * with a lock held (pthread_create allocates). Before, the thread asked
+ * for with UMALLOC_PURGE_THREAD=1 was gone for good in every child, and a
+ * backend that went quiet after a query kept its freed heap resident
+ * (tests/api/purge_thread_fork). */
+_Atomic int um_purge_restart;       /* the child's thread is to be started again */
+static uint64_t restart_after;      /* ms: not before */
+
+void um_purge_restart_slow(void)
+{
+    long decay = um_purge_decay();
+    if (um_now_ms() < restart_after + (decay > 0 ? (uint64_t)decay : 0))
+        return;
+    if (!atomic_exchange_explicit(&um_purge_restart, 0, memory_order_relaxed))
+        return; /* (another thread of the child's is starting it) */
+    RELAXED_STORE(um_params.purge_thread, 1);
+    purge_thread_sync();
+}
+
 void um_purge_fork_child(void)
 {
+    int wanted = RELAXED_LOAD(um_params.purge_thread);
     /* a read of the limit that the fork cut in half (the purge thread reads
      * it with no lock held, so fork does not wait for it): the thread that
      * would finish it is not in the child, which reads it again */
@@ -1159,6 +1193,8 @@ void um_purge_fork_child(void)
     thread_running = 0;
     RELAXED_STORE(um_params.purge_thread, 0);
     atomic_fetch_add_explicit(&thread_gen, 1, memory_order_relaxed);
+    restart_after = um_now_ms() + 1000;
+    atomic_store_explicit(&um_purge_restart, wanted, memory_order_relaxed);
 }
 
 /* UMALLOC_PURGE_THREAD=1: start the thread when the library is loaded. */

@@ -215,6 +215,15 @@ void um_purge_stats(arena *av, struct um_purge_stats *st);
 void um_purge_init(void);         /* settings, cgroup limit (um_options_init) */
 void um_purge_sync(void);         /* after mallopt changed a purge setting; no lock held */
 void um_purge_fork_child(void);
+/* A fork child whose parent ran the purge thread starts it again
+ * (purge.c): asked on the tcache-miss path of malloc, no lock held. */
+extern _Atomic int um_purge_restart;
+void um_purge_restart_slow(void);
+static inline void um_purge_restart_check(void)
+{
+    if (unlikely(atomic_load_explicit(&um_purge_restart, memory_order_relaxed)))
+        um_purge_restart_slow();
+}
 void um_purge_fork_prepare(arena *av); /* av locked: drain what each child would copy */
 int um_purge_pressure(void);      /* RSS is near the memory limit */
 long um_purge_decay(void);        /* the decay in force, ms: -1 never, 0 at once */

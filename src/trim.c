@@ -116,6 +116,42 @@ int um_trim_waits_for_decay(void)
            !RELAXED_LOAD(um_params.no_dyn_threshold) && um_purge_decay() > 0;
 }
 
+/* What a free leaves in top: M_TOP_PAD, or while the trim waits for the
+ * decay, twice the mmap threshold (more than the next block of the size
+ * that raised it can want back), and then only from a top of twice that;
+ * a free trims what lies above. A program
+ * that frees a large heap at the end of a burst of work and then makes few
+ * calls (a postgres backend after a query whose sorts grew blocks of 1-8
+ * MiB) left all of it in top: the decay purge runs on arena calls, and the
+ * first one after a pause found top grown by the frees and stamped it young
+ * (purge.c, top_sample). 97 MB of a 116 MB top stayed resident after the
+ * query and any number of calls, where glibc (whose dynamic trim threshold
+ * is twice the mmap threshold) kept 0.2 MB (tests/api/trim_after_burst).
+ * Trimming to the pad as glibc does took bench/bigslots 1.45x its time
+ * and 1.88x its faults (5 interleaved runs, bench/compare.py), and to
+ * twice the threshold from any top past the trim threshold 1.38x and
+ * 1.59x: its 5-25 MiB blocks come and go at the top. So only a top that
+ * holds half the heap or more is trimmed so (the end of a burst: nearly all
+ * the heap free; bigslots' first top of 148 MB, with 300 MB of blocks
+ * live, was, and the heap grew back 4 ms later: 23,000 faults more, 1.20x).
+ * A program whose
+ * heap grows back within the decay time of such a trim (bursts that repeat)
+ * has its frees leave top to the decay purge from then on (trim_repeats,
+ * um_trim_regrown). keep: the bytes to leave, when top holds at least twice
+ * as many; 0: the trim waits. */
+static size_t free_keeps(arena *av, size_t top)
+{
+    size_t pad = RELAXED_LOAD(um_params.top_pad);
+    if (!um_trim_waits_for_decay())
+        return pad;
+    if (av->trim_repeats)
+        return 0;
+    size_t keep = 2 * RELAXED_LOAD(um_params.mmap_threshold);
+    if (keep < pad)
+        keep = pad;
+    return top / 2 >= keep && top >= av->system_mem / 2 ? keep : 0;
+}
+
 /* A heap that breathes. A program that builds the same working memory
  * again and again (git add runs zlib's deflateInit and deflateEnd for every
  * file: about 300 KiB of 64 KiB blocks, all freed at the end) pushes top
@@ -153,6 +189,12 @@ void um_trim_regrown(arena *av)
     av->trim_bytes = 0;
     if (!trim_adapts() || um_now_ms() - av->trim_at > (uint64_t)um_purge_decay())
         return;
+    if (um_trim_waits_for_decay()) {
+        /* the trims left twice the mmap threshold (free_keeps): this
+         * program's bursts come back, and the decay serves it better */
+        av->trim_repeats = 1;
+        return;
+    }
     size_t bar = released < DYN_TRIM_MAX / 2 ? 2 * released : DYN_TRIM_MAX;
     if (bar > RELAXED_LOAD(um_params.trim_threshold))
         RELAXED_STORE(um_params.trim_threshold, bar);
@@ -171,16 +213,26 @@ void um_trim_after_free(arena *av)
      * instructions a pair) */
     size_t before = av->system_mem;
     if (av == &um_main_arena) {
-        if (chunksize(av->top) >= RELAXED_LOAD(um_params.trim_threshold) && !um_trim_waits_for_decay())
-            um_systrim(av, RELAXED_LOAD(um_params.top_pad));
-    } else if (!um_trim_waits_for_decay()) {
-        um_heap_trim(av, av->last_heap, RELAXED_LOAD(um_params.top_pad), 0);
+        size_t keep = free_keeps(av, chunksize(av->top));
+        if (chunksize(av->top) >= RELAXED_LOAD(um_params.trim_threshold) && keep)
+            um_systrim(av, keep);
+    } else {
+        size_t keep = free_keeps(av, chunksize(av->top));
+        if (keep)
+            um_heap_trim(av, av->last_heap, keep, 0);
     }
-    if (av->system_mem < before && trim_adapts()) {
-        /* (all the trims since the heap last grew: a round's frees come
-         * top-down, and each one past the threshold trims a part) */
-        av->trim_at = um_now_ms();
-        av->trim_bytes += before - av->system_mem;
+    if (av->system_mem < before) {
+        /* the end this trim left is not a change the decay purge should
+         * take for a heap at work (purge_top: a moved end makes top young,
+         * and the rest of a large top freed in a burst waited a decay time
+         * more, on calls that may not come) */
+        av->purge.top_end = (uintptr_t)av->top + chunksize(av->top);
+        if (trim_adapts()) {
+            /* (all the trims since the heap last grew: a round's frees
+             * come top-down, and each one past the threshold trims a part) */
+            av->trim_at = um_now_ms();
+            av->trim_bytes += before - av->system_mem;
+        }
     }
 }
 
