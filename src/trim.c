@@ -137,19 +137,20 @@ int um_trim_waits_for_decay(void)
  * A program whose
  * heap grows back within the decay time of such a trim (bursts that repeat)
  * has its frees leave top to the decay purge from then on (trim_repeats,
- * um_trim_regrown). keep: the bytes to leave, when top holds at least twice
- * as many; 0: the trim waits. */
+ * um_trim_regrown). The bytes to leave, when top holds at least twice as
+ * many; TRIM_WAITS: none go now. */
+#define TRIM_WAITS ((size_t)-1)
 static size_t free_keeps(arena *av, size_t top)
 {
     size_t pad = RELAXED_LOAD(um_params.top_pad);
     if (!um_trim_waits_for_decay())
         return pad;
     if (av->trim_repeats)
-        return 0;
+        return TRIM_WAITS;
     size_t keep = 2 * RELAXED_LOAD(um_params.mmap_threshold);
     if (keep < pad)
         keep = pad;
-    return top / 2 >= keep && top >= av->system_mem / 2 ? keep : 0;
+    return top / 2 >= keep && top >= av->system_mem / 2 ? keep : TRIM_WAITS;
 }
 
 /* A heap that breathes. A program that builds the same working memory
@@ -214,11 +215,11 @@ void um_trim_after_free(arena *av)
     size_t before = av->system_mem;
     if (av == &um_main_arena) {
         size_t keep = free_keeps(av, chunksize(av->top));
-        if (chunksize(av->top) >= RELAXED_LOAD(um_params.trim_threshold) && keep)
+        if (chunksize(av->top) >= RELAXED_LOAD(um_params.trim_threshold) && keep != TRIM_WAITS)
             um_systrim(av, keep);
     } else {
         size_t keep = free_keeps(av, chunksize(av->top));
-        if (keep)
+        if (keep != TRIM_WAITS)
             um_heap_trim(av, av->last_heap, keep, 0);
     }
     if (av->system_mem < before) {
