@@ -426,6 +426,9 @@ int um_mallopt(int param, int value)
         break;
     case M_UMALLOC_PURGE_THREAD:
         RELAXED_STORE(um_params.purge_thread, value != 0);
+        /* the program's own choice: a fork child's pending restart of
+         * its parent's thread (purge.c) is off */
+        atomic_store_explicit(&um_purge_restart, 0, memory_order_relaxed);
         purge_changed = 1;
         break;
     case M_ARENA_MAX:

@@ -94,10 +94,14 @@ static uintptr_t page_up(uintptr_t a) { return um_grain_up(a); }
 static uintptr_t page_down(uintptr_t a) { return um_grain_down(a); }
 
 /* How much of avail bytes (whole grains) the budget lets one madvise take:
- * whole grains too, so that a purge never breaks a huge page up. */
+ * whole grains too, so that a purge never breaks a huge page up, and one
+ * at least while any budget is left (a huge page larger than a step's
+ * STEP_BYTES: 8 MiB on some machines). */
 static size_t budget_take(const struct budget *b, size_t avail)
 {
     size_t n = um_grain_down(b->bytes);
+    if (n == 0 && b->bytes)
+        n = um_grain();
     return avail < n ? avail : n;
 }
 
@@ -200,6 +204,8 @@ static int purge_chunk(arena *av, chunk *c, uint64_t cutoff, struct budget *b)
         purge_range(av, ihi, ihi + n, b);
         ihi += n;
     }
+    if (ilo == ihi) /* (nothing purged: the empty interval is 0, 0) */
+        ilo = ihi = 0;
     w[PTAG_WORD + 2] = ilo;
     w[PTAG_WORD + 3] = ihi;
     return ilo == lo && ihi == hi;
@@ -1182,7 +1188,10 @@ void um_purge_restart_slow(void)
 
 void um_purge_fork_child(void)
 {
-    int wanted = RELAXED_LOAD(um_params.purge_thread);
+    /* (a child that forks again before its own restart passes it on: a
+     * daemon's double fork) */
+    int wanted = RELAXED_LOAD(um_params.purge_thread) ||
+                 atomic_load_explicit(&um_purge_restart, memory_order_relaxed);
     /* a read of the limit that the fork cut in half (the purge thread reads
      * it with no lock held, so fork does not wait for it): the thread that
      * would finish it is not in the child, which reads it again */

@@ -147,6 +147,10 @@ static size_t free_keeps(arena *av, size_t top)
         return pad;
     if (av->trim_repeats)
         return TRIM_WAITS;
+    /* (a mapped main segment gives its tail back with madvise, its size
+     * unchanged: no growth would show the program taking it back) */
+    if (av == &um_main_arena && av->last_heap && av->last_heap->kind != HEAP_BRK)
+        return TRIM_WAITS;
     size_t keep = 2 * RELAXED_LOAD(um_params.mmap_threshold);
     if (keep < pad)
         keep = pad;
@@ -213,12 +217,13 @@ void um_trim_after_free(arena *av)
      * cost no more than before; cachegrind bench pairs-1m, 453 -> 441
      * instructions a pair) */
     size_t before = av->system_mem;
+    size_t keep;
     if (av == &um_main_arena) {
-        size_t keep = free_keeps(av, chunksize(av->top));
-        if (chunksize(av->top) >= RELAXED_LOAD(um_params.trim_threshold) && keep != TRIM_WAITS)
+        if (chunksize(av->top) >= RELAXED_LOAD(um_params.trim_threshold) &&
+            (keep = free_keeps(av, chunksize(av->top))) != TRIM_WAITS)
             um_systrim(av, keep);
     } else {
-        size_t keep = free_keeps(av, chunksize(av->top));
+        keep = free_keeps(av, chunksize(av->top));
         if (keep != TRIM_WAITS)
             um_heap_trim(av, av->last_heap, keep, 0);
     }

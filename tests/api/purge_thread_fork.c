@@ -11,6 +11,8 @@
 // at once: a child that calls exec has no use for it). The child frees 24
 // MiB of heap blocks (all but the last, so top cannot take them; under the
 // emptied state's 32 MiB) and makes no call: the thread gives the pages back.
+// A grandchild forked at once (a daemon's double fork) gets it too; a child
+// that turned it off with mallopt before the restart keeps it off.
 #include <sys/wait.h>
 
 #include "../common.h"
@@ -61,20 +63,55 @@ static int child(void)
     return 0;
 }
 
+/* mode 1: fork again at once, the grandchild waits for its thread; mode 2:
+ * turn the thread off, then wait: it stays off */
+static int other_child(int mode)
+{
+    if (mode == 2 && mallopt(M_UMALLOC_PURGE_THREAD, 0) != 1)
+        return 10;
+    if (mode == 1) {
+        pid_t g = fork();
+        if (g < 0)
+            return 11;
+        if (g > 0) {
+            int st;
+            if (waitpid(g, &st, 0) != g || !WIFEXITED(st))
+                return 12;
+            return WEXITSTATUS(st);
+        }
+    }
+    p_sleep_ms(1400);
+    void *volatile late = malloc(300 * 1024);
+    free(late);
+    int want = mode == 1 ? 2 : 1;
+    if (t_threads_now() != want) {
+        fprintf(stderr, "%s: %d threads after the pause and a malloc, %d expected\n",
+                mode == 1 ? "grandchild" : "child that turned it off", t_threads_now(), want);
+        return 13;
+    }
+    return 0;
+}
+
+static void run_child(int mode)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0)
+        _exit(mode ? other_child(mode) : child());
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    EXPECTF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "mode %d: child status %d", mode, st);
+}
+
 int main(void)
 {
     p_need_umalloc();
     CHECK(mallopt(M_UMALLOC_PURGE_DECAY, 200) == 1);
     CHECK(mallopt(M_UMALLOC_PURGE_THREAD, 1) == 1);
     CHECKF(t_threads_now() == 2, "%d threads with the purge thread", t_threads_now());
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0)
-        _exit(child());
-    int st;
-    CHECK(waitpid(pid, &st, 0) == pid);
-    EXPECTF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
+    for (int mode = 0; mode < 3; mode++)
+        run_child(mode);
     CHECK(mallopt(M_UMALLOC_PURGE_THREAD, 0) == 1);
     return t_done();
 }

@@ -347,12 +347,15 @@ static void test_decay(void)
     um_central_check(a1b);
 
     /* at each tick the low-water mark (what never left) goes back; ticks in
-     * the future, so the purge's own tick (real clock) cannot interleave */
-    um_params.purge_decay_ms = 50;
+     * the future, so the purge's own tick (real clock) cannot interleave,
+     * and no decay while the batches are made: the carves are arena calls,
+     * whose real-clock ticks could set a mark between two gives (1 run in
+     * 18 released five batches at the first tick below) */
     uint64_t t0 = now + 3600 * 1000ull;
     arena *a2 = private_arena(94);
     void *heads[6];
     give_batches(a2, i, 6, per, heads);
+    um_params.purge_decay_ms = 50;
     size_t f2 = arena_free_bytes(a2);
     um_central_decay(a2, t0); /* first tick: only sets the mark */
     U_CHECK(um_central_class_bytes(a2, i) == 6 * B, "first tick releases nothing new: %zu",
