@@ -367,7 +367,7 @@ void *um_mmap_chunk(size_t nb, size_t align)
     }
     /* glibc.malloc.hugetlb=1, a mapping that can hold a huge page: at a
      * huge page's boundary (the kernel aligns only mappings of whole huge
-     * pages: 518 faults for a 16 MiB block in tests/unit/thp_heaps, 13
+     * pages: 518 faults for a 16 MiB block in tests/unit/thp_heaps, 7
      * aligned), all but its last piece in huge pages; a mremap that grows
      * or moves it keeps the advice */
     int huge = um_params.thp && len >= um_params.thp;
