@@ -89,10 +89,6 @@ static const struct budget step_budget UM_HOT_CONST = {STEP_BYTES, STEP_VISITS, 
 static const struct budget step_budget_sorted UM_HOT_CONST = {STEP_BYTES, STEP_VISITS, 0, 1, 0, 0};
 static const struct budget idle_budget UM_HOT_CONST = {4 * STEP_BYTES, 4 * STEP_VISITS, 0, 1, 0, 0};
 
-/* (in whole huge pages with glibc.malloc.hugetlb=1: um_grain) */
-static uintptr_t page_up(uintptr_t a) { return um_grain_up(a); }
-static uintptr_t page_down(uintptr_t a) { return um_grain_down(a); }
-
 /* How much of avail bytes (whole grains) the budget lets one madvise take:
  * whole grains too, so that a purge never breaks a huge page up, and one
  * at least while any budget is left (a huge page larger than a step's
@@ -155,8 +151,8 @@ static void purge_split(uintptr_t lo, uintptr_t hi, uintptr_t glo, uintptr_t ghi
     if (ghi < hi)
         um_os_decommit((void *)ghi, hi - ghi);
 }
-static uintptr_t small_page_up(uintptr_t a) { return (a + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1); }
-static uintptr_t small_page_down(uintptr_t a) { return a & ~(uintptr_t)(um_pagesize - 1); }
+static uintptr_t page_up(uintptr_t a) { return (a + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1); }
+static uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(um_pagesize - 1); }
 
 /* Purge the unpurged whole pages of free chunk c if it is old enough, within
  * the budget. The purged interval only grows (down to the first page, then up
@@ -180,10 +176,9 @@ static int purge_chunk(arena *av, chunk *c, uint64_t cutoff, struct budget *b)
     }
     if (w[PTAG_WORD + 1] > cutoff)
         return 1;
-    uintptr_t lo = page_up((uintptr_t)c + PTAG_END), hi = page_down((uintptr_t)c + size);
+    uintptr_t lo = um_grain_up((uintptr_t)c + PTAG_END), hi = um_grain_down((uintptr_t)c + size);
     if (unlikely(b->split))
-        purge_split(small_page_up((uintptr_t)c + PTAG_END), small_page_down((uintptr_t)c + size), lo,
-                    hi);
+        purge_split(page_up((uintptr_t)c + PTAG_END), page_down((uintptr_t)c + size), lo, hi);
     if (lo >= hi)
         return 1;
     uintptr_t ilo = w[PTAG_WORD + 2], ihi = w[PTAG_WORD + 3];
@@ -225,7 +220,7 @@ static void top_cut(arena *av)
     uintptr_t lo = um_purge_top_lo(av), old = av->purge.top_lo;
     chunk *top = av->top;
     if (unlikely(av->purge.emptied) && lo > old && top &&
-        av->purge.top_hi == page_down((uintptr_t)top + top_size(av, top)))
+        av->purge.top_hi == um_grain_down((uintptr_t)top + top_size(av, top)))
         emptied_reuse(av, lo - old); /* (lo is at most top_hi) */
     av->purge.top_lo = lo;
 }
@@ -260,10 +255,9 @@ static int purge_top(arena *av, uint64_t cutoff, size_t pad, struct budget *b)
     av->purge.top_end = (uintptr_t)top + tsize;
     if (tsize <= PTAG_END || tsize - PTAG_END <= pad) /* (pad may be any size_t: malloc_trim's) */
         return 1;
-    uintptr_t lo = page_up((uintptr_t)top + PTAG_END + pad), hi = page_down((uintptr_t)top + tsize);
+    uintptr_t lo = um_grain_up((uintptr_t)top + PTAG_END + pad), hi = um_grain_down((uintptr_t)top + tsize);
     if (unlikely(b->split)) /* (top's end is on a huge page's boundary: heap.c) */
-        purge_split(small_page_up((uintptr_t)top + PTAG_END + pad),
-                    small_page_down((uintptr_t)top + tsize), lo, hi);
+        purge_split(page_up((uintptr_t)top + PTAG_END + pad), page_down((uintptr_t)top + tsize), lo, hi);
     if (lo >= hi)
         return 1;
     top_cut(av);
@@ -1004,7 +998,7 @@ void um_purge_stats(arena *av, struct um_purge_stats *st)
         chunk *head = bin_at(av, i);
         for (chunk *c = head->fd; c != head; c = bin_link(av, c->fd, BIN_LINK_SMALL, c, "check")) {
             size_t size = chunksize(c);
-            uintptr_t lo = page_up((uintptr_t)c + PTAG_END), hi = page_down((uintptr_t)c + size);
+            uintptr_t lo = um_grain_up((uintptr_t)c + PTAG_END), hi = um_grain_down((uintptr_t)c + size);
             if (size < um_pagesize || lo >= hi)
                 continue;
             size_t p = 0;
@@ -1016,7 +1010,7 @@ void um_purge_stats(arena *av, struct um_purge_stats *st)
     }
     chunk *top = av->top;
     if (top) {
-        uintptr_t lo = page_up((uintptr_t)top + PTAG_END), hi = page_down((uintptr_t)top + top_size(av, top));
+        uintptr_t lo = um_grain_up((uintptr_t)top + PTAG_END), hi = um_grain_down((uintptr_t)top + top_size(av, top));
         uintptr_t plo = um_purge_top_lo(av);
         if (av->purge.top_hi == hi && lo < hi && plo < hi)
             st->purged_now += hi - (plo > lo ? plo : lo);

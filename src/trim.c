@@ -124,9 +124,9 @@ int um_trim_waits_for_decay(void)
  * calls (a postgres backend after a query whose sorts grew blocks of 1-8
  * MiB) left all of it in top: the decay purge runs on arena calls, and the
  * first one after a pause found top grown by the frees and stamped it young
- * (purge.c, top_sample). 97 MB of a 116 MB top stayed resident after the
- * query and any number of calls, where glibc (whose dynamic trim threshold
- * is twice the mmap threshold) kept 0.2 MB (tests/api/trim_after_burst).
+ * (purge.c, top_sample), where glibc's free trims it (its dynamic trim
+ * threshold is twice the mmap threshold). tests/api/trim_after_burst frees
+ * 111 MiB of such blocks: RSS +97 MB after the frees before, +16 MB now.
  * Trimming to the pad as glibc does took bench/bigslots 1.45x its time
  * and 1.88x its faults (5 interleaved runs, bench/compare.py), and to
  * twice the threshold from any top past the trim threshold 1.38x and

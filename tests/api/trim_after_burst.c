@@ -4,9 +4,10 @@
 // quiet: a postgres backend after a query whose sorts took 1-8 MiB blocks.
 // The frees used to leave the whole heap in top for the decay purge (the
 // trim waits for it once the threshold has risen, src/trim.c), and the
-// purge runs on arena calls: the process kept 97 MB resident of a 116 MB
-// top with no call, and with calls after a pause as well (the first one
-// found top grown and stamped it young). glibc's free trims it (0.2 MB).
+// purge runs on arena calls: with no call, RSS stayed 97 MB above what it
+// was before the burst (a helper's version of the same program with
+// 2-second pauses kept it through calls too: the first one after a pause
+// found top grown and stamped it young). glibc's free trims it.
 // Now a free leaves at most twice the mmap threshold in top (16 MiB here),
 // and the first arena calls after a pause longer than the decay give that
 // back too (src/purge.c, top_sample). (Rounds that repeat within the decay
