@@ -47,7 +47,7 @@ EXTRA_COLORS = ["#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 
 C_SOURCES = ["pairs", "bulk", "aligned", "heap_random", "trees", "server", "prodcons", "oneway",
              "xchurn", "prodcons_batch", "threads", "false_sharing", "realloc", "bigblocks",
-             "bigslots", "frag", "churn", "relay", "sweep"]
+             "bigslots", "frag", "churn", "relay", "sweep", "rounds"]
 REDIS_PORT = 6399
 
 
@@ -540,6 +540,9 @@ def make_workloads():
                   single=True, cg_scale=0.1, ops_unit="block"),
         synthetic("bigslots", "bigslots", [],
                   "20 buffers of 5-25 MiB, one replaced at a time and written in full"),
+        synthetic("rounds", "rounds", [],
+                  "rounds that build 96 MiB of 4-256 KiB blocks and free all of it, back to back",
+                  single=True, cg_scale=0.25, ops_unit="block"),
         synthetic("frag", "frag", [], "changing size mix over time, RSS sampled every 100 ms"),
         synthetic("churn", "churn", [], "short-lived threads that allocate and exit"),
     ]

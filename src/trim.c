@@ -140,13 +140,19 @@ int um_trim_waits_for_decay(void)
  * um_trim_regrown). The bytes to leave, when top holds at least twice as
  * many; TRIM_WAITS: none go now. */
 #define TRIM_WAITS ((size_t)-1)
+/* Do the trims follow the program (not pinned by the user, a decay to
+ * give back later)? um_trim_regrown. */
+static int trim_adapts(void)
+{
+    return !RELAXED_LOAD(um_params.no_dyn_threshold) && um_purge_decay() > 0;
+}
 static size_t free_keeps(arena *av, size_t top)
 {
     size_t pad = RELAXED_LOAD(um_params.top_pad);
+    if (av->trim_repeats && trim_adapts())
+        return TRIM_WAITS;
     if (!um_trim_waits_for_decay())
         return pad;
-    if (av->trim_repeats)
-        return TRIM_WAITS;
     /* (a mapped main segment gives its tail back with madvise, its size
      * unchanged: no growth would show the program taking it back) */
     if (av == &um_main_arena && av->last_heap && av->last_heap->kind != HEAP_BRK)
@@ -179,11 +185,6 @@ static size_t free_keeps(arena *av, size_t top)
  * 42,876; mimalloc 2,556), 2,153 faults and 0.65 s with this. */
 #define DYN_TRIM_MAX ((size_t)2 * DEFAULT_MMAP_THRESHOLD_MAX)
 
-static int trim_adapts(void)
-{
-    return !RELAXED_LOAD(um_params.no_dyn_threshold) && um_purge_decay() > 0;
-}
-
 /* Called after every growth of the heap (um_grow_top, um_heap_top_fit,
  * um_heap_adopt) when frees' trims released trim_bytes since the last one,
  * so that trim_bytes never counts more than the heap ever held (check.c).
@@ -203,6 +204,13 @@ void um_trim_regrown(arena *av)
     size_t bar = released < DYN_TRIM_MAX / 2 ? 2 * released : DYN_TRIM_MAX;
     if (bar > RELAXED_LOAD(um_params.trim_threshold))
         RELAXED_STORE(um_params.trim_threshold, bar);
+    /* trims of more than the bar can reach: the rounds' heap is larger
+     * than any threshold this leaves, and each round would give all of it
+     * back and fault it in again (tests/api/burst_loop: 80 MiB rounds,
+     * 20,480 faults each); from now on top waits for the decay, as when
+     * the mmap threshold has risen */
+    if (released >= DYN_TRIM_MAX / 2)
+        av->trim_repeats = 1;
 }
 
 /* After a large free: consolidate, and trim if top has grown past the bar

@@ -224,6 +224,10 @@ struct um_purge {
                             * used to begin again, or after a pause for time */
     uint64_t emptied_since; /* ms: the state began */
     uint64_t emptied_until; /* ms: no new state before (a state that was paused) */
+    int emptied_undone;     /* the program took back what the last state purged,
+                             * and no clock read since found a pause (purge.c) */
+    size_t emptied_sys0;    /* system_mem when the last state began */
+    size_t emptied_sys_low; /* and when it ended, if lower (its trims) */
     unsigned emptied_backoff; /* states in a row that were paused (purge.c) */
 };
 
@@ -248,8 +252,9 @@ struct arena {
     uint64_t trim_at;          /* ms: the last free's trim that gave memory back */
     size_t trim_bytes;         /* given back by frees' trims since the heap last grew (trim.c) */
     int trim_repeats;          /* the heap grew back within the decay time of such a
-                                * trim while the threshold had risen: frees leave
-                                * top to the decay purge from then on (trim.c) */
+                                * trim while the threshold had risen, or of trims
+                                * of 32 MiB or more: frees leave top to the decay
+                                * purge from then on (trim.c) */
     size_t binned;             /* bytes in the free chunks of the bins (not top, not
                                 * the fast bins): with top, what the arena holds free
                                 * (the emptied-arena purge, purge.c; checked by check.c) */
