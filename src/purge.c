@@ -714,9 +714,9 @@ void um_purge_tick_slow(arena *av)
  * about to idle: a batch job's rounds, each of which builds a heap and
  * frees all of it. The state would purge each round's heap and the next
  * round fault it all in again, as glibc's trimmed top does: bench/rounds
- * (12 rounds of 96 MiB of 4-256 KiB blocks) took 299,000 faults and 6.7 s
- * where tcmalloc took 27,000 and 0.78 s (3 interleaved runs); now 51,000
- * and 0.96 s, the first two rounds faulting. Up to a 32 MiB heap the
+ * (12 rounds of 96 MiB of 4-256 KiB blocks) took 298,859 faults and 7.26 s
+ * where tcmalloc took 27,195 and 0.67 s (3 interleaved runs, medians); now
+ * 51,095 and 1.23 s, the first two rounds faulting. Up to a 32 MiB heap the
  * raised trim threshold (the floor above, src/trim.c) kept such rounds
  * out already. A program that builds something else after the state
  * (bench/frag's phases: the next sizes grow the heap elsewhere, no purged
