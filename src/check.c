@@ -231,6 +231,12 @@ static void check_arena(arena *av)
         FAIL("emptied state with no start time in arena", av);
     if (av->purge.emptied && av->purge.emptied_reused > av->purge.emptied_stop)
         FAIL("emptied state past its reuse stop in arena", av); /* (emptied_reuse pauses it) */
+    /* (EMPTIED_AGAIN: set equal when a state begins, the low only lowered,
+     * both cleared together at a pause) */
+    if (av->purge.emptied_sys_low > av->purge.emptied_sys0)
+        FAIL("emptied state's heap marks out of order in arena", av);
+    if ((unsigned)av->purge.emptied_undone > 1)
+        FAIL("impossible emptied_undone in arena", av);
     /* what frees' trims gave back since the heap last grew came out of it */
     if (av->trim_bytes > av->max_system_mem || (av->trim_bytes && !av->trim_at))
         FAIL("trim record out of range in arena", av);
