@@ -867,8 +867,7 @@ static void emptied_try(arena *av)
         av->purge.emptied_undone = 1;
     if (av->purge.emptied_undone && !early)
         return;
-    av->purge.emptied_sys0 = av->system_mem;
-    av->purge.emptied_sys_low = av->system_mem;
+    size_t sys0 = av->system_mem;
     av->purge.emptied_held = 0; /* (one early end a pause) */
     av->purge.top_lo = um_purge_top_lo(av); /* top taken before the state is not its reuse */
     RELAXED_STORE(av->purge.emptied, 1);
@@ -878,6 +877,12 @@ static void emptied_try(arena *av)
     av->purge.next_sweep = 0;
     um_tcache_request_flush(1); /* every cache, at its next slow call */
     um_purge_tick_slow(av); /* now: drain the central cache, start a sweep */
+    /* the heap marks after that tick, whose clock read, when it finds a
+     * pause before this emptying, clears them: set before it, they were
+     * lost, and the state gave no evidence of a heap grown back (the next
+     * emptying purged again) */
+    av->purge.emptied_sys0 = sys0;
+    av->purge.emptied_sys_low = av->system_mem < sys0 ? av->system_mem : sys0;
 }
 
 /* In the state: purge the free chunk p (size bytes) that a free just made,
