@@ -67,5 +67,23 @@ int main(void)
     EXPECTF(f[0] > (long)(NBLK * BLK / 4096) / 2, "round 0 took only %ld faults", f[0]);
     for (int r = 3; r < 6; r++)
         EXPECTF(f[r] < f[0] / 10, "round %d took %ld faults (round 0: %ld)", r, f[r], f[0]);
+
+    /* the price: the last round's heap stays while the program makes no
+     * call (as under jemalloc, tcmalloc and mimalloc; glibc's trim gives it
+     * back), until its next call after the decay or until the purge thread,
+     * which gives it back with no call of the program's */
+    size_t kept = t_rss();
+    p_sleep_ms(900);
+    printf("idle 900 ms, no call: RSS %+ld KiB\n", ((long)t_rss() - (long)rss0) / 1024);
+    CHECK(mallopt(M_UMALLOC_PURGE_THREAD, 1) == 1);
+    size_t rss = kept;
+    for (int t = 0; t < 40 && rss >= rss0 + 16 * MiB; t++) {
+        p_sleep_ms(100);
+        rss = t_rss();
+    }
+    printf("purge thread on: RSS %+ld KiB\n", ((long)rss - (long)rss0) / 1024);
+    EXPECTF(rss < rss0 + 16 * MiB, "RSS %zu KiB 4 s after the purge thread started (%zu before)",
+            rss >> 10, rss0 >> 10);
+    CHECK(mallopt(M_UMALLOC_PURGE_THREAD, 0) == 1);
     return t_done();
 }
