@@ -1,4 +1,5 @@
-// calloc: zeroed memory for fresh and *reused* blocks of every size class,
+// calloc: zeroed memory (all of malloc_usable_size) for fresh and *reused*
+// blocks of every size class,
 // calloc(0, n) / calloc(n, 0), and nmemb*size overflow -> NULL + ENOMEM.
 #include "../common.h"
 
@@ -10,9 +11,12 @@ static void dirty_then_calloc(size_t n)
     free(p);
     unsigned char *q = calloc(1, n);
     CHECKF(q != NULL, "calloc(1, %zu)", n);
-    size_t bad = t_first_not(q, n, 0);
-    EXPECTF(bad == (size_t)-1, "calloc(1, %zu) after free of a dirty block: byte %zu = %#x",
-            n, bad, bad == (size_t)-1 ? 0 : q[bad]);
+    /* every usable byte, as glibc clears them: a program may grow into
+     * what malloc_usable_size reports */
+    size_t u = malloc_usable_size(q);
+    size_t bad = t_first_not(q, u, 0);
+    EXPECTF(bad == (size_t)-1, "calloc(1, %zu) after free of a dirty block: byte %zu of %zu usable = %#x",
+            n, bad, u, bad == (size_t)-1 ? 0 : q[bad]);
     memset(q, 0xee, n);
     free(q);
 }
