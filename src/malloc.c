@@ -674,6 +674,42 @@ PUBLIC void API(free)(void *mem)
     DEBUG_CHECK();
 }
 
+/* calloc's length to clear in heap chunk m from its slow path: its usable
+ * size when its header gives a size that chunk can have (its class's, or
+ * the request's with a remainder too small to split, or a carved run's
+ * first chunk, which takes what does not divide: under twice the class),
+ * else the request alone (a header an overflow changed: free names it). */
+static size_t calloc_heap_len(void *m, size_t bytes)
+{
+    size_t nb = request2size(bytes), cls = nb;
+    if (nb > TC_MAX_CHUNK && nb <= TC_MED_MAX_CHUNK)
+        cls = tc_slot_size(tc_med_index(nb));
+    size_t cs = chunksize(mem_to_chunk(m));
+    return cs >= nb && cs < 2 * cls + MINSIZE ? cs - SIZE_SZ : bytes;
+}
+
+/* calloc of a mapped chunk that the mapping cache handed out again (up to
+ * a few times the request: large.c): the request is cleared, and the rest
+ * of what malloc_usable_size reports is given back to the kernel (its
+ * whole pages come back as zeros) and the two partial pages cleared.
+ * Clearing all of it faulted in pages the last owner never touched (a
+ * 16 MiB calloc served by a kept 60 MiB mapping: 62 MB resident instead
+ * of 18). */
+static void calloc_clear_recycled(void *m, size_t bytes)
+{
+    uintptr_t lo = (uintptr_t)m + bytes, end = (uintptr_t)m + API(malloc_usable_size)(m);
+    memset(m, 0, bytes);
+    uintptr_t plo = (lo + um_pagesize - 1) & ~(uintptr_t)(um_pagesize - 1);
+    uintptr_t phi = end & ~(uintptr_t)(um_pagesize - 1);
+    if (plo >= phi) {
+        memset((void *)lo, 0, end - lo);
+        return;
+    }
+    memset((void *)lo, 0, plo - lo);
+    um_os_decommit((void *)plo, phi - plo);
+    memset((void *)phi, 0, end - phi); /* (the canary follows end) */
+}
+
 PUBLIC void *API(calloc)(size_t n, size_t size)
 {
     size_t bytes;
@@ -685,19 +721,23 @@ PUBLIC void *API(calloc)(size_t n, size_t size)
      * glibc, jemalloc and mimalloc do: a program may use what
      * malloc_usable_size reports (a string buffer growing into its slack),
      * and before, calloc(1, 20) left bytes 20..23 as the block's last user
-     * had written them (tests/api/calloc). At most 15 bytes more for a
-     * small class; for a medium one, up to its class's rounding. */
+     * had written them (tests/api/calloc). The length comes from the slot
+     * or is bounded by the request, never from a cached chunk's header
+     * alone: an overflow of the block below can change that header, and a
+     * memset of what it decodes to ran off the heap (SIGSEGV) where free()
+     * names the overflow (tests/misuse/calloc_overflowed_header). */
     void *m;
-    if (likely(bytes <= TC_MAX_REQUEST) && (m = tc_pop(um_tcp, tc_req_index(bytes)))) {
-        memset(m, 0, chunksize(mem_to_chunk(m)) - SIZE_SZ);
+    size_t i = tc_req_index(bytes);
+    if (likely(bytes <= TC_MAX_REQUEST) && (m = tc_pop(um_tcp, i))) {
+        memset(m, 0, (i << 4) - SIZE_SZ); /* a small slot's chunks are its size */
         DEBUG_CHECK();
         return m;
     }
     m = calloc_generic(bytes);
     if (m && !chunk_is_mmapped(mem_to_chunk(m)))
-        memset(m, 0, chunk_usable(mem_to_chunk(m)));
+        memset(m, 0, calloc_heap_len(m, bytes));
     else if (m && um_mmap_recycled(mem_to_chunk(m)))
-        memset(m, 0, API(malloc_usable_size)(m)); /* not the kernel's zeros */
+        calloc_clear_recycled(m, bytes); /* not the kernel's zeros */
     DEBUG_CHECK();
     return m;
 }

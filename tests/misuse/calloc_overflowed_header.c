@@ -1,0 +1,40 @@
+// expect-abort: ^umalloc: (free\(\): corrupted header of 0x[0-9a-f]+: heap overflow past the end of 0x[0-9a-f]+ \(size [0-9]+\), or underflow of 0x[0-9a-f]+|check\(\): chunk header overwritten \(not one umalloc wrote\) at 0x[0-9a-f]+)$
+// A one-byte overflow of a 24-byte block a changes the size word of the
+// freed block b just above it (cached); calloc then hands b out again. calloc
+// clears the whole usable size (src/malloc.c), but takes that length from the
+// slot or bounds it by the request, not from b's header alone: a memset of
+// what the changed header decodes to ran off the heap (SIGSEGV). Now the
+// free of b names the overflow (the debug build's heap check, after the
+// calloc, names the header first).
+#include "../common.h"
+
+int main(void)
+{
+    char *a = NULL, *b = NULL;
+    size_t ua = 0;
+    for (int tries = 0; tries < 1000; tries++) {
+        char *x = malloc(24), *y = malloc(24);
+        if (!x || !y)
+            return 2;
+        size_t ux = malloc_usable_size(x);
+        if (y > x + ux && y <= x + ux + 16) {
+            a = x;
+            b = y;
+            ua = ux;
+            break;
+        }
+    }
+    if (!a) {
+        puts("could not get two adjacent 24-byte blocks; cannot stage the overflow");
+        return 3;
+    }
+    free(b);
+    char *volatile end = a + ua; /* hides the overflow from the compiler */
+    end[0] = 0x41;
+    char *c = calloc(1, 24);
+    if (!c)
+        return 4;
+    free(c);
+    puts("survived");
+    return 0;
+}
