@@ -6,28 +6,13 @@
 // what the changed header decodes to ran off the heap (SIGSEGV). Now the
 // free of b names the overflow (the debug build's heap check, after the
 // calloc, names the header first).
-#include "../common.h"
+#include "adjacent.h"
 
 int main(void)
 {
-    char *a = NULL, *b = NULL;
-    size_t ua = 0;
-    for (int tries = 0; tries < 1000; tries++) {
-        char *x = malloc(24), *y = malloc(24);
-        if (!x || !y)
-            return 2;
-        size_t ux = malloc_usable_size(x);
-        if (y > x + ux && y <= x + ux + 16) {
-            a = x;
-            b = y;
-            ua = ux;
-            break;
-        }
-    }
-    if (!a) {
-        puts("could not get two adjacent 24-byte blocks; cannot stage the overflow");
-        return 3;
-    }
+    struct adjacent p = adjacent_pair(24, 16);
+    char *a = p.a, *b = p.b;
+    size_t ua = p.ua;
     free(b);
     char *volatile end = a + ua; /* hides the overflow from the compiler */
     end[0] = 0x41;
