@@ -222,7 +222,7 @@ void *um_os_remap(void *p, size_t old, size_t len); /* may move; NULL on failure
 int um_os_move_grow(void *p, size_t old, size_t len, void *dst); /* into a reservation; -1 on failure */
 int um_os_grow_inplace(void *p, size_t old, size_t len); /* no move; -1 on failure */
 int um_os_move(void *p, size_t len, void *dst); /* pages to dst (MREMAP_FIXED); 0 ok, <0 not */
-void um_os_decommit(void *p, size_t len);  /* drop pages, keep the range usable */
+int um_os_decommit(void *p, size_t len);   /* drop pages, keep the range usable; 0 ok */
 long um_os_read_file(const char *path, char *buf, size_t cap); /* bytes read, -1 on error */
 void um_os_shrink(void *p, size_t len);    /* drop pages and make PROT_NONE */
 size_t um_os_thp_size(void);               /* the kernel's huge page size; 0: THP off */

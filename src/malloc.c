@@ -694,7 +694,7 @@ static size_t calloc_heap_len(void *m, size_t bytes)
  * whole pages come back as zeros) and the two partial pages cleared.
  * Clearing all of it faulted in pages the last owner never touched (a
  * 16 MiB calloc served by a kept 60 MiB mapping: 62 MB resident instead
- * of 18). */
+ * of 18). Pages the kernel keeps (locked: mlockall) are cleared instead. */
 static void calloc_clear_recycled(void *m, size_t bytes)
 {
     uintptr_t lo = (uintptr_t)m + bytes, end = (uintptr_t)m + API(malloc_usable_size)(m);
@@ -706,7 +706,8 @@ static void calloc_clear_recycled(void *m, size_t bytes)
         return;
     }
     memset((void *)lo, 0, plo - lo);
-    um_os_decommit((void *)plo, phi - plo);
+    if (um_os_decommit((void *)plo, phi - plo) != 0) /* locked pages (mlockall) */
+        memset((void *)plo, 0, phi - plo);
     memset((void *)phi, 0, end - phi); /* (the canary follows end) */
 }
 

@@ -162,15 +162,18 @@ int um_os_move(void *p, size_t len, void *dst)
     return r;
 }
 
-static void advise(void *p, size_t len, int advice)
+static int advise(void *p, size_t len, int advice)
 {
     int saved = errno;
-    madvise(p, len, advice);
+    int r = madvise(p, len, advice);
     errno = saved;
+    return r;
 }
 
-/* Hand the pages back; the range stays mapped and reads as zero later. */
-void um_os_decommit(void *p, size_t len) { advise(p, len, MADV_DONTNEED); }
+/* Hand the pages back; the range stays mapped and reads as zero later.
+ * -1 when the kernel refused (EINVAL for locked pages: mlock, mlockall):
+ * the pages then keep what they held. */
+int um_os_decommit(void *p, size_t len) { return advise(p, len, MADV_DONTNEED); }
 
 /* Read up to cap bytes of a small file (/proc, /sys) without stdio, by
  * system calls: the purge reads the memory limit and the RSS with an arena

@@ -7,8 +7,9 @@ static void dirty_then_calloc(size_t n)
 {
     unsigned char *p = malloc(n);
     CHECKF(p != NULL, "malloc(%zu)", n);
-    memset(p, 0xff, malloc_usable_size(p));
-    free(p);
+    unsigned char *volatile dirty = p; /* (gcc drops a memset just before free) */
+    memset(dirty, 0xff, malloc_usable_size(p));
+    free(dirty);
     unsigned char *q = calloc(1, n);
     CHECKF(q != NULL, "calloc(1, %zu)", n);
     /* every usable byte, as glibc clears them: a program may grow into
