@@ -20,7 +20,11 @@ int main(void)
     size_t n = 40 * MiB;
     /* the first free of the size unmaps; the second keeps the mapping */
     char *a = malloc(n);
-    CHECK(a != NULL);
+    if (!a) { /* mlockall succeeds under a small RLIMIT_MEMLOCK; the mapping then does not */
+        printf("malloc(%zu) with every page locked: %s: skipped\n", n, strerror(errno));
+        munlockall();
+        return 77;
+    }
     free(a);
     char *b = malloc(n);
     CHECK(b != NULL);
