@@ -208,8 +208,10 @@ void um_trim_regrown(arena *av)
      * than any threshold this leaves, and each round would give all of it
      * back and fault it in again (tests/api/burst_loop: 80 MiB rounds,
      * 20,480 faults each); from now on top waits for the decay, as when
-     * the mmap threshold has risen */
-    if (released >= DYN_TRIM_MAX / 2)
+     * the mmap threshold has risen. A single-threaded program only, as
+     * the emptied state's EMPTIED_AGAIN (purge.c): worker threads that
+     * free a burst and wait must see it go back in their frees */
+    if (released >= DYN_TRIM_MAX / 2 && um_single_threaded())
         av->trim_repeats = 1;
 }
 
