@@ -70,8 +70,8 @@ int main(void)
 
     /* the price: the last round's heap stays while the program makes no
      * call (as under jemalloc, tcmalloc and mimalloc; glibc's trim gives it
-     * back), until its next call after the decay or until the purge thread,
-     * which gives it back with no call of the program's */
+     * back), until its calls after the decay time run the purge, or until
+     * the purge thread gives it back with no call of the program's */
     size_t kept = t_rss();
     p_sleep_ms(900);
     printf("idle 900 ms, no call: RSS %+ld KiB\n", ((long)t_rss() - (long)rss0) / 1024);
