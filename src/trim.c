@@ -140,6 +140,18 @@ int um_trim_waits_for_decay(void)
  * um_trim_regrown). The bytes to leave, when top holds at least twice as
  * many; TRIM_WAITS: none go now. */
 #define TRIM_WAITS ((size_t)-1)
+/* av->trim_repeats: bits. ANY: the trims left twice the mmap threshold and
+ * the heap grew back (any program). SINGLE: trims of 32 MiB or more grew
+ * back while the program had one thread; it counts only while it still
+ * has (um_trim_regrown): a program that ran its rounds before starting
+ * worker threads kept the last round's heap through the workers' frees,
+ * 87 MB after 8 workers' 19 MB burst against 4 MB without the rounds. */
+enum { TRIM_REPEATS_ANY = 1, TRIM_REPEATS_SINGLE = 2 };
+static int trim_repeats(arena *av)
+{
+    return (av->trim_repeats & TRIM_REPEATS_ANY) ||
+           ((av->trim_repeats & TRIM_REPEATS_SINGLE) && um_single_threaded());
+}
 /* Do the trims follow the program (not pinned by the user, a decay to
  * give back later)? um_trim_regrown. */
 static int trim_adapts(void)
@@ -149,7 +161,7 @@ static int trim_adapts(void)
 static size_t free_keeps(arena *av, size_t top)
 {
     size_t pad = RELAXED_LOAD(um_params.top_pad);
-    if (av->trim_repeats && trim_adapts())
+    if (trim_repeats(av) && trim_adapts())
         return TRIM_WAITS;
     if (!um_trim_waits_for_decay())
         return pad;
@@ -198,7 +210,7 @@ void um_trim_regrown(arena *av)
     if (um_trim_waits_for_decay()) {
         /* the trims left twice the mmap threshold (free_keeps): this
          * program's bursts come back, and the decay serves it better */
-        av->trim_repeats = 1;
+        av->trim_repeats |= TRIM_REPEATS_ANY;
         return;
     }
     size_t bar = released < DYN_TRIM_MAX / 2 ? 2 * released : DYN_TRIM_MAX;
@@ -209,10 +221,11 @@ void um_trim_regrown(arena *av)
      * back and fault it in again (tests/api/burst_loop: 80 MiB rounds,
      * 20,480 faults each); from now on top waits for the decay, as when
      * the mmap threshold has risen. A single-threaded program only, as
-     * the emptied state's EMPTIED_AGAIN (purge.c): worker threads that
-     * free a burst and wait must see it go back in their frees */
+     * the emptied state's EMPTIED_AGAIN (purge.c), and only while it
+     * stays one (trim_repeats): worker threads that free a burst and wait
+     * must see it go back in their frees */
     if (released >= DYN_TRIM_MAX / 2 && um_single_threaded())
-        av->trim_repeats = 1;
+        av->trim_repeats |= TRIM_REPEATS_SINGLE;
 }
 
 /* After a large free: consolidate, and trim if top has grown past the bar

@@ -251,10 +251,10 @@ struct arena {
     struct um_purge purge;
     uint64_t trim_at;          /* ms: the last free's trim that gave memory back */
     size_t trim_bytes;         /* given back by frees' trims since the heap last grew (trim.c) */
-    int trim_repeats;          /* the heap grew back within the decay time of such a
-                                * trim while the threshold had risen, or of trims
-                                * of 32 MiB or more: frees leave top to the decay
-                                * purge from then on (trim.c) */
+    int trim_repeats;          /* TRIM_REPEATS_*: the heap grew back within the decay
+                                * time of such a trim while the threshold had risen,
+                                * or of trims of 32 MiB or more: frees leave top to
+                                * the decay purge from then on (trim.c) */
     size_t binned;             /* bytes in the free chunks of the bins (not top, not
                                 * the fast bins): with top, what the arena holds free
                                 * (the emptied-arena purge, purge.c; checked by check.c) */

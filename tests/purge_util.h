@@ -58,6 +58,23 @@ static inline long p_heap_round(int n, size_t size, uintptr_t b0)
     return (long)((uintptr_t)sbrk(0) - b0);
 }
 
+/* One round of a batch job: n blocks of size bytes (blk has room for n),
+ * each written in full, then freed in the order they were made. The minor
+ * faults taken while building it. */
+static inline long p_round_faults(void **blk, int n, size_t size)
+{
+    long f0 = t_minflt();
+    for (int i = 0; i < n; i++) {
+        blk[i] = malloc(size);
+        CHECK(blk[i] != NULL);
+        memset(blk[i], i & 0xff, size);
+    }
+    long f = t_minflt() - f0;
+    for (int i = 0; i < n; i++)
+        free(blk[i]);
+    return f;
+}
+
 /* Pages of [p, p+len) that are resident (mincore). */
 static inline size_t p_resident(const void *p, size_t len)
 {

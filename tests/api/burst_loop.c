@@ -22,20 +22,7 @@
 
 static void *blk[NBLK];
 
-/* One round: faults taken while building the heap. */
-static long round_faults(void)
-{
-    long f0 = t_minflt();
-    for (int i = 0; i < NBLK; i++) {
-        blk[i] = malloc(BLK);
-        CHECK(blk[i] != NULL);
-        memset(blk[i], i & 0xff, BLK);
-    }
-    long f = t_minflt() - f0;
-    for (int i = 0; i < NBLK; i++)
-        free(blk[i]);
-    return f;
-}
+static long round_faults(void) { return p_round_faults(blk, NBLK, BLK); }
 
 int main(void)
 {
