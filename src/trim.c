@@ -142,10 +142,12 @@ int um_trim_waits_for_decay(void)
 #define TRIM_WAITS ((size_t)-1)
 /* av->trim_repeats: bits. ANY: the trims left twice the mmap threshold and
  * the heap grew back (any program). SINGLE: trims of 32 MiB or more grew
- * back while the program had one thread; it counts only while it still
- * has (um_trim_regrown): a program that ran its rounds before starting
- * worker threads kept the last round's heap through the workers' frees,
- * 87 MB after 8 workers' 19 MB burst against 4 MB without the rounds. */
+ * back while the program had one thread; it counts only until the program
+ * starts its first thread (__libc_single_threaded, which glibc does not
+ * set again when the threads are gone; um_trim_regrown): a program that
+ * ran its rounds before starting worker threads kept the last round's heap
+ * through the workers' frees, 87 MB after 8 workers' 19 MB burst against
+ * 13-18 MB without the rounds (tests/stress/rounds_then_workers). */
 enum { TRIM_REPEATS_ANY = 1, TRIM_REPEATS_SINGLE = 2 };
 static int trim_repeats(arena *av)
 {

@@ -252,9 +252,10 @@ struct arena {
     uint64_t trim_at;          /* ms: the last free's trim that gave memory back */
     size_t trim_bytes;         /* given back by frees' trims since the heap last grew (trim.c) */
     int trim_repeats;          /* TRIM_REPEATS_*: the heap grew back within the decay
-                                * time of such a trim while the threshold had risen,
-                                * or of trims of 32 MiB or more: frees leave top to
-                                * the decay purge from then on (trim.c) */
+                                * time of such a trim while the threshold had risen
+                                * (from then on), or of trims of 32 MiB or more in a
+                                * program with one thread (until it starts one):
+                                * frees leave top to the decay purge (trim.c) */
     size_t binned;             /* bytes in the free chunks of the bins (not top, not
                                 * the fast bins): with top, what the arena holds free
                                 * (the emptied-arena purge, purge.c; checked by check.c) */
