@@ -240,6 +240,9 @@ static void check_arena(arena *av)
     /* what frees' trims gave back since the heap last grew came out of it */
     if (av->trim_bytes > av->max_system_mem || (av->trim_bytes && !av->trim_at))
         FAIL("trim record out of range in arena", av);
+    /* trim.c's two TRIM_REPEATS_* bits and nothing else */
+    if ((unsigned)av->trim_repeats > 3)
+        FAIL("impossible trim_repeats in arena", av);
     const char *own = av == &um_main_arena ? um_owner_check() : NULL;
     if (own)
         FAIL(own, av);
