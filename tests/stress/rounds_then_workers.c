@@ -11,7 +11,7 @@
 // promises give their memory back (tests/stress/idle_workers_none). The
 // workers' burst is small (about 19 MB), under the emptied arena's floor,
 // so only the trim of top at their frees can give the rounds' heap back.
-// Before the rule counted only while the program has one thread: 87 MB
+// Before the rule stopped at the program's first thread (38ca540): 87 MB
 // kept 500 ms after the workers' frees, against 13-18 MB without the
 // rounds; now 13-18 MB either way (3 runs each).
 #include <pthread.h>
