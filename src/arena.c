@@ -331,12 +331,14 @@ void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n)
         void *next = NULL;
         size_t got = 0;
         chunk *q;
+        um_central_mark_home(p, nb);
         while (got + 1 < want && (q = take_exact(av, nb)) != NULL) {
             void **e = chunk_to_mem(q);
             e[0] = link_protect(next);
             e[1] = um_cache_mark(e);
             next = e;
             got++;
+            um_central_mark_home(q, nb);
         }
         *chain = next;
         *n = got;
@@ -355,6 +357,7 @@ void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n)
         return NULL;
     p = mem_to_chunk(m);
     size = chunksize(p);
+    um_central_mark_home(p, size); /* (the CPU whose threads will use the run) */
     want = size / nb; /* a remainder too small to split stays with p */
     if (want > 1) {
         /* cut from the end down so each chunk links to the one above it */
@@ -554,6 +557,7 @@ static UM_NOINLINE void *int_malloc_walk(arena *av, size_t nb, size_t run)
         return chunk_to_mem(p);
     if (!in_smallbin_range(nb) && av->have_fastchunks)
         um_consolidate(av);
+    int drained = 0;
     for (;;) {
         void *m = scan_unsorted(av, nb, run);
         if (m)
@@ -571,7 +575,8 @@ static UM_NOINLINE void *int_malloc_walk(arena *av, size_t nb, size_t run)
             um_consolidate(av);
             continue;
         }
-        if (um_arena_central_bytes(av) >= nb && um_arena_central_bytes(av) >= av->system_mem / 8) {
+        if (!drained && um_arena_central_bytes(av) >= nb &&
+            um_arena_central_bytes(av) >= av->system_mem / 8) {
             /* an eighth of the heap is parked: coalesced, it may well hold
              * what we need (less is not worth losing the batches for). A
              * quarter let bench/trees grow its heap by the 6.3 MB of tree
@@ -580,10 +585,19 @@ static UM_NOINLINE void *int_malloc_walk(arena *av, size_t nb, size_t run)
              * 28.6), for 3% more instructions (cachegrind, the coalescing)
              * and 18% fewer page faults; bulk 8.3 -> 7.9 MB, realloc 76 ->
              * 72, the rest within noise (bench/run.py --runs 3, both
-             * builds side by side) */
-            um_central_drain(av);
-            um_consolidate(av);
-            continue;
+             * builds side by side). Once the process has threads, only the
+             * classes nobody uses (um_central_drain_idle: the threads'
+             * memory stays apart), and once a call: what is left is busy. */
+            drained = 1;
+            int any = 1;
+            if (um_single_threaded())
+                um_central_drain(av);
+            else
+                any = um_central_drain_idle(av) != 0;
+            if (any) {
+                um_consolidate(av);
+                continue;
+            }
         }
         if (um_grow_top(av, nb) != 0)
             return NULL;

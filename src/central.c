@@ -41,6 +41,30 @@
  * carving, and a take that finds every shard empty makes room in all of
  * them (grow_others), so a producer on one CPU still reuses what its
  * consumer on the other parks in its own shard.
+ *
+ * Threads apart: but only from a shard whose class is open to other CPUs
+ * (cc_open: other CPUs' frees reach it), and a grow that finds much parked
+ * drains only the classes idle for an epoch, the ones other CPUs' frees
+ * reach, or everything when no other CPU's shard is in use
+ * (um_central_drain_idle). Threads that each allocate and free their own
+ * blocks then keep their memory apart: each CPU reuses the chunks it
+ * carved, and chunks of one seldom land between two of the other's.
+ * Before, bench/threads 2 uniform (two threads, 4096 private blocks each
+ * of 16-1024 bytes) ended with the threads' blocks alternating about 3,400
+ * times in address order among its 8,192 live ones, 1,900-2,000 times in
+ * a line both threads write (its "meet" count); the batches one CPU took
+ * from the other's shard when its own ran dry and the grow path's drain of
+ * every class of every shard (14-21 a run, 21,000-30,000 chunks coalesced
+ * and carved again by whichever thread missed next) mixed them. In this
+ * machine's slower spells, when a line written by one CPU costs the other
+ * several times as much, that run took 0.64-0.70 s (0.25-0.29 s in the
+ * faster ones), mimalloc 0.20-0.31.
+ * A class learns that its frees come from elsewhere by sampling: each fresh
+ * run is marked with the shard that carved it (um_central_mark_home, a byte
+ * per KiB of address), and a give looks at its batch's first chunk; a
+ * consumer's frees (a slot the thread never refilled) count as remote too.
+ * A producer's consumer, and threads that free each other's blocks
+ * (bench/xchurn, server), open their classes to the other CPUs as before.
  */
 #include <string.h>
 
@@ -100,6 +124,93 @@ static inline size_t cc_shard(void)
 
 /* The shard the calling thread would use now (tests/unit/central.c). */
 size_t um_central_shard(void) { return cc_shard(); }
+
+/* Which CPU's shard carved the memory at an address: shard + 1, or 0 when
+ * unknown, a byte per KiB ("grain") of address, in a table indexed by the
+ * address's low bits (heaps past 256 MiB share entries). A hint only: a
+ * wrong byte costs a batch's placement, never correctness. Written only
+ * with several shards; the pages of the table a heap never reaches are
+ * never touched. */
+#define HOME_SHIFT 10
+#define HOME_SLOTS ((size_t)1 << 16)
+static _Atomic uint8_t cc_home[HOME_SLOTS];
+static inline _Atomic uint8_t *home_of(uintptr_t a) { return &cc_home[(a >> HOME_SHIFT) & (HOME_SLOTS - 1)]; }
+
+/* Only the grains the range covers whole are marked: a grain that a run
+ * shares with another's keeps the mark it had (marking every grain touched
+ * gave the chunks of one CPU's run the other CPU's mark wherever the two
+ * CPUs carved runs side by side, and their frees looked remote). */
+void um_central_mark_home(const void *p, size_t bytes)
+{
+    if (!RELAXED_LOAD(um_cc_mask))
+        return;
+    const uintptr_t g = (uintptr_t)1 << HOME_SHIFT;
+    uint8_t v = (uint8_t)(cc_shard() + 1);
+    uintptr_t a = ((uintptr_t)p + g - 1) & ~(g - 1), end = ((uintptr_t)p + bytes) & ~(g - 1);
+    for (; a < end; a += g) {
+        _Atomic uint8_t *h = home_of(a);
+        if (atomic_load_explicit(h, memory_order_relaxed) != v) /* (no write to a line that holds it) */
+            atomic_store_explicit(h, v, memory_order_relaxed);
+    }
+}
+
+/* The shard marked for address p (tests/unit/central.c): shard + 1, 0 unknown. */
+unsigned um_central_home(const void *p) { return atomic_load_explicit(home_of((uintptr_t)p), memory_order_relaxed); }
+
+/* A give of a batch starting at head into class k of shard s, or a take
+ * from it (head NULL): the class and its shard are in use now (their
+ * epochs), and a give tells whether the class's frees come from elsewhere.
+ * A consumer's batch sets the count to REMOTE_MAX; one whose first chunk
+ * another shard carved adds REMOTE_HIT; one of the shard's own memory takes
+ * one off; one of unknown memory (a grain no run covered whole) changes
+ * nothing. The class is open to other CPUs at REMOTE_OPEN: two remote
+ * batches in a row, or more than a third of them for a while. (Opening at
+ * the first one, with every grain a run touched marked, let chance
+ * samples open classes whose batches then moved to the other CPU, whose
+ * frees of them opened more: tests/stress/threads_apart ended with 6-27%
+ * of its blocks alternating between the threads in 6 runs, 3-4% this way;
+ * counting unknown memory as the shard's own kept cross-thread classes
+ * closed: bench/xchurn's peak RSS 18 MB against 15.8, server 15.9 against
+ * 14.5, one run each.) Class lock held. */
+#define REMOTE_HIT 2
+#define REMOTE_OPEN 4
+#define REMOTE_MAX 16
+static inline void cc_note(struct central *c, struct cclass *k, size_t s, const void *head,
+                           int consumer)
+{
+    uint32_t e = atomic_load_explicit(&c->epoch, memory_order_relaxed);
+    RELAXED_STORE(k->epoch, e);
+    if (atomic_load_explicit(&c->full[s].active, memory_order_relaxed) != e)
+        atomic_store_explicit(&c->full[s].active, e, memory_order_relaxed);
+    if (!head || !RELAXED_LOAD(um_cc_mask))
+        return;
+    unsigned h = atomic_load_explicit(home_of((uintptr_t)head), memory_order_relaxed);
+    if (consumer)
+        RELAXED_STORE(k->remote, REMOTE_MAX);
+    else if (h != 0 && h != s + 1)
+        RELAXED_STORE(k->remote, (uint8_t)(k->remote + REMOTE_HIT > REMOTE_MAX ? REMOTE_MAX
+                                                                              : k->remote + REMOTE_HIT));
+    else if (h == s + 1 && k->remote)
+        RELAXED_STORE(k->remote, (uint8_t)(k->remote - 1));
+}
+
+/* Did shard s see a take or give in epoch `now` or the one before? */
+static inline int cc_shard_active(struct central *c, size_t s, uint32_t now)
+{
+    return (uint32_t)(now - atomic_load_explicit(&c->full[s].active, memory_order_relaxed)) < 2;
+}
+
+/* May a thread of another CPU take class k (of shard s) 's batches, or make
+ * room in it for them? When its frees come from elsewhere; while the
+ * process has one thread, which shares no line with anybody wherever it
+ * runs; and when no thread used shard s for an epoch (a thread that moved
+ * to another CPU left them there: bench/frag, one thread allocating, and
+ * one that samples its RSS). */
+static inline int cc_open(struct central *c, const struct cclass *k, size_t s)
+{
+    return RELAXED_LOAD(k->remote) >= REMOTE_OPEN || um_single_threaded() ||
+           !cc_shard_active(c, s, atomic_load_explicit(&c->epoch, memory_order_relaxed));
+}
 
 /* Class i of shard s. */
 static inline struct cclass *cc_at(arena *av, size_t s, size_t i) { return &av->central->cls[CC_AT(i, s)]; }
@@ -313,17 +424,19 @@ static void **pop_batch(struct central *c, struct cclass *k, size_t cs, size_t *
     return b;
 }
 
-/* A batch of class i from a shard of av other than s, or
- * NULL: only shards that look non-empty are locked. */
+/* A batch of class i from a shard of av other than s, or NULL: only
+ * shards that look non-empty and are open to other CPUs (cc_open) are
+ * locked. */
 static void **take_other(arena *av, size_t s, size_t i, size_t *n)
 {
     struct central *c = av->central;
     size_t cs = tc_slot_size(i);
     FOR_OTHER_SHARDS(o, s) {
         struct cclass *k = cc_at(av, o, i);
-        if (!RELAXED_LOAD(k->batches))
+        if (!RELAXED_LOAD(k->batches) || !cc_open(c, k, o))
             continue;
         um_lock_acquire(&k->lock);
+        cc_note(c, k, o, NULL, 0);
         void **b = pop_batch(c, k, cs, n);
         um_lock_release(&k->lock);
         if (b)
@@ -335,12 +448,14 @@ static void **take_other(arena *av, size_t s, size_t i, size_t *n)
 /* A take found every shard of class i empty: the chunks it carves will be
  * freed on whichever CPU their user runs, so every shard makes room for
  * them (a consumer on another CPU than its producer parks its frees in its
- * own shard, where the producer's next take finds them). Room that stays
- * unused goes with the decay. */
+ * own shard, where the producer's next take finds them): those open to
+ * other CPUs. Room that stays unused goes with the decay. */
 static void grow_others(arena *av, size_t s, size_t i, size_t bytes)
 {
     FOR_OTHER_SHARDS(o, s) {
         struct cclass *k = cc_at(av, o, i);
+        if (!cc_open(av->central, k, o))
+            continue; /* (its parked chunks stay with its own CPU) */
         um_lock_acquire(&k->lock);
         k->grown += bytes;
         um_lock_release(&k->lock);
@@ -363,6 +478,7 @@ void *um_central_take(arena *av, size_t i, size_t *n, size_t want)
             return b;
     }
     um_lock_acquire(&k->lock);
+    cc_note(c, k, s, NULL, 0);
     void **b = pop_batch(c, k, cs, n);
     if (!b) {
         *n = 0;
@@ -422,14 +538,18 @@ static void push_batch(struct central *c, struct cclass *k, void **b, size_t n, 
 }
 
 /* Park a chain of n chunks of class i, all belonging to av, in av's central
- * cache; when there is no room and no demand, free them into the bins. */
-void um_central_give(arena *av, size_t i, void *head, size_t n)
+ * cache; when there is no room and no demand, free them into the bins.
+ * consumer: the chain comes from a slot its thread never refilled (it only
+ * frees that size: another thread's blocks), see cc_note. */
+void um_central_give(arena *av, size_t i, void *head, size_t n, int consumer)
 {
-    struct cclass *k = cc_at(av, cc_shard(), i);
+    size_t s = cc_shard();
+    struct cclass *k = cc_at(av, s, i);
     size_t cs = tc_slot_size(i), bytes = n * cs, out = 0;
     void **rel = NULL, **b = head;
     int parked = 0;
     um_lock_acquire(&k->lock);
+    cc_note(av->central, k, s, head, consumer);
     /* (an emptied arena, purge.c, parks nothing: its chunks go to the bins,
      * where they coalesce and are purged, instead of splitting the free
      * memory into holes for a decay time) */
@@ -454,25 +574,25 @@ void um_central_give(arena *av, size_t i, void *head, size_t n)
  * going to the bins, where they coalesce and the purge returns them. */
 int um_central_park_one(arena *av, size_t i, void *mem)
 {
-    struct cclass *k = cc_at(av, cc_shard(), i);
+    size_t s = cc_shard();
+    struct cclass *k = cc_at(av, s, i);
     size_t cs = tc_slot_size(i);
     void **b = mem;
     if (RELAXED_LOAD(k->bytes) + cs > CC_MIN_CAP || RELAXED_LOAD(av->purge.emptied))
         return 0;
     um_lock_acquire(&k->lock);
     int parked = k->bytes + cs <= CC_MIN_CAP;
-    if (parked)
+    if (parked) {
+        cc_note(av->central, k, s, b, 0);
         push_batch(av->central, k, b, 1, cs);
+    }
     um_lock_release(&k->lock);
     return parked;
 }
 
-/* Class i of av's central cache, all of it, into the bins (arena lock not
- * held): a chunk about to let top shrink brings its parked neighbours. */
-/* Every batch of class k, detached (takes the class lock). */
-static void **detach_all(struct central *c, struct cclass *k)
+/* Every batch of class k, detached (class lock held; detach_all takes it). */
+static void **detach_locked(struct central *c, struct cclass *k)
 {
-    um_lock_acquire(&k->lock);
     void **b = k->batches;
     if (b)
         cc_mark(c, k, 0);
@@ -480,10 +600,18 @@ static void **detach_all(struct central *c, struct cclass *k)
     k->nbatch = 0;
     RELAXED_STORE(k->bytes, 0);
     k->low = 0;
+    return b;
+}
+static void **detach_all(struct central *c, struct cclass *k)
+{
+    um_lock_acquire(&k->lock);
+    void **b = detach_locked(c, k);
     um_lock_release(&k->lock);
     return b;
 }
 
+/* Class i of av's central cache, all of it, into the bins (arena lock not
+ * held): a chunk about to let top shrink brings its parked neighbours. */
 void um_central_drain_class(arena *av, size_t i)
 {
     for (size_t s = 0; s < SHARDS(); s++) {
@@ -508,6 +636,69 @@ void um_central_drain(arena *av)
             b = next;
         }
     }
+}
+
+/* The grow path's drain while the process has threads (arena lock held):
+ * into the bins the classes no take or give touched for a whole epoch
+ * (epochs start at these calls, CC_EPOCH_MS apart at least) and those that
+ * other CPUs' frees reach (any remote count), whose memory moves between
+ * the threads anyway; every class when no other shard was used for an
+ * epoch (one CPU allocates: bench/frag, whose second thread only samples
+ * its RSS). Returns the bytes drained. The busy classes one CPU keeps for
+ * itself stay: draining them coalesced their chunks with their neighbours
+ * and handed them to whichever thread missed next, and the threads' memory
+ * mixed (see the top of this file). Their parked chunks are bounded by
+ * their capacity, and the decay returns what stays parked. Measured: with
+ * the remote ones kept too, bench/oneway's peak RSS was 1.4-1.5x the
+ * default's in one set of runs; with idle meaning "untouched since the
+ * last call", two grows close together drained busy classes (800 KB in one
+ * run of tests/stress/threads_apart, whose blocks then alternated between
+ * the threads in 7.6% of places, 3-4% in the runs without); with epochs of
+ * 100 ms, busy-looking classes stayed too long: bench/frag 128 MB of peak
+ * RSS, xchurn 23 MB, where 10 ms gave 78 and 18 (single runs, while
+ * unknown memory still counted as the shard's own; now 79 and 16, the
+ * build before 78 and 15.7). */
+#define CC_EPOCH_MS 10
+static inline int cc_drainable(struct central *c, const struct cclass *k, size_t s, uint32_t now)
+{
+    return (uint32_t)(now - RELAXED_LOAD(k->epoch)) >= 2 || RELAXED_LOAD(k->remote) != 0 ||
+           cc_open(c, k, s);
+}
+size_t um_central_drain_idle(arena *av)
+{
+    struct central *c = av->central;
+    uint32_t now = atomic_load_explicit(&c->epoch, memory_order_relaxed);
+    uint64_t t = um_now_ms();
+    if (t - c->epoch_ms >= CC_EPOCH_MS || t < c->epoch_ms) {
+        c->epoch_ms = t;
+        atomic_store_explicit(&c->epoch, ++now, memory_order_relaxed);
+    }
+    /* no other shard used for an epoch: one CPU allocates, and everything
+     * goes, as with one thread */
+    size_t s = cc_shard(), out = 0;
+    int solo = 1;
+    FOR_OTHER_SHARDS(o, s)
+        solo &= !cc_shard_active(c, o, now);
+    FOR_FULL(c, j, i) {
+        struct cclass *k = &c->cls[j];
+        size_t ks = j / TC_SLOTS;
+        if (!RELAXED_LOAD(k->batches) || (!solo && !cc_drainable(c, k, ks, now)))
+            continue;
+        size_t cs = tc_slot_size(i);
+        um_lock_acquire(&k->lock);
+        void **b = NULL;
+        if (solo || cc_drainable(c, k, ks, now)) { /* (a take or give may have come meanwhile) */
+            out += k->bytes;
+            b = detach_locked(c, k);
+        }
+        um_lock_release(&k->lock);
+        while (b) {
+            void **next = batch_next(b);
+            free_chain_with(av, b, batch_count(b), cs, 1);
+            b = next;
+        }
+    }
+    return out;
 }
 
 /* Decay every class of av now (the purge tick and idle paths call it). */
@@ -697,6 +888,8 @@ void um_central_check(arena *av)
             um_fatal("check", "central cache totals wrong in arena", av, bytes);
         if (k->low > k->bytes)
             um_fatal("check", "central low-water mark above its bytes in arena", av, k->low);
+        if (k->remote > REMOTE_MAX)
+            um_fatal("check", "central class's remote count out of range in arena", av, k->remote);
         uint64_t w = atomic_load_explicit(&av->central->full[j / TC_SLOTS].w[i / 64], memory_order_relaxed);
         if (((w >> (i % 64)) & 1) != (k->batches != NULL))
             um_fatal("check", "central class's bit in the shard's map wrong in arena", av, i);

@@ -315,7 +315,7 @@ static arena *cached_arena(void **e)
  * at the bottom for good and mixed them in on every cycle: a tree built and
  * freed over and over had its nodes scattered over megabytes.) Only the
  * kept part is walked. */
-static void tc_give(size_t i, void **run, size_t n);
+static void tc_give(size_t i, void **run, size_t n, int consumer);
 
 static void tc_flush(struct tcache *tc, size_t i, size_t n)
 {
@@ -341,7 +341,7 @@ static void tc_flush(struct tcache *tc, size_t i, size_t n)
     }
     tc->room[i] = (uint16_t)(tc->room[i] + n);
     tc->events[i]++;
-    tc_give(i, run, n);
+    tc_give(i, run, n, tc->fills[i] == 0);
 }
 
 /* Hand a chain of n cached chunks of slot i to the central caches of their
@@ -353,13 +353,13 @@ static void tc_flush(struct tcache *tc, size_t i, size_t n)
  * producers (bench/oneway, with an arena per thread) in batches of a few
  * chunks, and each producer's refill then brought back only those. */
 #define GIVE_WAYS 4
-static void tc_give(size_t i, void **run, size_t n)
+static void tc_give(size_t i, void **run, size_t n, int consumer)
 {
     arena *ra = cached_arena(run);
     if (atomic_load_explicit(&um_narenas, memory_order_relaxed) == 1) {
         /* one arena: every chunk is the main arena's; the stack's bottom
          * ends the chain already */
-        um_central_give(ra, i, run, n);
+        um_central_give(ra, i, run, n, consumer);
         return;
     }
     struct { arena *av; void **head, **tail; size_t n; } w[GIVE_WAYS];
@@ -386,7 +386,7 @@ static void tc_give(size_t i, void **run, size_t n)
                     if (ways == GIVE_WAYS) { /* all open: park one other than cur whole */
                         k = cur == 0 ? 1 : 0;
                         w[k].tail[0] = link_protect(NULL);
-                        um_central_give(w[k].av, i, w[k].head, w[k].n);
+                        um_central_give(w[k].av, i, w[k].head, w[k].n, consumer);
                     } else {
                         ways++;
                     }
@@ -403,12 +403,12 @@ static void tc_give(size_t i, void **run, size_t n)
     }
     for (unsigned k = 0; k < ways; k++) {
         w[k].tail[0] = link_protect(NULL);
-        um_central_give(w[k].av, i, w[k].head, w[k].n);
+        um_central_give(w[k].av, i, w[k].head, w[k].n, consumer);
     }
 }
 
 /* tc_give for the white-box tests (tests/unit/tcache_give_arenas). */
-void um_tcache_give(size_t i, void *chain, size_t n) { tc_give(i, chain, n); }
+void um_tcache_give(size_t i, void *chain, size_t n) { tc_give(i, chain, n, 0); }
 
 /* Slot i's outbound list (tc_free_only), all of it, to the central caches. */
 static void tc_out_flush(struct tcache *tc, size_t i)
@@ -419,7 +419,7 @@ static void tc_out_flush(struct tcache *tc, size_t i)
     void **run = tc->out[i];
     tc->out[i] = NULL;
     tc->out_n[i] = 0;
-    tc_give(i, run, n);
+    tc_give(i, run, n, 1); /* (frees before any refill: others' blocks) */
 }
 
 /* Give every cached chunk back; the cache stays usable unless disabled. */
@@ -753,7 +753,7 @@ static inline __attribute__((always_inline)) void tc_keep_chain(struct tcache *t
         void **back = keep ? link_reveal(cut[0]) : rest;
         if (keep)
             cut[0] = link_protect(NULL);
-        um_central_give(av, i, back, n - keep);
+        um_central_give(av, i, back, n - keep, 0);
         n = keep;
     }
     if (n)
@@ -771,7 +771,7 @@ static inline __attribute__((always_inline)) void tc_keep_chain(struct tcache *t
 static void tc_keep_rest(struct tcache *tc, size_t i, arena *av, void **chain, size_t n)
 {
     if (tc->head[i]) {
-        um_central_give(av, i, chain, n);
+        um_central_give(av, i, chain, n, 0);
         return;
     }
     tc_keep_chain(tc, i, av, chain, n);

@@ -161,7 +161,10 @@ struct cclass {
     uint32_t misses;      /* takes that found nothing since the last tick */
     uint32_t ops;         /* takes + gives since the last clock read */
     uint64_t tick_ms;     /* time of the last decay tick */
+    uint32_t epoch;       /* the central's epoch at the last take or give */
+    uint8_t remote;       /* frees of other CPUs' memory seen lately (central.c, cc_note) */
 } __attribute__((aligned(64)));
+_Static_assert(sizeof(struct cclass) == 64, "a class is one line");
 /* A class is split into up to CC_SHARDS shards, chosen by the CPU the
  * calling thread runs on (central.c, cc_shard): cls[CC_AT(i, s)] is class i
  * of shard s. Each shard is a whole table of classes, so two CPUs' classes
@@ -179,13 +182,17 @@ struct cclass {
  * atomic because a word covers 64 classes and their locks. */
 struct cc_full {
     _Atomic uint64_t w[2];
-    char pad[112]; /* a pair of lines each (the adjacent-line prefetch) */
+    _Atomic uint32_t active; /* the central's epoch at the shard's last take or give */
+    char pad[108]; /* a pair of lines each (the adjacent-line prefetch) */
 } __attribute__((aligned(64)));
+_Static_assert(sizeof(struct cc_full) == 128, "a shard's map is a pair of lines");
 _Static_assert(TC_SLOTS <= 128, "cc_full holds a bit per class");
 struct central {
     struct cclass cls[CC_SHARDS * TC_SLOTS];
     struct cc_full full[CC_SHARDS];
     uint64_t scan_ms;     /* last full decay scan from the purge tick */
+    _Atomic uint32_t epoch; /* epochs of the grow path's drain (um_central_drain_idle) */
+    uint64_t epoch_ms;      /* when the current one began (arena lock) */
 };
 
 /*

@@ -10,8 +10,12 @@
  * chunks, which must not read the clock again; set-up that writes no class
  * at rest (an unused class's page of a zero-filled mapping is never
  * written); shards by CPU (a give lands in the shard of the CPU the thread
- * runs on, a take empties its own shard before another's, a miss makes
- * room in every shard, totals, check, drain and fork see every shard).
+ * runs on, a take empties its own shard before another's and takes
+ * another's only when that class is open to other CPUs, as a give of
+ * another CPU's memory or a consumer's opens it, a miss makes room in its
+ * own shard and the open ones, totals, check, drain and fork see every
+ * shard); the grow path's drain with threads, which leaves the classes in
+ * use alone.
  * The exact-accounting parts run on private arenas (um_heap_new_arena: not
  * in the arena list, so malloc never touches them); the rest on the main
  * arena and on a second arena a thread moves to, through the public calls.
@@ -36,6 +40,10 @@
 #include "umalloc.h"
 
 #define PACK_MASK (((uint64_t)1 << 48) - 1)
+/* central.c's REMOTE_HIT, REMOTE_OPEN and REMOTE_MAX */
+#define REMOTE_HIT_T 2u
+#define REMOTE_OPEN_T 4u
+#define REMOTE_MAX_T 16u
 
 /* ---- the batch format, read independently of central.c ---- */
 static size_t bcount(void **b) { return (size_t)((uint64_t)b[2] >> 48); }
@@ -208,7 +216,7 @@ static void test_batches(void)
     }
     size_t free0 = arena_free_bytes(av);
     for (int b = 0; b < 3; b++)
-        um_central_give(av, i, head[b], sizes[b]);
+        um_central_give(av, i, head[b], sizes[b], 0);
     U_CHECK(k->nbatch == 3, "3 batches parked (%u)", k->nbatch);
     U_CHECK(um_central_class_bytes(av, i) == 16 * cs, "bytes %zu", um_central_class_bytes(av, i));
     U_CHECK(um_arena_central_count(av) == 16, "count %zu", um_arena_central_count(av));
@@ -239,7 +247,7 @@ static void test_batches(void)
 
     /* hand them all back to the bins the way a flush would (give + drain) */
     for (int b = 0; b < 3; b++)
-        um_central_give(av, i, head[b], sizes[b]);
+        um_central_give(av, i, head[b], sizes[b], 0);
     um_lock_acquire(&av->lock);
     um_central_drain(av);
     um_consolidate(av);
@@ -268,11 +276,11 @@ static void test_capacity(void)
     }
     size_t free0 = arena_free_bytes(av);
     for (size_t b = 0; b < nfit; b++)
-        um_central_give(av, i, head[b], per);
+        um_central_give(av, i, head[b], per, 0);
     U_CHECK(um_central_class_bytes(av, i) == cap0, "filled to cap: %zu", um_central_class_bytes(av, i));
     U_CHECK(arena_free_bytes(av) == free0, "nothing freed while under cap");
     /* no room, no demand: into the bins */
-    um_central_give(av, i, head[nfit], per);
+    um_central_give(av, i, head[nfit], per, 0);
     U_CHECK(um_central_class_bytes(av, i) == cap0, "over-cap give not parked");
     U_CHECK(arena_free_bytes(av) == free0 + B, "over-cap give freed: %zu vs %zu", arena_free_bytes(av),
             free0 + B);
@@ -299,11 +307,11 @@ static void test_capacity(void)
     U_CHECK(fit2 < 8, "enough batches carved");
     free0 = arena_free_bytes(av);
     for (size_t b = 0; b < fit2; b++)
-        um_central_give(av, i, head[b], per);
+        um_central_give(av, i, head[b], per, 0);
     U_CHECK(um_central_class_bytes(av, i) == fit2 * B, "grown cap holds %zu batches: %zu", fit2,
             um_central_class_bytes(av, i));
     U_CHECK(arena_free_bytes(av) == free0, "all parked");
-    um_central_give(av, i, head[fit2], per);
+    um_central_give(av, i, head[fit2], per, 0);
     U_CHECK(um_central_class_bytes(av, i) == fit2 * B && arena_free_bytes(av) == free0 + B,
             "beyond the grown cap: to the bins");
     um_central_check(av);
@@ -321,7 +329,7 @@ static void give_batches(arena *av, size_t i, size_t nb, size_t per, void **head
         void *h = link_chain(mem, per);
         if (heads)
             heads[b] = h;
-        um_central_give(av, i, h, per);
+        um_central_give(av, i, h, per, 0);
     }
 }
 
@@ -363,7 +371,7 @@ static void test_decay(void)
     size_t n;
     void *t = um_central_take(a2, i, &n, 1);
     U_CHECK(t == heads[5] && n == per, "take the newest");
-    um_central_give(a2, i, t, n); /* it came back: it was used */
+    um_central_give(a2, i, t, n, 0); /* it came back: it was used */
     um_central_decay(a2, t0 + 100);
     U_CHECK(um_central_class_bytes(a2, i) == B, "only the used batch stays: %zu", um_central_class_bytes(a2, i));
     U_CHECK(cls(a2, i)->batches == heads[5], "the batch that stays is the one used");
@@ -399,7 +407,7 @@ static void test_decay(void)
         U_CHECK(c != NULL, "circulating batch %d", r);
         if (!c)
             break;
-        um_central_give(a4, i, c, n);
+        um_central_give(a4, i, c, n, 0);
     }
     size_t kept = um_central_class_bytes(a4, i);
     U_CHECK(kept == 8 * B, "decay -1 keeps every batch: %zu", kept);
@@ -456,9 +464,9 @@ static void test_drain(void)
     void *m1[32], *m2[16];
     carve(av, c1, 32, m1);
     carve(av, c2, 16, m2);
-    um_central_give(av, i1, link_chain(m1, 16), 16);
-    um_central_give(av, i1, link_chain(m1 + 16, 16), 16);
-    um_central_give(av, i2, link_chain(m2, 16), 16);
+    um_central_give(av, i1, link_chain(m1, 16), 16, 0);
+    um_central_give(av, i1, link_chain(m1 + 16, 16), 16, 0);
+    um_central_give(av, i2, link_chain(m2, 16), 16, 0);
     U_CHECK(um_arena_central_bytes(av) == 32 * c1 + 16 * c2, "parked %zu", um_arena_central_bytes(av));
     um_lock_acquire(&av->lock);
     U_CHECK(chunksize(av->top) == top0 - 32 * c1 - 16 * c2, "top gave the runs");
@@ -492,7 +500,7 @@ static void test_drain(void)
     U_CHECK(c3 <= um_params.max_fast, "class 3 (%zu bytes) is a fast-bin size", c3);
     void *m3[24];
     carve(av, c3, 24, m3);
-    um_central_give(av, i3, link_chain(m3, 24), 24);
+    um_central_give(av, i3, link_chain(m3, 24), 24, 0);
     U_CHECK(um_central_class_bytes(av, i3) == 24 * c3, "class 3 parked");
     um_lock_acquire(&av->lock);
     um_central_drain(av);
@@ -879,9 +887,9 @@ static void test_shards(void)
         head[b] = link_chain(mem[b], per);
     }
     U_CHECK(pin(0), "on CPU 0");
-    um_central_give(av, i, head[0], per);
+    um_central_give(av, i, head[0], per, 0);
     U_CHECK(pin(1), "on CPU 1");
-    um_central_give(av, i, head[1], per);
+    um_central_give(av, i, head[1], per, 0);
     U_CHECK(k0->bytes == per * cs && k0->batches == head[0], "CPU 0's give in shard 0");
     U_CHECK(k1->bytes == per * cs && k1->batches == head[1], "CPU 1's give in shard 1");
     U_CHECK(um_central_class_bytes(av, i) == 2 * per * cs && um_arena_central_bytes(av) == 2 * per * cs &&
@@ -889,34 +897,106 @@ static void test_shards(void)
             "totals count both shards");
     um_central_check(av);
 
+    /* the gives sampled the memory's marks: the batches' runs (320 bytes
+     * each) cover no whole KiB, so none was marked, and an unknown mark
+     * counts as the shard's own: nothing remote */
+    U_CHECK(k0->remote == 0 && k1->remote == 0, "unmarked memory is no remote free");
+    /* a run carved on CPU 0 marks the KiB grains it covers whole with
+     * shard 0 (as 1), and leaves the partly covered ones alone */
+    void *big[64];
+    U_CHECK(pin(0), "on CPU 0");
+    carve(av, cs, 64, big);
+    U_CHECK(um_central_home(big[32]) == 1, "a grain inside a run carved on CPU 0: shard 0's");
+    U_CHECK(pin(1), "on CPU 1");
+    carve(av, cs, 64, big);
+    U_CHECK(um_central_home(big[32]) == 2, "one carved on CPU 1: shard 1's");
+    /* the test's batches as if carved on CPU 0 in bigger runs */
+    U_CHECK(pin(0), "on CPU 0");
+    for (int b = 0; b < 4; b++) {
+        uintptr_t lo = ((uintptr_t)mem[b][0] - CHUNK_HDR) & ~(uintptr_t)1023;
+        uintptr_t hi = ((uintptr_t)mem[b][per - 1] + cs + 1023) & ~(uintptr_t)1023;
+        um_central_mark_home((void *)lo, hi - lo);
+        U_CHECK(um_central_home(mem[b][0]) == 1 && um_central_home(mem[b][per - 1]) == 1,
+                "batch %d's memory marked as shard 0's", b);
+    }
+    /* a give on CPU 1 of shard 0's memory is a remote free: REMOTE_HIT,
+     * not enough to open the class; a give on CPU 0 of it is local */
+    size_t n = 0;
+    U_CHECK(pin(1), "on CPU 1");
+    U_CHECK(um_central_take(av, i, &n, 8) == head[1] && n == per, "take back CPU 1's batch");
+    um_central_give(av, i, head[1], per, 0);
+    U_CHECK(k1->remote == REMOTE_HIT_T && k0->remote == 0, "a give of another CPU's memory counts "
+            "as remote (%u, %u)", (unsigned)k0->remote, (unsigned)k1->remote);
+    U_CHECK(REMOTE_HIT_T < REMOTE_OPEN_T, "one such give does not open a class");
+    U_CHECK(REMOTE_HIT_T < REMOTE_OPEN_T, "one such give does not open a class");
+
     /* fork with batches in both shards: every shard's lock is taken and
-     * given back, and the child takes from both */
+     * given back, and the child takes from both (one thread: every shard
+     * is open to it) */
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
         size_t n = 0;
         int ok = pin(1) && um_central_take(av, i, &n, 8) == head[1] && n == per &&
-                 um_central_take(av, i, &n, 8) == head[0] && n == per;
+                 (!um_single_threaded() ||
+                  (um_central_take(av, i, &n, 8) == head[0] && n == per));
         _exit(ok ? 0 : 1);
     }
     int st = 0;
     U_CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-            "the child took both shards' batches");
+            "the child took the shards' batches");
 
-    /* own shard first, then another's; a miss grows every shard */
-    size_t n = 0, g0 = k0->grown, g1 = k1->grown;
+    /* the process has threads (test_mixed started some): own shard first,
+     * and another shard's only when its class is open; a miss makes room
+     * in its own shard and in the open ones */
+    U_CHECK(!um_single_threaded(), "threads were started before this test");
+    size_t g0 = k0->grown, g1 = k1->grown;
     U_CHECK(pin(1), "on CPU 1");
     U_CHECK(um_central_take(av, i, &n, 8) == head[1] && n == per, "own shard's batch first");
-    U_CHECK(um_central_take(av, i, &n, 8) == head[0] && n == per, "then the other shard's");
+    U_CHECK(um_central_take(av, i, &n, 8) == NULL && n == 0,
+            "a closed shard's batch stays with its CPU");
+    U_CHECK(k0->batches == head[0] && k1->grown == g1 + 8 * cs && k0->grown == g0,
+            "the miss made room in the own shard only");
+    /* a consumer's give (a slot its thread never refilled) opens shard 0 */
+    U_CHECK(pin(0), "on CPU 0");
+    void *cm[4];
+    carve(av, cs, per, cm);
+    void *ch = link_chain(cm, per);
+    um_central_give(av, i, ch, per, 1);
+    U_CHECK(k0->remote == REMOTE_MAX_T, "a consumer's give opens the class");
+    U_CHECK(pin(1), "on CPU 1");
+    g0 = k0->grown;
+    g1 = k1->grown;
+    U_CHECK(um_central_take(av, i, &n, 8) == ch && n == per, "an open shard's batch is taken");
+    U_CHECK(um_central_take(av, i, &n, 8) == head[0] && n == per, "and the one below it");
     expect_chain(head[0], mem[0], per, "batch taken from the other shard");
     U_CHECK(um_central_take(av, i, &n, 8) == NULL && n == 0, "then a miss");
-    U_CHECK(k1->grown == g1 + 8 * cs && k0->grown == g0 + 8 * cs, "the miss made room in both shards");
+    U_CHECK(k1->grown == g1 + 8 * cs && k0->grown == g0 + 8 * cs,
+            "the miss made room in both shards");
+    /* gives of a shard's own memory close it again, one step each */
+    U_CHECK(pin(0), "on CPU 0");
+    for (unsigned r = REMOTE_MAX_T; r >= REMOTE_OPEN_T; r--) {
+        um_central_give(av, i, ch, per, 0);
+        U_CHECK(k0->remote == r - 1, "a local give lowers the count (%u)", (unsigned)k0->remote);
+        if (r > REMOTE_OPEN_T)
+            U_CHECK(um_central_take(av, i, &n, 8) == ch, "take it back");
+    }
+    U_CHECK(pin(1), "on CPU 1");
+    U_CHECK(um_central_take(av, i, &n, 8) == NULL, "closed again");
+    U_CHECK(pin(0), "on CPU 0");
+    U_CHECK(um_central_take(av, i, &n, 8) == ch, "its own CPU takes it");
+    um_lock_acquire(&av->lock);
+    for (int k = 0; k < per; k++) {
+        ((void **)cm[k])[1] = NULL;
+        um_int_free(av, mem_to_chunk(cm[k]), cs, "free");
+    }
+    um_lock_release(&av->lock);
 
     /* drain and check walk both shards */
     U_CHECK(pin(0), "on CPU 0");
-    um_central_give(av, i, head[2], per);
+    um_central_give(av, i, head[2], per, 0);
     U_CHECK(pin(1), "on CPU 1");
-    um_central_give(av, i, head[3], per);
+    um_central_give(av, i, head[3], per, 0);
     um_central_check(av);
     size_t free0 = arena_free_bytes(av);
     um_central_drain_class(av, i);
@@ -925,6 +1005,87 @@ static void test_shards(void)
     U_CHECK(arena_free_bytes(av) == free0 + 2 * per * cs, "both shards' chunks went to the bins");
     um_central_check(av);
     U_CHECK(sched_setaffinity(0, sizeof all, &all) == 0, "affinity restored");
+}
+
+/* ---------------------------------------------------------------- */
+/* 10. the grow path's drain once the process has threads
+ * (um_central_drain_idle): with another CPU's shard in use, only the
+ * classes that no take or give touched for a whole epoch (epochs begin at
+ * these calls, 10 ms apart at least) go to the bins, and those that other
+ * CPUs' frees reach; with no other shard in use, all of them */
+static size_t drain_idle(arena *av)
+{
+    um_lock_acquire(&av->lock);
+    size_t got = um_central_drain_idle(av);
+    um_lock_release(&av->lock);
+    return got;
+}
+
+/* A take and a give back on class i (a miss when it is empty): the class,
+ * and its shard, are in use now. */
+static void touch(arena *av, size_t i)
+{
+    size_t n = 0;
+    void *b = um_central_take(av, i, &n, 1);
+    if (b)
+        um_central_give(av, i, b, n, 0);
+}
+
+static void test_drain_idle(int two_cpus)
+{
+    arena *av = private_arena(97);
+    const size_t i1 = 6, i2 = 7, i3 = 8, c1 = tc_slot_size(i1), c2 = tc_slot_size(i2),
+                 c3 = tc_slot_size(i3), per = 8;
+    void *m1[8], *m2[8], *m3[8];
+    U_CHECK(!two_cpus || pin(0), "on CPU 0");
+    carve(av, c1, per, m1);
+    carve(av, c2, per, m2);
+    carve(av, c3, per, m3);
+    void *h1 = link_chain(m1, per);
+    um_central_give(av, i1, h1, per, 0);
+    um_central_give(av, i2, link_chain(m2, per), per, 0);
+    size_t free0 = arena_free_bytes(av);
+    if (!two_cpus) { /* one shard (or CPU 1 not ours): no other CPU to keep apart from */
+        U_CHECK(drain_idle(av) == per * (c1 + c2), "no other shard in use: everything drained");
+        U_CHECK(arena_free_bytes(av) == free0 + per * (c1 + c2), "all of it in the bins");
+        um_central_check(av);
+        return;
+    }
+    /* CPU 1's shard in use: busy classes stay, an idle one goes after an epoch */
+    U_CHECK(pin(1), "on CPU 1");
+    touch(av, i1);
+    U_CHECK(pin(0), "on CPU 0");
+    U_CHECK(drain_idle(av) == 0, "every class used lately: none drained");
+    for (int r = 0; r < 4 && cls(av, i2)->batches; r++) {
+        U_CHECK(pin(1), "on CPU 1");
+        touch(av, i1);
+        U_CHECK(pin(0), "on CPU 0");
+        touch(av, i1);
+        usleep(20 * 1000);
+        drain_idle(av);
+        U_CHECK(cls(av, i1)->batches == h1, "the busy class keeps its batch");
+    }
+    U_CHECK(cls(av, i2)->bytes == 0 && cls(av, i2)->batches == NULL, "the idle class drained");
+    U_CHECK(arena_free_bytes(av) == free0 + per * c2, "its chunks went to the bins");
+    um_central_check(av);
+    /* a class other CPUs' frees reach goes even when busy (a consumer's give) */
+    U_CHECK(pin(1), "on CPU 1");
+    touch(av, i1);
+    U_CHECK(pin(0), "on CPU 0");
+    um_central_give(av, i3, link_chain(m3, per), per, 1);
+    touch(av, i1);
+    U_CHECK(drain_idle(av) == per * c3 && cls(av, i3)->batches == NULL,
+            "a class reached by other CPUs' frees drained at once");
+    U_CHECK(cls(av, i1)->batches == h1, "the busy one still kept");
+    /* CPU 1's shard idle for an epoch too: everything goes */
+    for (int r = 0; r < 4 && cls(av, i1)->batches; r++) {
+        usleep(20 * 1000);
+        drain_idle(av);
+    }
+    U_CHECK(cls(av, i1)->batches == NULL, "then the other, idle since");
+    U_CHECK(arena_free_bytes(av) == free0 + per * (c1 + c2 + c3), "all of it in the bins");
+    U_CHECK(drain_idle(av) == 0, "nothing left");
+    um_central_check(av);
 }
 
 int main(void)
@@ -955,6 +1116,9 @@ int main(void)
     test_init_untouched();
     U_CHECK(sched_setaffinity(0, sizeof all, &all) == 0, "sched_setaffinity");
     test_shards();
+    test_drain_idle(um_cc_mask != 0 && CPU_ISSET(0, &all) && CPU_ISSET(1, &all) && &__rseq_size &&
+                    __rseq_size != 0);
+    U_CHECK(sched_setaffinity(0, sizeof all, &all) == 0, "affinity restored");
     um_params.purge_decay_ms = decay0;
     umalloc_check();
     return U_DONE();

@@ -45,8 +45,8 @@ int main(void)
     arena *av = private_arena(91);
     const size_t i = 3, cs = tc_slot_size(i);
     void **older = chain_of(av, cs, 2), **newer = chain_of(av, cs, 2);
-    um_central_give(av, i, older, 2);
-    um_central_give(av, i, newer, 2);
+    um_central_give(av, i, older, 2, 0);
+    um_central_give(av, i, newer, 2, 0);
     um_central_check(av); /* both parked as they were given */
     ((volatile uint64_t *)newer)[2] = ((uint64_t)2 << 48) | ((uintptr_t)link_protect((void *)0x1000) & PACK_MASK);
     size_t n;

@@ -52,7 +52,7 @@ static void park_class(size_t i)
             e[0] = link_protect(k + 1 < b + BATCH ? m[k + 1] : NULL);
             e[1] = um_cache_mark(e);
         }
-        um_central_give(av, i, m[b], BATCH);
+        um_central_give(av, i, m[b], BATCH, 0);
     }
     newest[i] = m[PER_CLASS - BATCH];  /* the last batch given: the list's head */
     oldest_tail[i] = m[BATCH - 1];     /* the last chunk of the first batch */
