@@ -331,14 +331,14 @@ void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n)
         void *next = NULL;
         size_t got = 0;
         chunk *q;
-        um_central_mark_home(p, nb);
+        /* (no home marks: a bin's chunk of the small range covers no whole
+         * KiB grain, um_central_mark_home) */
         while (got + 1 < want && (q = take_exact(av, nb)) != NULL) {
             void **e = chunk_to_mem(q);
             e[0] = link_protect(next);
             e[1] = um_cache_mark(e);
             next = e;
             got++;
-            um_central_mark_home(q, nb);
         }
         *chain = next;
         *n = got;
@@ -557,7 +557,7 @@ static UM_NOINLINE void *int_malloc_walk(arena *av, size_t nb, size_t run)
         return chunk_to_mem(p);
     if (!in_smallbin_range(nb) && av->have_fastchunks)
         um_consolidate(av);
-    int drained = 0;
+    int drained = 0, drained_all = 0;
     for (;;) {
         void *m = scan_unsorted(av, nb, run);
         if (m)
@@ -591,7 +591,7 @@ static UM_NOINLINE void *int_malloc_walk(arena *av, size_t nb, size_t run)
             drained = 1;
             int any = 1;
             if (um_single_threaded())
-                um_central_drain(av);
+                um_central_drain(av), drained_all = 1;
             else
                 any = um_central_drain_idle(av) != 0;
             if (any) {
@@ -599,8 +599,17 @@ static UM_NOINLINE void *int_malloc_walk(arena *av, size_t nb, size_t run)
                 continue;
             }
         }
-        if (um_grow_top(av, nb) != 0)
+        if (um_grow_top(av, nb) != 0) {
+            /* out of memory: every parked chunk, busy or not, before
+             * failing (tests/api/drain_on_growth) */
+            if (!drained_all && um_arena_central_bytes(av) != 0) {
+                drained = drained_all = 1;
+                um_central_drain(av);
+                um_consolidate(av);
+                continue;
+            }
             return NULL;
+        }
     }
 }
 

@@ -126,15 +126,22 @@ static inline size_t cc_shard(void)
 size_t um_central_shard(void) { return cc_shard(); }
 
 /* Which CPU's shard carved the memory at an address: shard + 1, or 0 when
- * unknown, a byte per KiB ("grain") of address, in a table indexed by the
- * address's low bits (heaps past 256 MiB share entries). A hint only: a
- * wrong byte costs a batch's placement, never correctness. Written only
- * with several shards; the pages of the table a heap never reaches are
- * never touched. */
+ * unknown, a byte per KiB ("grain") of address, in a table of 64 Ki bytes:
+ * the grain's place in its 64 MiB region, offset by a hash of the region
+ * (the arenas' heaps are 64 MiB-aligned: without the offset, the same
+ * place in every arena shared a byte). Grains 64 MiB apart may still share
+ * one. A hint only: a wrong byte costs a batch's placement, never
+ * correctness. Written only with several shards; the pages of the table a
+ * heap never reaches are never touched. */
 #define HOME_SHIFT 10
 #define HOME_SLOTS ((size_t)1 << 16)
+#define HOME_REGION_SHIFT 26 /* HOME_SLOTS grains */
 static _Atomic uint8_t cc_home[HOME_SLOTS];
-static inline _Atomic uint8_t *home_of(uintptr_t a) { return &cc_home[(a >> HOME_SHIFT) & (HOME_SLOTS - 1)]; }
+static inline _Atomic uint8_t *home_of(uintptr_t a)
+{
+    uintptr_t region = a >> HOME_REGION_SHIFT;
+    return &cc_home[((a >> HOME_SHIFT) + region * 0x9e3779b1u) & (HOME_SLOTS - 1)];
+}
 
 /* Only the grains the range covers whole are marked: a grain that a run
  * shares with another's keeps the mark it had (marking every grain touched
@@ -168,17 +175,22 @@ unsigned um_central_home(const void *p) { return atomic_load_explicit(home_of((u
  * the first one, with every grain a run touched marked, let chance
  * samples open classes whose batches then moved to the other CPU, whose
  * frees of them opened more: tests/stress/threads_apart ended with 6-27%
- * of its blocks alternating between the threads in 6 runs, 3-4% this way;
+ * of its blocks alternating between the threads in 6 runs, 2-4% this
+ * way on a quiet machine;
  * counting unknown memory as the shard's own kept cross-thread classes
  * closed: bench/xchurn's peak RSS 18 MB against 15.8, server 15.9 against
  * 14.5, one run each.) Class lock held. */
 #define REMOTE_HIT 2
 #define REMOTE_OPEN 4
 #define REMOTE_MAX 16
+static inline uint32_t cc_stamp(struct central *c)
+{
+    return atomic_load_explicit(&c->epoch, memory_order_relaxed) + 1; /* (0: never) */
+}
 static inline void cc_note(struct central *c, struct cclass *k, size_t s, const void *head,
                            int consumer)
 {
-    uint32_t e = atomic_load_explicit(&c->epoch, memory_order_relaxed);
+    uint32_t e = cc_stamp(c);
     RELAXED_STORE(k->epoch, e);
     if (atomic_load_explicit(&c->full[s].active, memory_order_relaxed) != e)
         atomic_store_explicit(&c->full[s].active, e, memory_order_relaxed);
@@ -194,22 +206,21 @@ static inline void cc_note(struct central *c, struct cclass *k, size_t s, const 
         RELAXED_STORE(k->remote, (uint8_t)(k->remote - 1));
 }
 
-/* Did shard s see a take or give in epoch `now` or the one before? */
-static inline int cc_shard_active(struct central *c, size_t s, uint32_t now)
+/* Was a stamp (cc_stamp: epoch + 1, 0 never) made in epoch `now` or the
+ * one before? */
+static inline int cc_recent(uint32_t stamp, uint32_t now)
 {
-    return (uint32_t)(now - atomic_load_explicit(&c->full[s].active, memory_order_relaxed)) < 2;
+    return stamp != 0 && (uint32_t)(now + 1 - stamp) < 2;
 }
 
-/* May a thread of another CPU take class k (of shard s) 's batches, or make
- * room in it for them? When its frees come from elsewhere; while the
- * process has one thread, which shares no line with anybody wherever it
- * runs; and when no thread used shard s for an epoch (a thread that moved
- * to another CPU left them there: bench/frag, one thread allocating, and
- * one that samples its RSS). */
-static inline int cc_open(struct central *c, const struct cclass *k, size_t s)
+/* May a thread of another CPU take class k's batches, or make room in it
+ * for them? When its frees come from elsewhere, and while the process has
+ * one thread, which shares no line with anybody wherever it runs. (A shard
+ * that nobody uses any more, left by a thread that moved to another CPU,
+ * goes to the bins with the grow path's next drain: um_central_drain_idle.) */
+static inline int cc_open(const struct cclass *k)
 {
-    return RELAXED_LOAD(k->remote) >= REMOTE_OPEN || um_single_threaded() ||
-           !cc_shard_active(c, s, atomic_load_explicit(&c->epoch, memory_order_relaxed));
+    return RELAXED_LOAD(k->remote) >= REMOTE_OPEN || um_single_threaded();
 }
 
 /* Class i of shard s. */
@@ -433,10 +444,10 @@ static void **take_other(arena *av, size_t s, size_t i, size_t *n)
     size_t cs = tc_slot_size(i);
     FOR_OTHER_SHARDS(o, s) {
         struct cclass *k = cc_at(av, o, i);
-        if (!RELAXED_LOAD(k->batches) || !cc_open(c, k, o))
+        if (!RELAXED_LOAD(k->batches) || !cc_open(k))
             continue;
         um_lock_acquire(&k->lock);
-        cc_note(c, k, o, NULL, 0);
+        RELAXED_STORE(k->epoch, cc_stamp(c)); /* (the class is in use; its shard's CPU is not) */
         void **b = pop_batch(c, k, cs, n);
         um_lock_release(&k->lock);
         if (b)
@@ -454,7 +465,7 @@ static void grow_others(arena *av, size_t s, size_t i, size_t bytes)
 {
     FOR_OTHER_SHARDS(o, s) {
         struct cclass *k = cc_at(av, o, i);
-        if (!cc_open(av->central, k, o))
+        if (!cc_open(k))
             continue; /* (its parked chunks stay with its own CPU) */
         um_lock_acquire(&k->lock);
         k->grown += bytes;
@@ -659,10 +670,9 @@ void um_central_drain(arena *av)
  * unknown memory still counted as the shard's own; now 79 and 16, the
  * build before 78 and 15.7). */
 #define CC_EPOCH_MS 10
-static inline int cc_drainable(struct central *c, const struct cclass *k, size_t s, uint32_t now)
+static inline int cc_drainable(const struct cclass *k, uint32_t now)
 {
-    return (uint32_t)(now - RELAXED_LOAD(k->epoch)) >= 2 || RELAXED_LOAD(k->remote) != 0 ||
-           cc_open(c, k, s);
+    return !cc_recent(RELAXED_LOAD(k->epoch), now) || RELAXED_LOAD(k->remote) != 0 || cc_open(k);
 }
 size_t um_central_drain_idle(arena *av)
 {
@@ -678,16 +688,15 @@ size_t um_central_drain_idle(arena *av)
     size_t s = cc_shard(), out = 0;
     int solo = 1;
     FOR_OTHER_SHARDS(o, s)
-        solo &= !cc_shard_active(c, o, now);
+        solo &= !cc_recent(atomic_load_explicit(&c->full[o].active, memory_order_relaxed), now);
     FOR_FULL(c, j, i) {
         struct cclass *k = &c->cls[j];
-        size_t ks = j / TC_SLOTS;
-        if (!RELAXED_LOAD(k->batches) || (!solo && !cc_drainable(c, k, ks, now)))
+        if (!RELAXED_LOAD(k->batches) || (!solo && !cc_drainable(k, now)))
             continue;
         size_t cs = tc_slot_size(i);
         um_lock_acquire(&k->lock);
         void **b = NULL;
-        if (solo || cc_drainable(c, k, ks, now)) { /* (a take or give may have come meanwhile) */
+        if (solo || cc_drainable(k, now)) { /* (a take or give may have come meanwhile) */
             out += k->bytes;
             b = detach_locked(c, k);
         }
