@@ -175,11 +175,10 @@ unsigned um_central_home(const void *p) { return atomic_load_explicit(home_of((u
  * the first one, with every grain a run touched marked, let chance
  * samples open classes whose batches then moved to the other CPU, whose
  * frees of them opened more: tests/stress/threads_apart ended with 6-27%
- * of its blocks alternating between the threads in 6 runs, 2-4% this
- * way on a quiet machine;
- * counting unknown memory as the shard's own kept cross-thread classes
- * closed: bench/xchurn's peak RSS 18 MB against 15.8, server 15.9 against
- * 14.5, one run each.) Class lock held. */
+ * of its blocks alternating between the threads in 6 runs, 2-4% this way
+ * on a quiet machine; counting unknown memory as the shard's own kept
+ * cross-thread classes closed: bench/xchurn's peak RSS 18 MB against 15.8,
+ * server 15.9 against 14.5, one run each.) Class lock held. */
 #define REMOTE_HIT 2
 #define REMOTE_OPEN 4
 #define REMOTE_MAX 16
