@@ -601,7 +601,8 @@ static UM_NOINLINE void *int_malloc_walk(arena *av, size_t nb, size_t run)
         }
         if (um_grow_top(av, nb) != 0) {
             /* out of memory: every parked chunk, busy or not, before
-             * failing (tests/api/drain_on_growth) */
+             * failing, as before threads kept their classes (no test makes
+             * this grow fail while another CPU's classes are busy) */
             if (!drained_all && um_arena_central_bytes(av) != 0) {
                 drained = drained_all = 1;
                 um_central_drain(av);

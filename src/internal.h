@@ -393,7 +393,7 @@ void *um_central_take(arena *av, size_t i, size_t *n, size_t want);
 void um_central_give(arena *av, size_t i, void *head, size_t n, int consumer);
 void um_central_mark_home(const void *p, size_t bytes); /* carved by this CPU's shard */
 unsigned um_central_home(const void *p);   /* its mark: shard + 1, 0 unknown (the tests) */
-size_t um_central_drain_idle(arena *av);   /* arena lock held: idle and open classes to the bins */
+size_t um_central_drain_idle(arena *av);   /* arena lock held: idle and remote classes to the bins */
 int um_central_park_one(arena *av, size_t i, void *mem); /* 0: no room, free it */
 void *um_central_steal(arena *self, size_t i, size_t *n, arena **from); /* another arena's batch */
 void um_central_drain(arena *av);          /* arena lock held */

@@ -161,7 +161,7 @@ struct cclass {
     uint32_t misses;      /* takes that found nothing since the last tick */
     uint32_t ops;         /* takes + gives since the last clock read */
     uint64_t tick_ms;     /* time of the last decay tick */
-    uint32_t epoch;       /* the central's epoch at the last take or give */
+    uint32_t epoch;       /* the central's epoch + 1 at the last take or give (0: never) */
     uint8_t remote;       /* frees of other CPUs' memory seen lately (central.c, cc_note) */
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct cclass) == 64, "a class is one line");
@@ -182,7 +182,7 @@ _Static_assert(sizeof(struct cclass) == 64, "a class is one line");
  * atomic because a word covers 64 classes and their locks. */
 struct cc_full {
     _Atomic uint64_t w[2];
-    _Atomic uint32_t active; /* the central's epoch at the shard's last take or give */
+    _Atomic uint32_t active; /* the central's epoch + 1 at the shard's last take or give */
     char pad[108]; /* a pair of lines each (the adjacent-line prefetch) */
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct cc_full) == 128, "a shard's map is a pair of lines");
