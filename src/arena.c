@@ -585,9 +585,11 @@ static UM_NOINLINE void *int_malloc_walk(arena *av, size_t nb, size_t run)
              * 28.6), for 3% more instructions (cachegrind, the coalescing)
              * and 18% fewer page faults; bulk 8.3 -> 7.9 MB, realloc 76 ->
              * 72, the rest within noise (bench/run.py --runs 3, both
-             * builds side by side). Once the process has threads, only the
-             * classes nobody uses (um_central_drain_idle: the threads'
-             * memory stays apart), and once a call: what is left is busy. */
+             * builds side by side). Once the process has threads, only
+             * what no CPU keeps for itself (um_central_drain_idle: idle
+             * classes, those other CPUs' frees reach, everything when one
+             * CPU alone allocates), so the threads' memory stays apart;
+             * once a call: what is left is busy. */
             drained = 1;
             int any = 1;
             if (um_single_threaded())

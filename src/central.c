@@ -671,7 +671,7 @@ void um_central_drain(arena *av)
 #define CC_EPOCH_MS 10
 static inline int cc_drainable(const struct cclass *k, uint32_t now)
 {
-    return !cc_recent(RELAXED_LOAD(k->epoch), now) || RELAXED_LOAD(k->remote) != 0 || cc_open(k);
+    return !cc_recent(RELAXED_LOAD(k->epoch), now) || RELAXED_LOAD(k->remote) != 0;
 }
 size_t um_central_drain_idle(arena *av)
 {
