@@ -308,22 +308,41 @@ static void *int_malloc_walk(arena *av, size_t nb, size_t run);
 
 /*
  * A run of fresh chunks for a thread cache, cut from one piece of free memory
- * in a single pass, as a slab allocator would: the first chunk (returned) is
- * the caller's malloc, the other want-1 are chained in address order in cache
- * format (*chain, *n), so the refill and the pops that follow touch sequential
- * memory. Chunks of exactly nb already in a fast or small bin come first;
- * else the piece is the one the seeds' algorithm picks for nb (last
- * remainder, best fit, top, a grown top), and the run is as long as it holds,
- * up to want: fewer when the piece is a smaller hole (a tail that does not
- * divide stays free). A piece that comes a few bytes larger than asked (a
- * remainder too small to split) gives the excess to the first chunk. NULL
- * when the arena is out of memory.
+ * in a single pass, as a slab allocator would: the first chunk is the
+ * caller's malloc, the other want-1 are chained in address order in cache
+ * format, so the refill and the pops that follow touch sequential memory.
+ * Chunks of exactly nb already in a fast or small bin come first; else the
+ * piece is the one the seeds' algorithm picks for nb (last remainder, best
+ * fit, top, a grown top), and the run is as long as it holds, up to want:
+ * fewer when the piece is a smaller hole (a tail that does not divide stays
+ * free). A piece that comes a few bytes larger than asked (a remainder too
+ * small to split) gives the excess to the first chunk.
+ *
+ * In two steps. um_arena_carve, under the arena lock, returns the first
+ * chunk's block (NULL when the arena is out of memory) and either the bins'
+ * chunks, chained (*chain, *n), or, when the piece holds more than one
+ * chunk, the piece's size (*piece): the first chunk then has its own size
+ * and the rest of the piece is one chunk in use, which um_arena_cut cuts
+ * into the run after the lock is released. The cut writes a header into
+ * every chunk of the run, the run's first touch of fresh memory: its page
+ * faults (about 2.5 us each here) and cache misses, made under the lock,
+ * had every other thread that missed its cache wait behind them
+ * (bench/sweep-2: docs/performance.md, "The run cut outside the lock").
+ * Why the rest is a chunk of its own before the lock goes: a chunk's
+ * header holds the P bit of the chunk below it, which a free of that chunk
+ * clears under the lock; the rest's lower neighbour is the caller's first
+ * chunk, not freed before the carve returns, so no other thread writes the
+ * headers the cut rewrites. And the cut keeps the heap walkable at every
+ * step for the walks made under the lock (the debug check, the statistics,
+ * the heap map): it writes the headers from the end down, the rest's own
+ * (which until then covers the whole rest) last, so a walk sees either one
+ * chunk in use or the run.
  */
-void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n)
+void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n, size_t *piece)
 {
-    size_t abit = abit_of(av), size;
     *chain = NULL;
     *n = 0;
+    *piece = 0;
     /* chunks of exactly nb already free (fast or small bin) come first: the
      * heap's free memory is used before top grows */
     chunk *p = take_exact(av, nb);
@@ -345,38 +364,51 @@ void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n)
         ((void **)chunk_to_mem(p))[1] = NULL; /* the cache mark, if p was a fast bin's */
         return chunk_to_mem(p);
     }
-    /* else one piece, found as the seeds' algorithm finds a chunk for nb
-     * (last remainder, best fit, top, a grown top), gives the whole run or
-     * as much of it as the piece holds: a hole smaller than the run is used,
-     * not skipped, and the chunks of a refill lie side by side wherever they
-     * come from (consecutive allocations then touch neighbouring memory, as
-     * a slab's do) */
     um_purge_tick(av);
     void *m = int_malloc_walk(av, nb, want > 1 ? want * nb : 0);
     if (!m)
         return NULL;
     p = mem_to_chunk(m);
-    size = chunksize(p);
-    um_central_mark_home(p, size); /* (the CPU whose threads will use the run) */
+    size_t size = chunksize(p);
+    ((void **)m)[1] = NULL; /* top's memory may hold an old key */
     want = size / nb; /* a remainder too small to split stays with p */
     if (want > 1) {
-        /* cut from the end down so each chunk links to the one above it */
         size_t first = size - (want - 1) * nb;
-        void *next = NULL;
-        for (size_t k = want - 1; k > 0; k--) {
-            chunk *c = chunk_at(p, first + (k - 1) * nb);
-            void **e = chunk_to_mem(c);
-            set_head(c, nb | PREV_INUSE | abit);
-            e[0] = link_protect(next);
-            e[1] = um_cache_mark(e);
-            next = e;
-        }
         set_head_size(p, first);
-        *chain = next;
-        *n = want - 1;
+        set_head(chunk_at(p, first), (want - 1) * nb | PREV_INUSE | abit_of(av));
+        *piece = size;
+    } else {
+        um_central_mark_home(p, size);
     }
-    ((void **)chunk_to_mem(p))[1] = NULL; /* top's memory may hold an old key */
-    return chunk_to_mem(p);
+    return m;
+}
+
+/* The second step of a carve (above): block m heads a piece of size bytes
+ * whose rest, after m's chunk, is cut into chunks of nb for av, chained
+ * (*chain, *n). No lock is held. */
+void um_arena_cut(arena *av, void *m, size_t size, size_t nb, void **chain, size_t *n)
+{
+    chunk *p = mem_to_chunk(m);
+    um_central_mark_home(p, size); /* (the CPU whose threads will use the run) */
+    size_t want = size / nb, abit = abit_of(av);
+    chunk *rest = chunk_at(p, size - (want - 1) * nb);
+    /* cut from the end down so each chunk links to the one above it */
+    void *next = NULL;
+    for (size_t k = want - 1; k > 0; k--) {
+        chunk *c = chunk_at(rest, (k - 1) * nb);
+        void **e = chunk_to_mem(c);
+        if (k == 1)
+            /* the run's headers are in place before the rest's own stops
+             * covering them (the walks above: they read a header, then the
+             * next one) */
+            atomic_thread_fence(memory_order_release);
+        set_head(c, nb | PREV_INUSE | abit);
+        e[0] = link_protect(next);
+        e[1] = um_cache_mark(e);
+        next = e;
+    }
+    *chain = next;
+    *n = want - 1;
 }
 
 /* The checks on victim, the unsorted bin's last chunk (bck: its back link,

@@ -370,7 +370,8 @@ void um_int_free_bounded(arena *av, chunk *p, size_t size); /* free_large's chec
 void um_consolidate(arena *av);
 void *um_int_memalign(arena *av, size_t align, size_t bytes);
 int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb);
-void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n);
+void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n, size_t *piece);
+void um_arena_cut(arena *av, void *m, size_t size, size_t nb, void **chain, size_t *n); /* no lock */
 arena *um_arena_current(void);              /* this thread's arena, not locked */
 arena *um_arena_peek(void);                 /* the same, NULL if it has none yet */
 unsigned um_arena_sort_unsorted(arena *av, unsigned max); /* unsorted bin into bins */

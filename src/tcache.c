@@ -900,11 +900,14 @@ void *um_tcache_get(size_t i)
         m = first;
         tc_keep_chain(tc, i, av, rest, n - 1);
     } else {
+        size_t piece;
         av = um_arena_get();
-        m = um_arena_carve(av, nb, extra + 1, &chain, &n);
+        m = um_arena_carve(av, nb, extra + 1, &chain, &n, &piece);
         um_arena_release(av);
         if (!m)
             return tc_out_take(tc, i);
+        if (piece)
+            um_arena_cut(av, m, piece, nb, &chain, &n);
         if (n)
             tc_install(tc, i, chain, n);
     }
@@ -1203,7 +1206,15 @@ size_t um_tcache_out_batch(size_t i) { return tc_out_batch[i]; }
 /* The medium limits of all live caches (the debug check's view). */
 size_t um_tcache_med_total(void) { return atomic_load_explicit(&tc_med_all, memory_order_relaxed); }
 
-/* Chunks and bytes sitting in all threads' caches (racy reads: stats only). */
+/* Chunks and bytes sitting in all threads' caches (racy reads: stats only).
+ * The owners update their counts with plain stores on the fast paths (an
+ * atomic read-modify-write there would cost every malloc and free); the
+ * reads here are atomic and tolerate a torn pair, so the race is by design
+ * and TSan is told not to report it (mallinfo2 while other threads
+ * allocate: tests/stress/cut_neighbours). */
+#if defined(__SANITIZE_THREAD__)
+__attribute__((no_sanitize_thread))
+#endif
 size_t um_tcache_bytes(size_t *count)
 {
     size_t bytes = 0, n = 0;

@@ -38,7 +38,19 @@ static size_t carve_run(arena *av, size_t cs, size_t want, char **first)
 {
     void *chain;
     size_t n;
-    void *m = um_arena_carve(av, cs, want, &chain, &n);
+    size_t piece;
+    void *m = um_arena_carve(av, cs, want, &chain, &n, &piece);
+    if (m && piece) {
+        /* between the steps the piece is two chunks in use: the caller's
+         * and the rest, whole */
+        chunk *p = mem_to_chunk(m), *rest = chunk_at(p, piece - (piece / cs - 1) * cs);
+        U_CHECK(chunksize(p) >= cs && chunksize(p) < cs + MINSIZE && inuse(p) && !chain && n == 0,
+                "the first chunk before the cut");
+        U_CHECK(chunksize(rest) == piece / cs * cs - cs && inuse(rest) && prev_inuse(rest),
+                "the rest before the cut: %zu of %zu", chunksize(rest), piece);
+        um_check_all(); /* the heap walks with the piece uncut (aborts if not) */
+        um_arena_cut(av, m, piece, cs, &chain, &n);
+    }
     U_CHECK(m != NULL, "carve %zu x %zu", want, cs);
     if (!m)
         exit(1);

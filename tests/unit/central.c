@@ -103,7 +103,10 @@ static void carve(arena *av, size_t cs, size_t n, void **out)
     while (got < n) {
         void *chain;
         size_t cn;
-        void *m = um_arena_carve(av, cs, n - got, &chain, &cn);
+        size_t piece;
+        void *m = um_arena_carve(av, cs, n - got, &chain, &cn, &piece);
+        if (m && piece)
+            um_arena_cut(av, m, piece, cs, &chain, &cn);
         U_CHECK(m != NULL, "carve %zu x %zu", n - got, cs);
         if (!m)
             exit(1);

@@ -27,7 +27,8 @@ static void *chain_of(arena *av, size_t cs, size_t n)
         void *chain;
         size_t cn;
         um_lock_acquire(&av->lock);
-        void **e = um_arena_carve(av, cs, 1, &chain, &cn);
+        size_t piece;
+        void **e = um_arena_carve(av, cs, 1, &chain, &cn, &piece);
         um_lock_release(&av->lock);
         U_CHECK(e != NULL && cn == 0, "carve one chunk of %zu", cs);
         if (!e)

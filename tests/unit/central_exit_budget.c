@@ -33,7 +33,10 @@ static void park_class(size_t i)
     while (got < PER_CLASS) {
         void *chain;
         size_t cn;
-        void *first = um_arena_carve(av, cs, PER_CLASS - got, &chain, &cn);
+        size_t piece;
+        void *first = um_arena_carve(av, cs, PER_CLASS - got, &chain, &cn, &piece);
+        if (first && piece)
+            um_arena_cut(av, first, piece, cs, &chain, &cn);
         U_CHECK(first != NULL, "carve class %zu", i);
         if (!first)
             exit(1);
