@@ -331,12 +331,15 @@ static void *int_malloc_walk(arena *av, size_t nb, size_t run);
  * Why the rest is a chunk of its own before the lock goes: a chunk's
  * header holds the P bit of the chunk below it, which a free of that chunk
  * clears under the lock; the rest's lower neighbour is the caller's first
- * chunk, not freed before the carve returns, so no other thread writes the
- * headers the cut rewrites. And the cut keeps the heap walkable at every
- * step for the walks made under the lock (the debug check, the statistics,
- * the heap map): it writes the headers from the end down, the rest's own
- * (which until then covers the whole rest) last, so a walk sees either one
- * chunk in use or the run.
+ * chunk, which um_tcache_get hands to the program only after the cut, so
+ * no other thread writes the headers the cut rewrites. And the cut keeps
+ * the heap walkable at every step for the walks made under the lock (the
+ * debug check, the statistics, the heap map, which the lock does not order
+ * with the cut): it writes each chunk's words and then its header, from
+ * the end down, and the rest's own header (which until then covers the
+ * whole rest) last, after a release fence; the walks step from header to
+ * header with acquire loads (chunk.h, hdr_load_acq). A walk sees either
+ * one chunk in use, not cached, or the run, every chunk marked cached.
  */
 void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n, size_t *piece)
 {
@@ -374,8 +377,10 @@ void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n,
     want = size / nb; /* a remainder too small to split stays with p */
     if (want > 1) {
         size_t first = size - (want - 1) * nb;
+        chunk *rest = chunk_at(p, first);
         set_head_size(p, first);
-        set_head(chunk_at(p, first), (want - 1) * nb | PREV_INUSE | abit_of(av));
+        set_head(rest, (want - 1) * nb | PREV_INUSE | abit_of(av));
+        ((void **)chunk_to_mem(rest))[1] = NULL; /* (no old mark: not cached yet) */
         *piece = size;
     } else {
         um_central_mark_home(p, size);
@@ -397,14 +402,13 @@ void um_arena_cut(arena *av, void *m, size_t size, size_t nb, void **chain, size
     for (size_t k = want - 1; k > 0; k--) {
         chunk *c = chunk_at(rest, (k - 1) * nb);
         void **e = chunk_to_mem(c);
-        if (k == 1)
-            /* the run's headers are in place before the rest's own stops
-             * covering them (the walks above: they read a header, then the
-             * next one) */
-            atomic_thread_fence(memory_order_release);
-        set_head(c, nb | PREV_INUSE | abit);
         e[0] = link_protect(next);
         e[1] = um_cache_mark(e);
+        if (k == 1)
+            /* the run is in place before the rest's header stops covering
+             * it (the walks, above) */
+            atomic_thread_fence(memory_order_release);
+        set_head(c, nb | PREV_INUSE | abit);
         next = e;
     }
     *chain = next;

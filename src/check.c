@@ -51,7 +51,7 @@ static size_t check_heap(arena *av, heap *h, size_t *sys, size_t *bytes)
     for (;;) {
         if ((char *)p >= end)
             FAIL("heap walk ran past the end at", p);
-        if (!hdr_valid(hdr_load(p)))
+        if (!hdr_valid(hdr_load_acq(p)))
             FAIL("chunk header overwritten (not one umalloc wrote) at", p);
         size_t s = chunksize(p);
         if ((hdr_load(p) & NON_MAIN_ARENA) != abit || chunk_is_mmapped(p))
@@ -299,6 +299,9 @@ static void check_tcache(void)
             FAIL("tcache outbound list disagrees with its slot", tc->out[i]);
     }
 }
+
+/* One arena, listed or not (the unit tests' private arenas are not). */
+void um_check_arena(arena *av) { check_arena(av); }
 
 void um_check_all(void)
 {

@@ -78,6 +78,14 @@ static inline void hdr_store(chunk *p, size_t v)
 {
     __atomic_store_n(&p->size, (v ^ PREV_INUSE) * um_hdr_enc, __ATOMIC_RELAXED);
 }
+/* hdr_load for the walks of a whole heap (check, walk, heap picture, a bad
+ * header's neighbour): they step from a header to the next by its size,
+ * and a run cut outside the arena lock (arena.c, um_arena_cut) publishes
+ * its headers with a release fence before the one a walk reaches first. */
+static inline size_t hdr_load_acq(const chunk *p)
+{
+    return (__atomic_load_n(&p->size, __ATOMIC_ACQUIRE) * um_hdr_dec) ^ PREV_INUSE;
+}
 /* Was this decoded size word written by us? */
 static inline int hdr_valid(size_t v) { return (v & HDR_HIGH) == 0; }
 

@@ -284,7 +284,7 @@ static size_t chunk_rects(const struct um_region *r, size_t row_bytes)
     size_t n = 1, limit = CHUNK_BUDGET + 1;
     size_t off = um_first_chunk_off(av, (const heap *)r->lo);
     for (chunk *p = chunk_at(r->lo, off); (char *)p < r->hi && n < limit;) {
-        size_t s = chunksize(p);
+        size_t s = hdr_load_acq(p) & ~(size_t)SIZE_BITS;
         n += 1 + ((size_t)((char *)p - r->lo) % row_bytes + (s ? s : 1) - 1) / row_bytes;
         if (p == av->top || s < MINSIZE || (char *)p + s > r->hi)
             break;

@@ -514,6 +514,7 @@ int um_timeline_finish(const char *path);   /* stop it, draw the chart */
 
 /* ---- check.c ---- */
 void um_check_all(void);
+void um_check_arena(arena *av); /* takes av's lock */
 
 /* ---- malloc.c ---- */
 void um_init_slow(void);

@@ -348,7 +348,7 @@ static UM_COLD _Noreturn void bad_header(const char *fn, void *mem, arena *av)
                    !hdr_valid(hdr_load((chunk *)p));
         q = same ? (uintptr_t)now.h + um_first_chunk_off(av, now.h) : p + 1;
         while (q < p && (chunk *)q != av->top) {
-            w = hdr_load((chunk *)q);
+            w = hdr_load_acq((chunk *)q);
             size_t cs = w & ~(size_t)SIZE_BITS;
             if (!hdr_valid(w) || cs < MINSIZE || (cs & ALIGN_MASK) || cs > now.hi - q)
                 break;

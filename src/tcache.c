@@ -1207,8 +1207,8 @@ size_t um_tcache_out_batch(size_t i) { return tc_out_batch[i]; }
 size_t um_tcache_med_total(void) { return atomic_load_explicit(&tc_med_all, memory_order_relaxed); }
 
 /* Chunks and bytes sitting in all threads' caches (racy reads: stats only).
- * The owners update their counts with plain stores on the fast paths (an
- * atomic read-modify-write there would cost every malloc and free); the
+ * The owners update their counts with plain stores on the fast paths
+ * (atomic ones would keep gcc from updating them in place); the
  * reads here are atomic and tolerate a torn pair, so the race is by design
  * and TSan is told not to report it (mallinfo2 while other threads
  * allocate: tests/stress/cut_neighbours). */

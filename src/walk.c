@@ -154,7 +154,7 @@ static void walk_heap(arena *av, heap *h, const struct listed *l, const struct u
     size_t off = um_first_chunk_off(av, h);
     w->chunk(w->ctx, &r, r.lo, off, UM_CS_META);
     for (chunk *p = chunk_at(h, off); (char *)p < end;) {
-        size_t s = chunksize(p);
+        size_t s = hdr_load_acq(p) & ~(size_t)SIZE_BITS;
         if (p == av->top) {
             w->chunk(w->ctx, &r, (char *)p, (size_t)(end - (char *)p), UM_CS_TOP);
             break;

@@ -104,8 +104,10 @@ static void *walker(void *arg)
 int main(void)
 {
 	stress_budget(60);
-	/* the big blocks stay in the heap, next to the runs */
+	/* the big blocks stay in the heap, next to the runs: in the one arena
+	 * (with 3 CPUs or more the threads could be given arenas of their own) */
 	CHECK(mallopt(M_MMAP_THRESHOLD, 8 << 20) == 1, "mallopt(M_MMAP_THRESHOLD)");
+	CHECK(mallopt(M_ARENA_MAX, 1) == 1, "mallopt(M_ARENA_MAX)");
 	pthread_t t[3];
 	stress_thread_create(&t[1], neighbour, NULL);
 	stress_thread_create(&t[2], walker, NULL);

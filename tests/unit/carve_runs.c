@@ -48,7 +48,7 @@ static size_t carve_run(arena *av, size_t cs, size_t want, char **first)
                 "the first chunk before the cut");
         U_CHECK(chunksize(rest) == piece / cs * cs - cs && inuse(rest) && prev_inuse(rest),
                 "the rest before the cut: %zu of %zu", chunksize(rest), piece);
-        um_check_all(); /* the heap walks with the piece uncut (aborts if not) */
+        um_check_arena(av); /* the heap walks with the piece uncut (aborts if not) */
         um_arena_cut(av, m, piece, cs, &chain, &n);
     }
     U_CHECK(m != NULL, "carve %zu x %zu", want, cs);

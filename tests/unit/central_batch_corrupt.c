@@ -29,6 +29,7 @@ static void *chain_of(arena *av, size_t cs, size_t n)
         um_lock_acquire(&av->lock);
         size_t piece;
         void **e = um_arena_carve(av, cs, 1, &chain, &cn, &piece);
+        U_CHECK(piece == 0, "one chunk asked: nothing left to cut");
         um_lock_release(&av->lock);
         U_CHECK(e != NULL && cn == 0, "carve one chunk of %zu", cs);
         if (!e)
