@@ -639,8 +639,9 @@ static UM_NOINLINE void *int_malloc_walk(arena *av, size_t nb, size_t run)
         }
         if (um_grow_top(av, nb) != 0) {
             /* out of memory: every parked chunk, busy or not, before
-             * failing, as before threads kept their classes (no test makes
-             * this grow fail while another CPU's classes are busy) */
+             * failing, as before threads kept their classes
+             * (tests/unit/central.c, section 11: a busy class parked, the
+             * heap held by RLIMIT_DATA) */
             if (!drained_all && um_arena_central_bytes(av) != 0) {
                 drained = drained_all = 1;
                 um_central_drain(av);

@@ -28,7 +28,10 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1104,6 +1107,63 @@ static void test_drain_idle(int two_cpus)
     um_central_check(av);
 }
 
+/* 11. the grow path's last resort: once the process has threads, a heap
+ * that cannot grow gets every parked chunk, busy classes too, before the
+ * call fails (int_malloc_walk; the drain before growth leaves the busy
+ * classes alone, so without it the request below fails). The heap may not
+ * grow: RLIMIT_DATA is set to what is mapped writable now. */
+static size_t vm_data_bytes(void)
+{
+    char buf[4096];
+    int fd = open("/proc/self/status", O_RDONLY);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    const char *v = strstr(buf, "VmData:");
+    return v ? (size_t)strtoul(v + 7, NULL, 10) << 10 : 0;
+}
+
+static void test_oom_drain(void)
+{
+    arena *av = private_arena(98);
+    const size_t i = TC_MED_FIRST + 8, cs = tc_slot_size(i), per = 16;
+    void *m[16];
+    U_CHECK(pin(0), "on CPU 0");
+    carve(av, cs, per, m); /* side by side, just below top */
+    um_central_give(av, i, link_chain(m, per), per, 0);
+    U_CHECK(pin(1), "on CPU 1");
+    touch(av, i); /* CPU 1's shard in use */
+    U_CHECK(pin(0), "on CPU 0");
+    touch(av, i); /* the class busy on CPU 0 */
+    U_CHECK(cls(av, i)->bytes == per * cs, "the chunks parked");
+    size_t top = chunksize(av->top), want = top + per * cs / 2;
+    U_CHECK(drain_idle(av) == 0, "a busy class: the drain before growth leaves it");
+    touch(av, i);
+    size_t data = vm_data_bytes();
+    struct rlimit old, low;
+    U_CHECK(data != 0 && getrlimit(RLIMIT_DATA, &old) == 0, "RLIMIT_DATA");
+    low = old;
+    low.rlim_cur = data;
+    U_CHECK(setrlimit(RLIMIT_DATA, &low) == 0, "RLIMIT_DATA lowered");
+    um_lock_acquire(&av->lock);
+    void *p = um_int_malloc(av, want);
+    um_lock_release(&av->lock);
+    U_CHECK(setrlimit(RLIMIT_DATA, &old) == 0, "RLIMIT_DATA restored");
+    U_CHECK(p != NULL, "%zu bytes with %zu in top and %zu parked: served", want, top, per * cs);
+    U_CHECK(cls(av, i)->batches == NULL && cls(av, i)->bytes == 0, "the busy class drained");
+    /* and a request no drain can serve still fails, with nothing left parked */
+    U_CHECK(setrlimit(RLIMIT_DATA, &low) == 0, "RLIMIT_DATA lowered");
+    um_lock_acquire(&av->lock);
+    void *q = um_int_malloc(av, (size_t)8 << 20);
+    um_lock_release(&av->lock);
+    U_CHECK(setrlimit(RLIMIT_DATA, &old) == 0, "RLIMIT_DATA restored");
+    U_CHECK(q == NULL, "8 MiB past the limit: NULL");
+    um_central_check(av);
+}
+
 int main(void)
 {
     void *volatile first = malloc(100); /* initialise the library and the main heap */
@@ -1132,8 +1192,11 @@ int main(void)
     test_init_untouched();
     U_CHECK(sched_setaffinity(0, sizeof all, &all) == 0, "sched_setaffinity");
     test_shards();
-    test_drain_idle(um_cc_mask != 0 && CPU_ISSET(0, &all) && CPU_ISSET(1, &all) && &__rseq_size &&
-                    __rseq_size != 0);
+    int two_cpus = um_cc_mask != 0 && CPU_ISSET(0, &all) && CPU_ISSET(1, &all) && &__rseq_size &&
+                   __rseq_size != 0;
+    test_drain_idle(two_cpus);
+    if (two_cpus)
+        test_oom_drain();
     U_CHECK(sched_setaffinity(0, sizeof all, &all) == 0, "affinity restored");
     um_params.purge_decay_ms = decay0;
     umalloc_check();
