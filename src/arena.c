@@ -327,7 +327,8 @@ static void *int_malloc_walk(arena *av, size_t nb, size_t run);
  * every chunk of the run, the run's first touch of fresh memory: its page
  * faults (about 2.5 us each here) and cache misses, made under the lock,
  * had every other thread that missed its cache wait behind them
- * (bench/sweep-2: docs/performance.md, "The run cut outside the lock").
+ * (bench/sweep-2: docs/performance.md, "sweep-2: the run cut outside the
+ * lock").
  * Why the rest is a chunk of its own before the lock goes: a chunk's
  * header holds the P bit of the chunk below it, which a free of that chunk
  * clears under the lock; the rest's lower neighbour is the caller's first
