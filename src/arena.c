@@ -340,7 +340,10 @@ static void *int_malloc_walk(arena *av, size_t nb, size_t run);
  * the end down, and the rest's own header (which until then covers the
  * whole rest) last, after a release fence; the walks step from header to
  * header with acquire loads (chunk.h, hdr_load_acq). A walk sees either
- * one chunk in use, not cached, or the run, every chunk marked cached.
+ * one chunk in use or the run, every chunk marked cached (the one chunk
+ * too, for the instant between the first run chunk's mark, which shares
+ * its word, and that chunk's header: a heap map drawn then counts it as
+ * cached).
  */
 void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n, size_t *piece)
 {

@@ -633,18 +633,24 @@ void um_central_drain_class(arena *av, size_t i)
 
 /* Everything parked in av's central cache, into the bins, with the arena
  * lock held (the grow path and malloc_trim). */
+/* Detached batches b of chunk size cs into av's bins, merged now (arena
+ * lock held). */
+static void drain_batches(arena *av, void **b, size_t cs)
+{
+    while (b) {
+        void **next = batch_next(b);
+        free_chain_with(av, b, batch_count(b), cs, 1);
+        b = next;
+    }
+}
+
 void um_central_drain(arena *av)
 {
     FOR_FULL(av->central, j, i) {
         struct cclass *k = &av->central->cls[j];
         if (!RELAXED_LOAD(k->batches))
             continue;
-        void **b = detach_all(av->central, k);
-        while (b) {
-            void **next = batch_next(b);
-            free_chain_with(av, b, batch_count(b), tc_slot_size(i), 1);
-            b = next;
-        }
+        drain_batches(av, detach_all(av->central, k), tc_slot_size(i));
     }
 }
 
@@ -700,11 +706,7 @@ size_t um_central_drain_idle(arena *av)
             b = detach_locked(c, k);
         }
         um_lock_release(&k->lock);
-        while (b) {
-            void **next = batch_next(b);
-            free_chain_with(av, b, batch_count(b), cs, 1);
-            b = next;
-        }
+        drain_batches(av, b, cs);
     }
     return out;
 }
