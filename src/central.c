@@ -631,8 +631,6 @@ void um_central_drain_class(arena *av, size_t i)
     }
 }
 
-/* Everything parked in av's central cache, into the bins, with the arena
- * lock held (the grow path and malloc_trim). */
 /* Detached batches b of chunk size cs into av's bins, merged now (arena
  * lock held). */
 static void drain_batches(arena *av, void **b, size_t cs)
@@ -644,6 +642,8 @@ static void drain_batches(arena *av, void **b, size_t cs)
     }
 }
 
+/* Everything parked in av's central cache, into the bins, with the arena
+ * lock held (the grow path and malloc_trim). */
 void um_central_drain(arena *av)
 {
     FOR_FULL(av->central, j, i) {
