@@ -305,6 +305,154 @@ static inline __attribute__((always_inline)) chunk *take_exact(arena *av, size_t
 }
 
 static void *int_malloc_walk(arena *av, size_t nb, size_t run);
+static void *bins_walk(arena *av, size_t nb, size_t run);
+
+/*
+ * Spans: once the process has threads, each CPU's shard (central.c) cuts
+ * the runs of the classes it keeps to itself (their frees come from its
+ * own memory) from a span of its own: a piece of the arena of up to
+ * SPAN_BYTES, the one the seeds' algorithm picks for the whole run (a big
+ * hole of the bins, the last remainder, top), kept as one chunk in use and
+ * marked cached (the walks count it with the central cache; a free of it
+ * is a double free). One CPU's runs then lie side by side in it. A hole
+ * of the bins still comes first when it is the CPU's own memory (or of
+ * unknown home, or of a CPU that carved nothing for SPAN_BUSY_MS), so
+ * freed memory is carved again as before; another CPU's is left to it.
+ * Why: cut straight from the one top, the two CPUs' runs alternated in
+ * memory (a medium size's run is 1-3 chunks), and every boundary is a line
+ * both threads write, as a chunk's header always shares a line with the
+ * last bytes of the chunk below; the shards' home marks then saw mixed
+ * memory, classes opened to the other CPU and drained, and the drained
+ * chunks were carved again by whichever thread missed next. bench/threads'
+ * "own" count (mallocs whose block covers a line another thread's block
+ * covered last) in `threads 2 uniform`: a median of 5.8 million of 32
+ * million before, 0.24 million with spans (5 interleaved runs; mimalloc
+ * 0); its CPU time 0.78x (docs/performance.md, "threads-2u, threads-2: the
+ * threads' memory mixes over the run", with the variants that cost relay
+ * and oneway a third more peak RSS: spans for classes other CPUs' frees
+ * reach, holes not carved again). With one thread, one shard, or a class
+ * open to other CPUs, runs come straight from the arena as the seeds show.
+ * What a span holds goes back into the bins (merged at once) with the
+ * central cache's drains (um_central_drain: malloc_trim, an idle arena,
+ * the emptied state, fork; um_central_drain_idle, before the heap grows:
+ * the spans of CPUs idle for an epoch) and when its CPU cut nothing for
+ * the decay time (um_arena_spans_decay); realloc grows the block below a
+ * span into it (span_grow_into). Arena lock held throughout.
+ */
+#define SPAN_BYTES ((size_t)64 << 10)
+
+/* Give shard s's span back to the bins. */
+static void span_release(arena *av, size_t s)
+{
+    chunk *sp = av->span[s];
+    if (!sp)
+        return;
+    size_t size = chunksize(sp);
+    RELAXED_STORE(av->span[s], NULL);
+    RELAXED_STORE(av->span_bytes, av->span_bytes - size);
+    ((void **)chunk_to_mem(sp))[1] = NULL; /* (the cache mark) */
+    um_int_free_drain(av, sp, size);
+}
+
+/* The spans of the shards in mask (bit s: shard s) back to the bins (the
+ * central cache's drains); returns their bytes. */
+size_t um_arena_spans_release(arena *av, unsigned mask)
+{
+    size_t out = 0;
+    for (size_t s = 0; s < CC_SHARDS; s++)
+        if ((mask >> s & 1) && av->span[s]) {
+            out += chunksize(av->span[s]);
+            span_release(av, s);
+        }
+    return out;
+}
+
+/* The spans no cut used since now - decay ms, back to the bins. */
+void um_arena_spans_decay(arena *av, uint64_t now, long decay)
+{
+    for (size_t s = 0; s < CC_SHARDS; s++)
+        if (av->span[s] && (now < av->span_ms[s] || now - av->span_ms[s] >= (uint64_t)decay))
+            span_release(av, s);
+}
+
+/* Did shard o cut a run from a span in the last SPAN_BUSY_MS (the purge
+ * clock)? */
+#define SPAN_BUSY_MS 20
+static inline int span_busy(const arena *av, size_t o)
+{
+    uint64_t now = av->purge.now, t = av->span_ms[o];
+    return t != 0 && now >= t && now - t <= SPAN_BUSY_MS;
+}
+
+/* taken bytes of shard s's span (size bytes) went to the chunk below
+ * rest, its new start: rest becomes the span. */
+static inline void span_front_taken(arena *av, size_t s, chunk *rest, size_t size, size_t taken)
+{
+    set_head(rest, (size - taken) | PREV_INUSE | abit_of(av));
+    void **r = chunk_to_mem(rest);
+    r[1] = um_cache_mark(r);
+    RELAXED_STORE(av->span[s], rest);
+    RELAXED_STORE(av->span_bytes, av->span_bytes - taken);
+}
+
+/* Does a carve of want chunks of nb come from a span? */
+static inline int span_wanted(arena *av, size_t nb, size_t want)
+{
+    return RELAXED_LOAD(um_cc_mask) != 0 && want * nb <= SPAN_BYTES / 4 && !um_single_threaded() &&
+           um_central_private(av, nb);
+}
+
+/* Is the piece at p, from the bins, memory that shard s may carve: its
+ * own, of unknown home, or of a shard that carves no more? */
+static inline int span_hole_ok(const arena *av, chunk *p, size_t s)
+{
+    unsigned home = um_central_home(p);
+    return home == 0 || home == s + 1 || !span_busy(av, home - 1);
+}
+
+/* The piece for a run of want chunks of nb on this CPU's shard: a hole of
+ * the bins in its own memory first (as without spans, so freed memory is
+ * carved again), else the front of its span, else a new span (the piece
+ * the seeds' algorithm picks for the whole run, up to SPAN_BYTES: a big
+ * hole or top). want * nb bytes, or less when the hole or the span's rest
+ * holds less (the caller cuts what it gets). NULL: out of memory. */
+static void *span_piece(arena *av, size_t nb, size_t want)
+{
+    size_t s = um_central_shard(), need = want * nb;
+    av->span_ms[s] = av->purge.now;
+    void *m = bins_walk(av, nb, need);
+    if (m) {
+        chunk *h = mem_to_chunk(m);
+        if (span_hole_ok(av, h, s))
+            return m;
+        /* another CPU's memory, which its own carves will take: back */
+        ((void **)m)[1] = NULL;
+        um_int_free_drain(av, h, chunksize(h));
+    }
+    chunk *sp = av->span[s];
+    size_t size = sp ? chunksize(sp) : 0;
+    if (size < nb) {
+        span_release(av, s); /* (a rest smaller than a chunk, if any) */
+        if (!(m = int_malloc_walk(av, need, SPAN_BYTES)))
+            return NULL;
+        sp = mem_to_chunk(m);
+        size = chunksize(sp);
+        if (size < need + MINSIZE)
+            return m; /* (a hole just the run's size) */
+        RELAXED_STORE(av->span[s], sp);
+        RELAXED_STORE(av->span_bytes, av->span_bytes + size);
+        um_central_mark_home(sp, size);
+    } else if (size < need + MINSIZE) {
+        /* the rest holds the run or less: all of it */
+        RELAXED_STORE(av->span[s], NULL);
+        RELAXED_STORE(av->span_bytes, av->span_bytes - size);
+        return chunk_to_mem(sp);
+    }
+    /* the run off the front; the rest stays the span */
+    set_head_size(sp, need);
+    span_front_taken(av, s, chunk_at(sp, need), size, need);
+    return chunk_to_mem(sp);
+}
 
 /*
  * A run of fresh chunks for a thread cache, cut from one piece of free memory
@@ -372,7 +520,7 @@ void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n,
         return chunk_to_mem(p);
     }
     um_purge_tick(av);
-    void *m = int_malloc_walk(av, nb, want > 1 ? want * nb : 0);
+    void *m = span_wanted(av, nb, want) ? span_piece(av, nb, want) : int_malloc_walk(av, nb, want > 1 ? want * nb : 0);
     if (!m)
         return NULL;
     p = mem_to_chunk(m);
@@ -657,6 +805,21 @@ static UM_NOINLINE void *int_malloc_walk(arena *av, size_t nb, size_t run)
     }
 }
 
+/* int_malloc_walk's search of the bins alone (the fast bins merged first
+ * for a large nb, as there): a piece for nb (run: see run_take), or NULL;
+ * never top, never a drain or a grow. */
+static void *bins_walk(arena *av, size_t nb, size_t run)
+{
+    if (!in_smallbin_range(nb) && av->have_fastchunks)
+        um_consolidate(av);
+    void *m = scan_unsorted(av, nb, run);
+    if (!m && !in_smallbin_range(nb))
+        m = large_best_fit(av, nb, run);
+    if (!m)
+        m = binmap_search(av, nb, run, bin_index(nb));
+    return m;
+}
+
 /* A chunk of at least nb bytes from av, for the program or a cache. Its
  * word 1 is cleared: that word may hold the cache mark from the time the
  * memory was cached before (the mark there means "freed", internal.h). */
@@ -776,6 +939,30 @@ void *um_int_memalign(arena *av, size_t align, size_t bytes)
 
 /* Resize p in place to nb: shrink, or grow into a free next chunk or top.
  * Returns 1 when done, 0 when the caller must move the block. */
+/* realloc's growth of p (oldsize, in use) to nb when the chunk above it,
+ * next, is a span: into the span's front, as into top (a block carved
+ * last from a span borders its rest, where before it bordered top: an MT
+ * program's buffer grown by realloc moved at every step, its old copy
+ * freed into the cache: tests/stress/exit_first_free). 1 if it grew. */
+static int span_grow_into(arena *av, chunk *p, size_t oldsize, size_t nb, chunk *next)
+{
+    size_t s = 0;
+    while (s < CC_SHARDS && av->span[s] != next)
+        s++;
+    size_t size = s < CC_SHARDS ? chunksize(next) : 0, grow = nb - oldsize;
+    if (size < grow)
+        return 0;
+    if (size - grow < MINSIZE) { /* all of it */
+        RELAXED_STORE(av->span[s], NULL);
+        RELAXED_STORE(av->span_bytes, av->span_bytes - size);
+        set_head_size(p, oldsize + size);
+        return 1;
+    }
+    set_head_size(p, nb);
+    span_front_taken(av, s, chunk_at(p, nb), size, grow);
+    return 1;
+}
+
 int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb)
 {
     size_t abit = abit_of(av);
@@ -805,7 +992,9 @@ int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb)
             um_purge_top_rose(av, av->top);
             return 1;
         }
-        if (inuse(next) || oldsize + chunksize(next) < nb)
+        if (inuse(next))
+            return span_grow_into(av, p, oldsize, nb, next);
+        if (oldsize + chunksize(next) < nb)
             return 0;
         size = oldsize + chunksize(next);
         um_purge_handout(av, next, chunksize(next), nb - oldsize); /* (the rest goes back) */

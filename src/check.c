@@ -210,6 +210,30 @@ static void check_bins(arena *av, size_t expect_free)
     }
 }
 
+/* The shards' spans (arena.c, "Spans"): chunks in use of av inside its
+ * heaps, marked cached, one per shard in use at most, their sizes summing
+ * to span_bytes (arena lock held). */
+static void check_spans(arena *av)
+{
+    size_t sum = 0;
+    for (size_t s = 0; s < CC_SHARDS; s++) {
+        chunk *p = av->span[s];
+        if (!p)
+            continue;
+        size_t size = chunksize(p);
+        if (s > RELAXED_LOAD(um_cc_mask) || size < MINSIZE || !um_owner_holds(av, p, size) ||
+            chunk_is_mmapped(p) || !inuse(p) || chunk_free_bit(p) ||
+            !um_cache_marked(chunk_to_mem(p)) || um_arena_of(p) != av)
+            FAIL("bad span at", p);
+        for (size_t o = 0; o < s; o++)
+            if (av->span[o] == p)
+                FAIL("one span for two shards at", p);
+        sum += size;
+    }
+    if (sum != av->span_bytes)
+        FAIL("span bytes disagree with the spans of arena", av);
+}
+
 static void check_arena(arena *av)
 {
     um_lock_acquire(&av->lock);
@@ -247,6 +271,7 @@ static void check_arena(arena *av)
     if (own)
         FAIL(own, av);
     check_bins(av, nfree);
+    check_spans(av);
     um_lock_release(&av->lock);
     um_central_check(av);
 }

@@ -372,6 +372,8 @@ void *um_int_memalign(arena *av, size_t align, size_t bytes);
 int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb);
 void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n, size_t *piece);
 void um_arena_cut(arena *av, void *m, size_t size, size_t nb, void **chain, size_t *n); /* no lock */
+size_t um_arena_spans_release(arena *av, unsigned mask);    /* shards in mask; arena lock held */
+void um_arena_spans_decay(arena *av, uint64_t now, long decay); /* arena lock held */
 arena *um_arena_current(void);              /* this thread's arena, not locked */
 arena *um_arena_peek(void);                 /* the same, NULL if it has none yet */
 unsigned um_arena_sort_unsorted(arena *av, unsigned max); /* unsorted bin into bins */
@@ -389,11 +391,12 @@ extern struct central um_main_central;
 void um_central_init(struct central *c);
 void um_central_global_init(void); /* shards: once, before any arena but the main one */
 extern unsigned um_cc_mask;          /* shards in use - 1 */
-size_t um_central_shard(void);      /* the caller's shard now (the tests) */
+size_t um_central_shard(void);      /* the caller's shard now (spans, the tests) */
+int um_central_private(arena *av, size_t cs); /* this shard keeps that class to itself (a hint) */
 void *um_central_take(arena *av, size_t i, size_t *n, size_t want);
 void um_central_give(arena *av, size_t i, void *head, size_t n, int consumer);
 void um_central_mark_home(const void *p, size_t bytes); /* carved by this CPU's shard */
-unsigned um_central_home(const void *p);   /* its mark: shard + 1, 0 unknown (the tests) */
+unsigned um_central_home(const void *p);   /* its mark: shard + 1, 0 unknown (spans, the tests) */
 size_t um_central_drain_idle(arena *av);   /* arena lock held: idle and remote classes to the bins */
 int um_central_park_one(arena *av, size_t i, void *mem); /* 0: no room, free it */
 void *um_central_steal(arena *self, size_t i, size_t *n, arena **from); /* another arena's batch */

@@ -266,6 +266,12 @@ struct arena {
     size_t binned;             /* bytes in the free chunks of the bins (not top, not
                                 * the fast bins): with top, what the arena holds free
                                 * (the emptied-arena purge, purge.c; checked by check.c) */
+    /* Each CPU shard's span (arena.c, "Spans"): a chunk in use, marked
+     * cached, that the shard's carves cut their runs from while the process
+     * has threads; NULL when it has none. Arena lock. */
+    chunk *span[CC_SHARDS];
+    uint64_t span_ms[CC_SHARDS]; /* the purge clock (ms) at its last cut */
+    size_t span_bytes;           /* their sizes, summed (the totals read it relaxed, unlocked) */
 };
 typedef struct arena arena;
 

@@ -120,6 +120,9 @@ static void carve(arena *av, size_t cs, size_t n, void **out)
         }
         U_CHECK(cn + 1 <= n, "carve count %zu", cn);
     }
+    /* the span a carve leaves once the process has threads (carve_spans.c
+     * tests them) goes back to the bins: the totals here are the classes' */
+    um_arena_spans_release(av, ~0u);
     um_lock_release(&av->lock);
     for (size_t k = 0; k < n; k++) {
         chunk *p = mem_to_chunk(out[k]);
@@ -860,16 +863,6 @@ static void test_init_untouched(void)
 
 extern const unsigned int __rseq_size __attribute__((weak));
 
-/* Run the calling thread on cpu; 1 when it now reports that CPU's shard. */
-static int pin(int cpu)
-{
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    if (sched_setaffinity(0, sizeof set, &set) != 0)
-        return 0;
-    return um_central_shard() == (size_t)cpu;
-}
 
 /* Mark the KiB grains around a run of n chunks of cs bytes (ascending) as
  * the calling CPU's, as if a bigger run had been carved there. */
@@ -892,7 +885,7 @@ static void test_shards(void)
                sysconf(_SC_NPROCESSORS_ONLN), &__rseq_size ? __rseq_size : 0);
         return;
     }
-    U_CHECK(pin(1) && pin(0), "the shard follows the CPU");
+    U_CHECK(unit_pin(1) && unit_pin(0), "the shard follows the CPU");
     arena *av = private_arena(98);
     const size_t i = 5, cs = tc_slot_size(i), per = 4;
     struct cclass *k0 = cls(av, i), *k1 = &av->central->cls[CC_AT(i, 1)];
@@ -901,9 +894,9 @@ static void test_shards(void)
         carve(av, cs, per, mem[b]);
         head[b] = link_chain(mem[b], per);
     }
-    U_CHECK(pin(0), "on CPU 0");
+    U_CHECK(unit_pin(0), "on CPU 0");
     um_central_give(av, i, head[0], per, 0);
-    U_CHECK(pin(1), "on CPU 1");
+    U_CHECK(unit_pin(1), "on CPU 1");
     um_central_give(av, i, head[1], per, 0);
     U_CHECK(k0->bytes == per * cs && k0->batches == head[0], "CPU 0's give in shard 0");
     U_CHECK(k1->bytes == per * cs && k1->batches == head[1], "CPU 1's give in shard 1");
@@ -917,14 +910,14 @@ static void test_shards(void)
     /* a run carved on CPU 0 marks the KiB grains it covers whole with
      * shard 0 (as 1), and leaves the partly covered ones alone */
     void *big[64];
-    U_CHECK(pin(0), "on CPU 0");
+    U_CHECK(unit_pin(0), "on CPU 0");
     carve(av, cs, 64, big);
     U_CHECK(um_central_home(big[32]) == 1, "a grain inside a run carved on CPU 0: shard 0's");
-    U_CHECK(pin(1), "on CPU 1");
+    U_CHECK(unit_pin(1), "on CPU 1");
     carve(av, cs, 64, big);
     U_CHECK(um_central_home(big[32]) == 2, "one carved on CPU 1: shard 1's");
     /* the test's batches as if carved on CPU 0 in bigger runs */
-    U_CHECK(pin(0), "on CPU 0");
+    U_CHECK(unit_pin(0), "on CPU 0");
     for (int b = 0; b < 4; b++) {
         mark_mine(mem[b], per, cs);
         U_CHECK(um_central_home(mem[b][0]) == 1 && um_central_home(mem[b][per - 1]) == 1,
@@ -933,12 +926,12 @@ static void test_shards(void)
     /* a give on CPU 1 of shard 0's memory is a remote free: REMOTE_HIT,
      * not enough to open the class; a give on CPU 0 of it is local */
     size_t n = 0;
-    U_CHECK(pin(0), "on CPU 0");
+    U_CHECK(unit_pin(0), "on CPU 0");
     U_CHECK(um_central_take(av, i, &n, 8) == head[0] && n == per, "take back CPU 0's batch");
     um_central_give(av, i, head[0], per, 0);
     U_CHECK(k0->remote == 0, "a give of the CPU's own memory is no remote free (%u)",
             (unsigned)k0->remote);
-    U_CHECK(pin(1), "on CPU 1");
+    U_CHECK(unit_pin(1), "on CPU 1");
     U_CHECK(um_central_take(av, i, &n, 8) == head[1] && n == per, "take back CPU 1's batch");
     unsigned r1 = k1->remote;
     um_central_give(av, i, head[1], per, 0);
@@ -954,7 +947,7 @@ static void test_shards(void)
     pid_t pid = fork();
     if (pid == 0) {
         size_t n = 0;
-        int ok = pin(1) && um_central_take(av, i, &n, 8) == head[1] && n == per &&
+        int ok = unit_pin(1) && um_central_take(av, i, &n, 8) == head[1] && n == per &&
                  (!um_single_threaded() ||
                   (um_central_take(av, i, &n, 8) == head[0] && n == per));
         _exit(ok ? 0 : 1);
@@ -968,21 +961,21 @@ static void test_shards(void)
      * in its own shard and in the open ones */
     U_CHECK(!um_single_threaded(), "threads were started before this test");
     size_t g0 = k0->grown, g1 = k1->grown;
-    U_CHECK(pin(1), "on CPU 1");
+    U_CHECK(unit_pin(1), "on CPU 1");
     U_CHECK(um_central_take(av, i, &n, 8) == head[1] && n == per, "own shard's batch first");
     U_CHECK(um_central_take(av, i, &n, 8) == NULL && n == 0,
             "a closed shard's batch stays with its CPU");
     U_CHECK(k0->batches == head[0] && k1->grown == g1 + 8 * cs && k0->grown == g0,
             "the miss made room in the own shard only");
     /* a consumer's give (a slot its thread never refilled) opens shard 0 */
-    U_CHECK(pin(0), "on CPU 0");
+    U_CHECK(unit_pin(0), "on CPU 0");
     void *cm[4];
     carve(av, cs, per, cm);
     mark_mine(cm, per, cs);
     void *ch = link_chain(cm, per);
     um_central_give(av, i, ch, per, 1);
     U_CHECK(k0->remote == REMOTE_MAX_T, "a consumer's give opens the class");
-    U_CHECK(pin(1), "on CPU 1");
+    U_CHECK(unit_pin(1), "on CPU 1");
     g0 = k0->grown;
     g1 = k1->grown;
     U_CHECK(um_central_take(av, i, &n, 8) == ch && n == per, "an open shard's batch is taken");
@@ -992,16 +985,16 @@ static void test_shards(void)
     U_CHECK(k1->grown == g1 + 8 * cs && k0->grown == g0 + 8 * cs,
             "the miss made room in both shards");
     /* gives of a shard's own memory close it again, one step each */
-    U_CHECK(pin(0), "on CPU 0");
+    U_CHECK(unit_pin(0), "on CPU 0");
     for (unsigned r = REMOTE_MAX_T; r >= REMOTE_OPEN_T; r--) {
         um_central_give(av, i, ch, per, 0);
         U_CHECK(k0->remote == r - 1, "a local give lowers the count (%u)", (unsigned)k0->remote);
         if (r > REMOTE_OPEN_T)
             U_CHECK(um_central_take(av, i, &n, 8) == ch, "take it back");
     }
-    U_CHECK(pin(1), "on CPU 1");
+    U_CHECK(unit_pin(1), "on CPU 1");
     U_CHECK(um_central_take(av, i, &n, 8) == NULL, "closed again");
-    U_CHECK(pin(0), "on CPU 0");
+    U_CHECK(unit_pin(0), "on CPU 0");
     U_CHECK(um_central_take(av, i, &n, 8) == ch, "its own CPU takes it");
     um_lock_acquire(&av->lock);
     for (int k = 0; k < per; k++) {
@@ -1011,9 +1004,9 @@ static void test_shards(void)
     um_lock_release(&av->lock);
 
     /* drain and check walk both shards */
-    U_CHECK(pin(0), "on CPU 0");
+    U_CHECK(unit_pin(0), "on CPU 0");
     um_central_give(av, i, head[2], per, 0);
-    U_CHECK(pin(1), "on CPU 1");
+    U_CHECK(unit_pin(1), "on CPU 1");
     um_central_give(av, i, head[3], per, 0);
     um_central_check(av);
     size_t free0 = arena_free_bytes(av);
@@ -1055,7 +1048,7 @@ static void test_drain_idle(int two_cpus)
     const size_t i1 = 6, i2 = 7, i3 = 8, c1 = tc_slot_size(i1), c2 = tc_slot_size(i2),
                  c3 = tc_slot_size(i3), per = 8;
     void *m1[8], *m2[8], *m3[8];
-    U_CHECK(!two_cpus || pin(0), "on CPU 0");
+    U_CHECK(!two_cpus || unit_pin(0), "on CPU 0");
     carve(av, c1, per, m1);
     carve(av, c2, per, m2);
     carve(av, c3, per, m3);
@@ -1070,14 +1063,14 @@ static void test_drain_idle(int two_cpus)
         return;
     }
     /* CPU 1's shard in use: busy classes stay, an idle one goes after an epoch */
-    U_CHECK(pin(1), "on CPU 1");
+    U_CHECK(unit_pin(1), "on CPU 1");
     touch(av, i1);
-    U_CHECK(pin(0), "on CPU 0");
+    U_CHECK(unit_pin(0), "on CPU 0");
     U_CHECK(drain_idle(av) == 0, "every class used lately: none drained");
     for (int r = 0; r < 4 && cls(av, i2)->batches; r++) {
-        U_CHECK(pin(1), "on CPU 1");
+        U_CHECK(unit_pin(1), "on CPU 1");
         touch(av, i1);
-        U_CHECK(pin(0), "on CPU 0");
+        U_CHECK(unit_pin(0), "on CPU 0");
         touch(av, i1);
         usleep(20 * 1000);
         drain_idle(av);
@@ -1087,9 +1080,9 @@ static void test_drain_idle(int two_cpus)
     U_CHECK(arena_free_bytes(av) == free0 + per * c2, "its chunks went to the bins");
     um_central_check(av);
     /* a class other CPUs' frees reach goes even when busy (a consumer's give) */
-    U_CHECK(pin(1), "on CPU 1");
+    U_CHECK(unit_pin(1), "on CPU 1");
     touch(av, i1);
-    U_CHECK(pin(0), "on CPU 0");
+    U_CHECK(unit_pin(0), "on CPU 0");
     um_central_give(av, i3, link_chain(m3, per), per, 1);
     touch(av, i1);
     U_CHECK(drain_idle(av) == per * c3 && cls(av, i3)->batches == NULL,
@@ -1131,12 +1124,12 @@ static void test_oom_drain(void)
     arena *av = private_arena(98);
     const size_t i = TC_MED_FIRST + 8, cs = tc_slot_size(i), per = 16;
     void *m[16];
-    U_CHECK(pin(0), "on CPU 0");
+    U_CHECK(unit_pin(0), "on CPU 0");
     carve(av, cs, per, m); /* side by side, just below top */
     um_central_give(av, i, link_chain(m, per), per, 0);
-    U_CHECK(pin(1), "on CPU 1");
+    U_CHECK(unit_pin(1), "on CPU 1");
     touch(av, i); /* CPU 1's shard in use */
-    U_CHECK(pin(0), "on CPU 0");
+    U_CHECK(unit_pin(0), "on CPU 0");
     touch(av, i); /* the class busy on CPU 0 */
     U_CHECK(cls(av, i)->bytes == per * cs, "the chunks parked");
     size_t top = chunksize(av->top), want = top + per * cs / 2;

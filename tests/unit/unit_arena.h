@@ -19,4 +19,18 @@ static arena *private_arena(int index)
     um_lock_release(&av->lock);
     return av;
 }
+
+#ifdef CPU_SET
+/* Run the calling thread on cpu; 1 when it now reports that CPU's shard
+ * (central.c). Needs <sched.h> (with _GNU_SOURCE). */
+static inline int unit_pin(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0)
+        return 0;
+    return um_central_shard() == (size_t)cpu;
+}
+#endif
 #endif
