@@ -395,11 +395,14 @@ static inline void span_front_taken(arena *av, size_t s, chunk *rest, size_t siz
     RELAXED_STORE(av->span_bytes, av->span_bytes - taken);
 }
 
-/* Does a carve of want chunks of nb come from a span? */
+/* Does a carve of want chunks of nb come from a span? Not in an emptied
+ * arena (purge.c), which parks nothing, so that its free memory coalesces
+ * and is purged: a span there was the parked memory that kept the state's
+ * drain running at every tick (found in review). */
 static inline int span_wanted(arena *av, size_t nb, size_t want)
 {
     return RELAXED_LOAD(um_cc_mask) != 0 && want * nb <= SPAN_BYTES / 4 && !um_single_threaded() &&
-           um_central_private(av, nb);
+           !av->purge.emptied && um_central_private(av, nb);
 }
 
 /* Is the piece at p, from the bins, memory that shard s may carve: its
@@ -425,7 +428,11 @@ static void *span_piece(arena *av, size_t nb, size_t want)
         chunk *h = mem_to_chunk(m);
         if (span_hole_ok(av, h, s))
             return m;
-        /* another CPU's memory, which its own carves will take: back */
+        /* another CPU's memory, which its own carves will take: back (a
+         * new span below is the seeds' piece for the run, which may be
+         * that hole again: the heap does not grow to keep it apart; and
+         * the purge counted its pages handed out, so its purged ones are
+         * purged again later, a few madvise calls) */
         ((void **)m)[1] = NULL;
         um_int_free_drain(av, h, chunksize(h));
     }

@@ -12,8 +12,8 @@
  * whose size total or mark is wrong), and given back to the bins by the
  * central cache's drain, by the grow path's drain when their shard is idle
  * (not when it is busy), and by the decay when their shard cut nothing for
- * the decay time. A class open to other CPUs (its frees come from there)
- * is carved as without spans.
+ * the decay time. A class open to other CPUs (its frees come from there),
+ * and any class in an emptied arena, is carved as without spans.
  * cflags: -pthread
  */
 #include <pthread.h>
@@ -231,6 +231,12 @@ int main(void)
                 um_arena_central_bytes(av) == 0,
             "drained");
     check(av);
+
+    /* an emptied arena (purge.c) parks nothing: no span either */
+    av->purge.emptied = 1;
+    (void)carve(av, 2 * cs, 8, &got);
+    U_CHECK(av->span[0] == NULL && got == 8, "no span in an emptied arena");
+    av->purge.emptied = 0;
 
     /* a class open to other CPUs: carved as without spans */
     const size_t i = tc_slot_of_chunk(cs);
