@@ -527,7 +527,8 @@ void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n,
         return chunk_to_mem(p);
     }
     um_purge_tick(av);
-    void *m = span_wanted(av, nb, want) ? span_piece(av, nb, want) : int_malloc_walk(av, nb, want > 1 ? want * nb : 0);
+    void *m = span_wanted(av, nb, want) ? span_piece(av, nb, want)
+                                        : int_malloc_walk(av, nb, want > 1 ? want * nb : 0);
     if (!m)
         return NULL;
     p = mem_to_chunk(m);
@@ -944,8 +945,6 @@ void *um_int_memalign(arena *av, size_t align, size_t bytes)
     return chunk_to_mem(p);
 }
 
-/* Resize p in place to nb: shrink, or grow into a free next chunk or top.
- * Returns 1 when done, 0 when the caller must move the block. */
 /* realloc's growth of p (oldsize, in use) to nb when the chunk above it,
  * next, is a span: into the span's front, as into top (a block carved
  * last from a span borders its rest, where before it bordered top: an MT
@@ -970,6 +969,9 @@ static int span_grow_into(arena *av, chunk *p, size_t oldsize, size_t nb, chunk 
     return 1;
 }
 
+/* Resize p in place to nb: shrink, or grow into a free next chunk, top or
+ * a span (span_grow_into).
+ * Returns 1 when done, 0 when the caller must move the block. */
 int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb)
 {
     size_t abit = abit_of(av);

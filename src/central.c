@@ -225,9 +225,9 @@ static inline int cc_open(const struct cclass *k)
 /* Class i of shard s. */
 static inline struct cclass *cc_at(arena *av, size_t s, size_t i) { return &av->central->cls[CC_AT(i, s)]; }
 
-/* Does the calling CPU's shard keep class i (chunk size cs) to itself (its
- * frees come from its own memory: not cc_open)? Racy: a hint for arena.c's
- * spans, which serve such classes only. */
+/* Does the calling CPU's shard keep the class of chunk size cs to itself
+ * (its frees come from its own memory: not cc_open)? Racy: a hint for
+ * arena.c's spans, which serve such classes only. */
 int um_central_private(arena *av, size_t cs)
 {
     return !cc_open(cc_at(av, cc_shard(), tc_slot_of_chunk(cs)));
