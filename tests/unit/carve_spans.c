@@ -12,8 +12,9 @@
  * whose size total or mark is wrong), and given back to the bins by the
  * central cache's drain, by the grow path's drain when their shard is idle
  * (not when it is busy), and by the decay when their shard cut nothing for
- * the decay time. A class open to other CPUs (its frees come from there),
- * and any class in an emptied arena, is carved as without spans.
+ * the decay time. realloc grows the chunk below a span into it. A class
+ * open to other CPUs (its frees come from there), and any class in an
+ * emptied arena, is carved as without spans.
  * cflags: -pthread
  */
 #include <pthread.h>
@@ -234,6 +235,29 @@ int main(void)
 
     /* the drain gives everything back (the carves take the holes the
      * decay left first) */
+    for (int r = 0; r < 1000 && !av->span[0]; r++)
+        (void)carve(av, cs, 8, &got);
+    U_CHECK(av->span[0] != NULL, "a span again");
+    check(av);
+
+    /* realloc grows the chunk right below the span into it, as into top:
+     * part of it (the rest moves on, marked), then all of it */
+    char *g = carve(av, cs, 4, &got);
+    chunk *last = mem_to_chunk(g + 3 * cs), *sp1 = av->span[0];
+    size_t held = av->span_bytes, size1 = chunksize(sp1);
+    U_CHECK(got == 4 && chunk_at(last, cs) == sp1, "the run's last chunk borders the span");
+    U_CHECK(um_int_realloc_inplace(av, last, cs, cs + 128) == 1 && chunksize(last) == cs + 128,
+            "grown into the span");
+    U_CHECK(av->span[0] == chunk_at(sp1, 128) && chunksize(av->span[0]) == size1 - 128 &&
+                av->span_bytes == held - 128 && um_cache_marked(chunk_to_mem(av->span[0])),
+            "the span's rest moved on by the growth");
+    check(av);
+    size_t whole = chunksize(av->span[0]);
+    U_CHECK(um_int_realloc_inplace(av, last, cs + 128, cs + 128 + whole - 16) == 1 &&
+                chunksize(last) == cs + 128 + whole && av->span[0] == NULL &&
+                av->span_bytes == held - 128 - whole,
+            "a growth leaving less than a chunk takes all of the span");
+    check(av);
     for (int r = 0; r < 1000 && !av->span[0]; r++)
         (void)carve(av, cs, 8, &got);
     U_CHECK(av->span[0] != NULL, "a span again");
