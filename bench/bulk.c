@@ -1,7 +1,14 @@
 /* bulk - the bulk micro case: a batch of blocks of random size 16-1024 B is
  * allocated, then freed in shuffled order; repeated.  Single-threaded.
  *
- *   bulk [BATCH] [--quick|--scale=X]          BATCH defaults to 10000
+ *   bulk [BATCH [MIN MAX]] [--quick|--scale=X]
+ *
+ * BATCH defaults to 10000, the sizes to 16..1024 bytes. The suite also runs
+ * it with medium blocks (bulk-med: 200 blocks of 1-16 KiB, the buffers and
+ * strings of a program that reads, formats or copies data): a thread cache
+ * keeps only a few blocks of each such size, so most of their traffic is
+ * the back end's. The work per round is the same number of blocks either
+ * way (rounds = 10 million / BATCH at full scale).
  *
  * A program that holds more blocks of one size than a thread cache keeps
  * (10,000 blocks over ~1000 sizes is ~10 per size, ~5 MiB in all), so
@@ -27,8 +34,10 @@ int main(int argc, char **argv)
 {
     argc = bench_init(argc, argv);
     long batch = argc > 1 ? atol(argv[1]) : 10000;
-    if (batch < 1 || batch > MAX_BATCH) {
-        fprintf(stderr, "usage: bulk [BATCH (1..%d)] [--quick|--scale=X]\n", MAX_BATCH);
+    long lo = argc > 3 ? atol(argv[2]) : 16, hi = argc > 3 ? atol(argv[3]) : 1024;
+    if (batch < 1 || batch > MAX_BATCH || argc == 3 || lo < 16 || hi < lo || hi > (1L << 30)) {
+        fprintf(stderr, "usage: bulk [BATCH (1..%d) [MIN MAX (16 <= MIN <= MAX)]] [--quick|--scale=X]\n",
+                MAX_BATCH);
         return 2;
     }
     long rounds = bench_scaled(1000.0 * 10000 / (double)batch, 4);
@@ -42,7 +51,7 @@ int main(int argc, char **argv)
     for (long round = 0; round < rounds; round++) {
         uint64_t base = (uint64_t)round * (uint64_t)batch;
         for (long i = 0; i < batch; i++) {
-            size_t size = 16 + (size_t)rng_below(&r, 1024 - 16 + 1);
+            size_t size = (size_t)lo + (size_t)rng_below(&r, (uint64_t)(hi - lo + 1));
             void *p = malloc(size);
             CHECK_ALLOC(p, size);
             block_fill(p, size, base + (uint64_t)i);

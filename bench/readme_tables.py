@@ -32,7 +32,7 @@ def main():
     def geo_line(title):
         return ", ".join(f"{a} {v}" for a, v in zip(allocs, geomean(md, title)))
     pairs = rows(section(md, "Instructions per operation (cachegrind)"),
-                 lambda l: l.startswith(("| pairs-", "| bulk ")) or l.startswith("| workload") or l.startswith("|---"))
+                 lambda l: l.startswith(("| pairs-", "| bulk ", "| bulk-med ")) or l.startswith("| workload") or l.startswith("|---"))
     m = re.match(r"`([^`]*)`\s*(.*)", head.get("command", "`python3 bench/run.py`"))
     cmd, where = (m.group(1).strip(), m.group(2).strip()) if m else ("python3 bench/run.py", "")
     out = f"""Measured {head.get('date', '?')} on {head.get('machine', '?')}, with
