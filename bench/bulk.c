@@ -1,14 +1,16 @@
-/* bulk - the bulk micro case: a batch of blocks of random size 16-1024 B is
- * allocated, then freed in shuffled order; repeated.  Single-threaded.
+/* bulk - the bulk micro case: a batch of blocks of random size (16-1024 B
+ * unless asked otherwise) is allocated, then freed in shuffled order;
+ * repeated.  Single-threaded.
  *
  *   bulk [BATCH [MIN MAX]] [--quick|--scale=X]
  *
- * BATCH defaults to 10000, the sizes to 16..1024 bytes. The suite also runs
- * it with medium blocks (bulk-med: 200 blocks of 1-16 KiB, the buffers and
- * strings of a program that reads, formats or copies data): a thread cache
- * keeps only a few blocks of each such size, so most of their traffic is
- * the back end's. The work per round is the same number of blocks either
- * way (rounds = 10 million / BATCH at full scale).
+ * BATCH defaults to 10000, the sizes to MIN=16 .. MAX=1024 bytes (16 <= MIN
+ * <= MAX <= 1 GiB, in bytes). The suite also runs it with medium blocks
+ * (bulk-med: 200 blocks of 1-16 KiB, the buffers and strings of a program
+ * that reads, formats or copies data): a thread cache keeps only a few
+ * blocks of each such size, so most of their traffic is the back end's.
+ * The total is 10 million blocks at full scale whatever the batch (rounds
+ * = 10 million / BATCH).
  *
  * A program that holds more blocks of one size than a thread cache keeps
  * (10,000 blocks over ~1000 sizes is ~10 per size, ~5 MiB in all), so
@@ -35,8 +37,11 @@ int main(int argc, char **argv)
     argc = bench_init(argc, argv);
     long batch = argc > 1 ? atol(argv[1]) : 10000;
     long lo = argc > 3 ? atol(argv[2]) : 16, hi = argc > 3 ? atol(argv[3]) : 1024;
-    if (batch < 1 || batch > MAX_BATCH || argc == 3 || lo < 16 || hi < lo || hi > (1L << 30)) {
-        fprintf(stderr, "usage: bulk [BATCH (1..%d) [MIN MAX (16 <= MIN <= MAX)]] [--quick|--scale=X]\n",
+    if (batch < 1 || batch > MAX_BATCH || argc == 3 || argc > 4 || lo < 16 || hi < lo ||
+        hi > (1L << 30)) {
+        fprintf(stderr,
+                "usage: bulk [BATCH (1..%d) [MIN MAX (bytes, 16 <= MIN <= MAX <= 2^30)]] "
+                "[--quick|--scale=X]\n",
                 MAX_BATCH);
         return 2;
     }
