@@ -423,7 +423,8 @@ static void **decay_class(struct central *c, struct cclass *k, size_t cs, uint64
 }
 
 /* The newest batch of class k, or NULL (class lock held). */
-static void **pop_batch(struct central *c, struct cclass *k, size_t cs, size_t *n)
+static inline __attribute__((always_inline)) void **pop_batch(struct central *c, struct cclass *k,
+                                                              size_t cs, size_t *n)
 {
     void **b = k->batches;
     if (!b)
@@ -545,7 +546,8 @@ void *um_central_steal(arena *self, size_t i, size_t *n, arena **from)
 }
 
 /* Put batch b (n chunks, bytes in all) on top of class k (class lock held). */
-static void push_batch(struct central *c, struct cclass *k, void **b, size_t n, size_t bytes)
+static inline __attribute__((always_inline)) void push_batch(struct central *c, struct cclass *k,
+                                                            void **b, size_t n, size_t bytes)
 {
     if (!k->batches)
         cc_mark(c, k, 1);

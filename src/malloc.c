@@ -584,7 +584,10 @@ static UM_NOINLINE void free_medium(void *mem, size_t size, arena *av, uintptr_t
             return;
         }
     }
-    um_tcache_free_slow(mem); /* checked above: no need to classify again */
+    if (i) /* its stack is full: checked above, its slot and arena known */
+        um_tcache_free_medium(mem, i, av);
+    else
+        um_tcache_free_slow(mem); /* (not a class's size: the arena's) */
 }
 
 /* free's fast path: the chunk lies in the main arena's range (no A bit) or in

@@ -131,6 +131,20 @@ const uint8_t um_med_slot[TC_MED_MAX_CHUNK / 128 + 2] UM_HOT_CONST = {
     MED_R256(0), MED_R256(256), MED_R256(512), MED_R256(768), MED_SLOT(1024), MED_SLOT(1025)};
 _Static_assert(TC_MED_MAX_CHUNK / 128 + 2 == 1026, "the initializer lists 1026 entries");
 
+/* um_slot_size (tcache.h), computed by the compiler. */
+#define SLOT_R4(i) TC_SLOT_SIZE(i), TC_SLOT_SIZE((i) + 1), TC_SLOT_SIZE((i) + 2), TC_SLOT_SIZE((i) + 3)
+#define SLOT_R16(i) SLOT_R4(i), SLOT_R4((i) + 4), SLOT_R4((i) + 8), SLOT_R4((i) + 12)
+#define SLOT_R64(i) SLOT_R16(i), SLOT_R16((i) + 16), SLOT_R16((i) + 32), SLOT_R16((i) + 48)
+_Static_assert(TC_SLOTS > 64 && TC_SLOTS <= 128, "the initializer below lists 128 entries");
+_Static_assert(TC_SLOT_SIZE(TC_SLOTS - 1) == TC_MED_MAX_CHUNK && TC_SLOT_SIZE(TC_MED_FIRST) == 1152 &&
+                   TC_SLOT_SIZE(TC_MED_FIRST - 1) == TC_MAX_CHUNK,
+               "the slot sizes end where the classes do");
+#define SLOT_IF(i) ((i) < TC_SLOTS ? TC_SLOT_SIZE(i) : 0)
+#define SLOT_IF4(i) SLOT_IF(i), SLOT_IF((i) + 1), SLOT_IF((i) + 2), SLOT_IF((i) + 3)
+#define SLOT_IF16(i) SLOT_IF4(i), SLOT_IF4((i) + 4), SLOT_IF4((i) + 8), SLOT_IF4((i) + 12)
+const uint32_t um_slot_size[128] UM_HOT_CONST = {
+    SLOT_R64(0), SLOT_IF16(64), SLOT_IF16(80), SLOT_IF16(96), SLOT_IF16(112)};
+
 static void tc_caps_init(void)
 {
     for (size_t i = 2; i < TC_SLOTS; i++) {
@@ -500,25 +514,45 @@ static size_t tc_med_reserve(size_t want, size_t cs)
     return ok;
 }
 
-static size_t tc_med_budget(size_t budget)
+/* The bytes of medium limits a thread may keep: its medium share (never
+ * more than its budget, tc_budget: every share is below the budget of the
+ * same thread count), or with UMALLOC_TCACHE_MAX the whole budget. */
+static inline size_t tc_med_budget(void)
 {
-    if (RELAXED_LOAD(um_params.tcache_max))
-        return budget; /* the user chose the budget: all of it may be medium */
+    size_t b = RELAXED_LOAD(um_params.tcache_max);
+    if (b)
+        return b; /* the user chose the budget: all of it may be medium */
     size_t n = atomic_load_explicit(&tc_live, memory_order_relaxed);
-    size_t b = tc_med_share[n < TC_SHARE_N ? n : TC_SHARE_N - 1];
-    return budget < b ? budget : b;
+    return tc_med_share[n < TC_SHARE_N ? n : TC_SHARE_N - 1];
 }
+/* (a share is total / n within [lo, hi], which grows with each of the
+ * three: so each bound below its budget's keeps every share below) */
+_Static_assert(TC_MED_TOTAL <= TC_TOTAL_MAX && TC_MED_MIN <= TC_THREAD_MIN &&
+                   TC_MED_MAX <= TC_THREAD_MAX,
+               "a thread's medium share is within its budget");
+
+static void tc_grow_slow(struct tcache *tc, size_t i, size_t d);
 
 /* Let slot i's limit grow by up to d chunks, within the thread's budget.
  * When the budget is spent the slot stays as it is; room comes back as quiet
  * slots shrink (tc_tick). (Taking room from other slots on every grow was
  * tried: with many hot sizes it thrashed, 400+ instructions per pair on
- * bench/bulk.) */
-static void tc_grow(struct tcache *tc, size_t i, size_t d)
+ * bench/bulk.) Every refill and overflow asks, and a busy slot is at its
+ * cap: that answer is given here, inline (the call and the budget's
+ * arithmetic were 47 instructions of each trip to the central cache,
+ * cachegrind bench/bulk 200 1024 16384). */
+static inline __attribute__((always_inline)) void tc_grow(struct tcache *tc, size_t i, size_t d)
+{
+    if (tc->limit[i] >= tc_cap[i] && (i < TC_MED_FIRST || tc->med_limit_bytes <= tc_med_budget()))
+        return; /* (a batch may have pushed it past the cap) */
+    tc_grow_slow(tc, i, d);
+}
+
+static UM_NOINLINE void tc_grow_slow(struct tcache *tc, size_t i, size_t d)
 {
     size_t cs = tc_slot_size(i), mb = 0;
     if (i >= TC_MED_FIRST) {
-        mb = tc_med_budget(tc_budget());
+        mb = tc_med_budget();
         if (tc->med_limit_bytes > mb) {
             /* more threads since this one grew: its medium share shrank;
              * this slot gives back the excess (or all it has) */
@@ -999,28 +1033,23 @@ static void tc_no_room(size_t i, chunk *p, arena *av)
     um_arena_free(p);
 }
 
-/* Free of a validated in-use heap chunk that missed the inline fast path. */
-void um_tcache_free_slow(void *mem)
+/* Free of chunk p (size bytes, of slot i > 0, av's, in use: checked) whose
+ * stack had no room or that may have to go back for top: the body of the
+ * two entries below. */
+static inline __attribute__((always_inline)) void tc_free_checked(void *mem, chunk *p, size_t size,
+                                                                  size_t i, arena *av)
 {
-    chunk *p = mem_to_chunk(mem);
-    size_t size = chunksize(p);
-    /* the cache mark in word 1: freed already and held by a cache, a
-     * central batch or a fast bin, this thread's or another's (internal.h,
-     * um_cache_mark) */
-    if (unlikely(um_cache_marked(mem)))
-        um_fatal("free", "double free of", mem, size - SIZE_SZ);
     struct tcache *tc;
-    size_t i = tc_slot_of_chunk(size);
-    if (i == 0) { /* no cached size (above 128 KiB): straight to its arena */
-        um_arena_free(p);
-        return;
-    }
-    arena *av = um_arena_of(p);
-    if (unlikely(!av))
-        um_fatal("free", "invalid pointer", mem, 0);
     chunk *top = peek_top(av), *next = chunk_at(p, size);
     size_t j1, j2;
+    /* (only where free_medium's inline path asks too: the chunk above
+     * borders top, or is the one a free below a top-bordering chunk
+     * cached last, top_mark, which this path sets as that one does below;
+     * asking on every medium free that found its slot full was 38
+     * instructions of each, cachegrind bench/bulk 200 1024 16384) */
+    int top_next = 0;
     if (i >= TC_MED_FIRST && next != top && um_tc_state == TC_LIVE &&
+        ((top_next = chunk_at(next, chunksize(next)) == top) || next == um_tcp->top_mark) &&
         um_tc_top_down(um_tcp, top, p, next, &j1, &j2)) {
         /* the chunks above border top and are the ones this thread cached
          * last: blocks are being freed from the top of the heap down (the
@@ -1033,6 +1062,7 @@ void um_tcache_free_slow(void *mem)
         tc_flush(um_tcp, j1, tc_count(um_tcp, j1));
         um_central_drain_class(av, j1);
         top = peek_top(av);
+        top_next = 0; /* (not a mark: what was above went back) */
     }
     if (i >= TC_MED_FIRST && chunk_at(p, size) == top &&
         tc_would_trim(av, top, size, i, um_tc_state == TC_LIVE ? tc_count(um_tcp, i) : 0) &&
@@ -1059,6 +1089,8 @@ void um_tcache_free_slow(void *mem)
             return;
         tc_tick_count(tc);
         if (tc_overflow(tc, i)) {
+            if (top_next)
+                tc->top_mark = p;
             tc_push(tc, i, mem);
             return;
         }
@@ -1066,6 +1098,34 @@ void um_tcache_free_slow(void *mem)
         return;
     }
     um_arena_free(p);
+}
+
+/* Free of a validated in-use heap chunk that missed the inline fast path. */
+void um_tcache_free_slow(void *mem)
+{
+    chunk *p = mem_to_chunk(mem);
+    size_t size = chunksize(p);
+    /* the cache mark in word 1: freed already and held by a cache, a
+     * central batch or a fast bin, this thread's or another's (internal.h,
+     * um_cache_mark) */
+    if (unlikely(um_cache_marked(mem)))
+        um_fatal("free", "double free of", mem, size - SIZE_SZ);
+    size_t i = tc_slot_of_chunk(size);
+    if (i == 0) { /* no cached size (above 128 KiB): straight to its arena */
+        um_arena_free(p);
+        return;
+    }
+    arena *av = um_arena_of(p);
+    if (unlikely(!av))
+        um_fatal("free", "invalid pointer", mem, 0);
+    tc_free_checked(mem, p, size, i, av);
+}
+
+/* See tcache.h: free_medium's checks passed, its slot i is known. */
+void um_tcache_free_medium(void *mem, size_t i, arena *av)
+{
+    chunk *p = mem_to_chunk(mem);
+    tc_free_checked(mem, p, tc_slot_size(i), i, av);
 }
 
 /* free() of a small chunk that passed the inline checks (ours, in use, not

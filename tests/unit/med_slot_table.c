@@ -1,6 +1,8 @@
 /* The inline paths' medium slot table (tc_med_req_slot, tc_med_exact_slot)
  * agrees with the formulas the slow paths use (tc_med_index, tc_med_exact)
- * for every medium request and every 16-byte chunk size, and a block of
+ * for every medium request and every 16-byte chunk size, the slot size
+ * table (tc_slot_size) with the classes' definition (eight per doubling
+ * from 1 KiB, 16-byte steps below) and with tc_med_index, and a block of
  * each class size freed and asked for again is the same block (the free
  * cached it in the slot the malloc then pops). */
 #include <stdlib.h>
@@ -18,6 +20,15 @@ int main(void)
         U_CHECK(tc_slot_size(got) >= request2size(b), "request %zu: class %zu too small", b,
                 tc_slot_size(got));
     }
+    for (size_t i = 2; i < TC_SLOTS; i++) {
+        size_t k = i - TC_MED_FIRST, e = 10 + k / 8;
+        size_t want = i < TC_MED_FIRST ? i * 16 : ((size_t)1 << e) + (k % 8 + 1) * ((size_t)1 << (e - 3));
+        U_CHECK(tc_slot_size(i) == want, "slot %zu: size %zu, want %zu", i, tc_slot_size(i), want);
+        if (i >= TC_MED_FIRST)
+            U_CHECK(tc_med_index(want) == i && tc_med_index(want + 16) == i + 1,
+                    "slot %zu: class %zu is not the largest size of its slot", i, want);
+    }
+    U_CHECK(tc_slot_size(TC_SLOTS - 1) == TC_MED_MAX_CHUNK, "last class %zu", tc_slot_size(TC_SLOTS - 1));
     size_t classes = 0;
     for (size_t cs = TC_MAX_CHUNK + 16; cs <= TC_MED_MAX_CHUNK; cs += 16) {
         size_t want = tc_med_exact(cs) ? tc_med_index(cs) : 0, got = tc_med_exact_slot(cs);
