@@ -369,13 +369,14 @@ static void tc_flush(struct tcache *tc, size_t i, size_t n)
 #define GIVE_WAYS 4
 static void tc_give(size_t i, void **run, size_t n, int consumer)
 {
-    arena *ra = cached_arena(run);
     if (atomic_load_explicit(&um_narenas, memory_order_relaxed) == 1) {
-        /* one arena: every chunk is the main arena's; the stack's bottom
-         * ends the chain already */
-        um_central_give(ra, i, run, n, consumer);
+        /* one arena: every chunk is the main arena's (a chunk of a later
+         * arena reached this thread after that arena was counted); the
+         * stack's bottom ends the chain already */
+        um_central_give(&um_main_arena, i, run, n, consumer);
         return;
     }
+    arena *ra = cached_arena(run);
     struct { arena *av; void **head, **tail; size_t n; } w[GIVE_WAYS];
     unsigned ways = 1, cur = 0;
     w[0].av = ra;
