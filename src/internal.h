@@ -459,7 +459,8 @@ void um_arena_free(chunk *p);
 void um_tcache_free_slow(void *mem); /* a checked in-use heap chunk's mem */
 void um_tcache_free_full(size_t i, void *mem);
 /* free_medium's block mem, of medium slot i and arena av (checked: in
- * use, not cached), when its stack is full (or the cache unusable) */
+ * use, not cached), when its stack is full (or the cache unusable) or it
+ * borders top and top could shrink */
 void um_tcache_free_medium(void *mem, size_t i, arena *av);
 void um_tcache_flush_all(void);
 void um_tcache_give(size_t i, void *chain, size_t n); /* n cached chunks of slot i, linked */

@@ -579,8 +579,9 @@ static UM_NOINLINE void free_medium(void *mem, size_t size, arena *av, uintptr_t
             /* just below chunks this thread cached last at the top of the
              * heap that must go back first (um_tc_top_down; the slow path
              * lets top grow back)? Only when the chunk above borders top, or
-             * is the one a free like this one cached last without handing
-             * anything back (top_mark). Only our own cache is looked at: the
+             * is the one a free like this one (or the slow path's, for a
+             * full stack) cached last without handing anything back
+             * (top_mark). Only our own cache is looked at: the
              * next chunk's words may be another thread's live data. */
             chunk *above = chunk_at(next, nw & ~(size_t)SIZE_BITS);
             if (above != top && next != tc->top_mark) {
@@ -591,7 +592,7 @@ static UM_NOINLINE void free_medium(void *mem, size_t size, arena *av, uintptr_t
             return;
         }
     }
-    if (i) /* its stack is full: checked above, its slot and arena known */
+    if (i) /* its stack full, or top could shrink: checked above, slot and arena known */
         um_tcache_free_medium(mem, i, av);
     else
         um_tcache_free_slow(mem); /* (not a class's size: the arena's) */

@@ -109,7 +109,7 @@ struct tcache {
     int disabled;              /* limits zeroed while M_PERTURB is on */
     _Atomic int flush_req;     /* another thread asks this one to flush */
     uint64_t active_ms;        /* last slow-path call (coarse clock) */
-    void *top_mark;            /* chunk cached just below one cached at the top (free_medium) */
+    void *top_mark;            /* chunk cached just below one cached at the top (free_medium, tc_free_checked) */
     struct tcache *next, *prev; /* all live caches */
     void *mem;                 /* the heap block it sits in, on lines of its own (tc_setup) */
 };
