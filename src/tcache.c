@@ -131,11 +131,8 @@ const uint8_t um_med_slot[TC_MED_MAX_CHUNK / 128 + 2] UM_HOT_CONST = {
     MED_R256(0), MED_R256(256), MED_R256(512), MED_R256(768), MED_SLOT(1024), MED_SLOT(1025)};
 _Static_assert(TC_MED_MAX_CHUNK / 128 + 2 == 1026, "the initializer lists 1026 entries");
 
-/* um_slot_size (tcache.h), computed by the compiler. */
-#define SLOT_R4(i) TC_SLOT_SIZE(i), TC_SLOT_SIZE((i) + 1), TC_SLOT_SIZE((i) + 2), TC_SLOT_SIZE((i) + 3)
-#define SLOT_R16(i) SLOT_R4(i), SLOT_R4((i) + 4), SLOT_R4((i) + 8), SLOT_R4((i) + 12)
-#define SLOT_R64(i) SLOT_R16(i), SLOT_R16((i) + 16), SLOT_R16((i) + 32), SLOT_R16((i) + 48)
-_Static_assert(TC_SLOTS > 64 && TC_SLOTS <= 128, "the initializer below lists 128 entries");
+/* um_slot_size (tcache.h), computed by the compiler (0 past the slots). */
+_Static_assert(TC_SLOTS <= 128, "the initializer below lists 128 entries");
 _Static_assert(TC_SLOT_SIZE(TC_SLOTS - 1) == TC_MED_MAX_CHUNK && TC_SLOT_SIZE(TC_MED_FIRST) == 1152 &&
                    TC_SLOT_SIZE(TC_MED_FIRST - 1) == TC_MAX_CHUNK,
                "the slot sizes end where the classes do");
@@ -143,7 +140,8 @@ _Static_assert(TC_SLOT_SIZE(TC_SLOTS - 1) == TC_MED_MAX_CHUNK && TC_SLOT_SIZE(TC
 #define SLOT_IF4(i) SLOT_IF(i), SLOT_IF((i) + 1), SLOT_IF((i) + 2), SLOT_IF((i) + 3)
 #define SLOT_IF16(i) SLOT_IF4(i), SLOT_IF4((i) + 4), SLOT_IF4((i) + 8), SLOT_IF4((i) + 12)
 const uint32_t um_slot_size[128] UM_HOT_CONST = {
-    SLOT_R64(0), SLOT_IF16(64), SLOT_IF16(80), SLOT_IF16(96), SLOT_IF16(112)};
+    SLOT_IF16(0),  SLOT_IF16(16), SLOT_IF16(32), SLOT_IF16(48),
+    SLOT_IF16(64), SLOT_IF16(80), SLOT_IF16(96), SLOT_IF16(112)};
 
 static void tc_caps_init(void)
 {
@@ -545,7 +543,7 @@ static void tc_grow_slow(struct tcache *tc, size_t i, size_t d);
  * cachegrind bench/bulk 200 1024 16384). */
 static inline __attribute__((always_inline)) void tc_grow(struct tcache *tc, size_t i, size_t d)
 {
-    if (tc->limit[i] >= tc_cap[i] && (i < TC_MED_FIRST || tc->med_limit_bytes <= tc_med_budget()))
+    if (tc->limit[i] >= tc_max_limit(i) && (i < TC_MED_FIRST || tc->med_limit_bytes <= tc_med_budget()))
         return; /* (a batch may have pushed it past the cap) */
     tc_grow_slow(tc, i, d);
 }
