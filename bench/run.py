@@ -474,6 +474,9 @@ KNOWN_PEER_BUGS = {
     ("aligned", "mimalloc"): ("not aligned to",
                               "Debian's mimalloc 2.0.9 returns blocks of aligned_alloc(256, 256) that "
                               "are not 256-aligned (mimalloc issue #700, fixed upstream after 2.0.9)"),
+    ("aligned-batch", "mimalloc"): ("not aligned to",
+                                    "Debian's mimalloc 2.0.9 returns blocks of aligned_alloc(256, 256) that "
+                                    "are not 256-aligned (mimalloc issue #700, fixed upstream after 2.0.9)"),
 }
 
 
@@ -505,6 +508,9 @@ def make_workloads():
                   single=True, full=0.2, cg_scale=0.01, ops_unit="pair", marginal=True),
         synthetic("aligned", "aligned", [],
                   "batches of 32 blocks from posix_memalign/aligned_alloc, 32 B-4 KiB alignments",
+                  single=True, cg_scale=0.1, ops_unit="block"),
+        synthetic("aligned-batch", "aligned", ["4096"],
+                  "the same blocks in batches of 4,096: more of a size live than a thread cache keeps",
                   single=True, cg_scale=0.1, ops_unit="block"),
         synthetic("heap-random", "heap_random", [],
                   "random working set of 200k blocks, sizes skewed small",

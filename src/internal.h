@@ -395,6 +395,7 @@ size_t um_central_shard(void);      /* the caller's shard now (spans, the tests)
 int um_central_private(arena *av, size_t cs); /* this shard keeps that class to itself (a hint) */
 void *um_central_take(arena *av, size_t i, size_t *n, size_t want);
 void um_central_give(arena *av, size_t i, void *head, size_t n, int consumer);
+void um_central_aligned_miss(arena *av, size_t i);
 void um_central_mark_home(const void *p, size_t bytes); /* carved by this CPU's shard */
 unsigned um_central_home(const void *p);   /* its mark: shard + 1, 0 unknown (spans, the tests) */
 size_t um_central_drain_idle(arena *av);   /* arena lock held: idle and remote classes to the bins */

@@ -898,6 +898,8 @@ static UM_NOINLINE void *aligned_miss(size_t align, size_t bytes, size_t i)
         arena *av = um_arena_get();
         m = um_int_memalign(av, align, bytes);
         um_arena_release(av);
+        if (i && m && um_tc_state == TC_LIVE)
+            um_central_aligned_miss(av, i);
     }
     if (!m && RELAXED_LOAD(um_params.n_mmaps_max) > 0)
         m = um_mmap_chunk(nb, align);
