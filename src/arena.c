@@ -994,6 +994,8 @@ int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb)
                 if (oldsize + tsize < nb + MINSIZE)
                     return 0;
             }
+            if (oldsize + tsize >= nb + um_realloc_headroom(nb) + MINSIZE)
+                nb += um_realloc_headroom(nb); /* (see um_realloc_headroom) */
             /* (as split_top) */
             set_head(chunk_at(p, nb), (oldsize + tsize - nb) | PREV_INUSE | abit | CHUNK_FREE);
             set_head_size(p, nb);
@@ -1006,6 +1008,12 @@ int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb)
         if (oldsize + chunksize(next) < nb)
             return 0;
         size = oldsize + chunksize(next);
+        /* the headroom too (um_realloc_headroom), or all of it when less
+         * than that would be left */
+        if (size - nb <= um_realloc_headroom(nb) + MINSIZE)
+            nb = size;
+        else
+            nb += um_realloc_headroom(nb);
         um_purge_handout(av, next, chunksize(next), nb - oldsize); /* (the rest goes back) */
         av->binned -= chunksize(next);
         unlink_chunk(av, next);

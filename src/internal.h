@@ -370,6 +370,15 @@ void um_int_free_bounded(arena *av, chunk *p, size_t size); /* free_large's chec
 void um_consolidate(arena *av);
 void *um_int_memalign(arena *av, size_t align, size_t bytes);
 int um_int_realloc_inplace(arena *av, chunk *p, size_t oldsize, size_t nb);
+/* The room a block that realloc grows in place takes beyond its request
+ * (an eighth, when top or the free chunk after it has that much), and the
+ * slack realloc leaves a block before it shrinks it: a block grown a few
+ * bytes at a time (a string built by appends) then grows without the
+ * arena's lock for the next eighth of its size, as a size class's
+ * rounding gives other allocators. Before, every append past the chunk's
+ * last 16-byte step took the lock and rewrote the headers of the block
+ * and top (arena.c, um_int_realloc_inplace). */
+static inline size_t um_realloc_headroom(size_t nb) { return (nb >> 3) & ~(size_t)ALIGN_MASK; }
 void *um_arena_carve(arena *av, size_t nb, size_t want, void **chain, size_t *n, size_t *piece);
 void um_arena_cut(arena *av, void *m, size_t size, size_t nb, void **chain, size_t *n); /* no lock */
 size_t um_arena_spans_release(arena *av, unsigned mask);    /* shards in mask; arena lock held */

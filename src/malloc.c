@@ -764,7 +764,9 @@ static void *realloc_heap(void *mem, size_t bytes, arena *av)
     size_t oldsize = chunksize(p), nb = request2size(bytes);
     if (unlikely(um_cache_marked(mem))) /* freed, in some cache (internal.h) */
         um_fatal("realloc", "double free of", mem, oldsize - SIZE_SZ);
-    if (nb <= oldsize && oldsize - nb < MINSIZE)
+    /* (a shrink by less than the headroom a growth in place leaves,
+     * um_realloc_headroom, keeps the block as it is) */
+    if (nb <= oldsize && oldsize - nb < MINSIZE + um_realloc_headroom(nb))
         return mem;
     size_t j;
     if (nb < oldsize / 2 && tc_slot_of_chunk(oldsize) && (j = tc_req_slot(bytes)) != 0 &&
