@@ -629,13 +629,11 @@ int um_central_park_one(arena *av, size_t i, void *mem)
     struct cclass *k = cc_at(av, s, i);
     size_t cs = tc_slot_size(i);
     void **b = mem;
-    size_t cap = CC_MIN_CAP + RELAXED_LOAD(k->grown);
-    if (cap > CC_ONE_CAP)
-        cap = CC_ONE_CAP;
-    if (RELAXED_LOAD(k->bytes) + cs > cap || RELAXED_LOAD(av->purge.emptied))
+    if (RELAXED_LOAD(k->bytes) + cs > CC_ONE_CAP || RELAXED_LOAD(av->purge.emptied))
         return 0;
     um_lock_acquire(&k->lock);
-    int parked = k->bytes + cs <= cap;
+    size_t cap = CC_MIN_CAP + k->grown; /* (grown: class lock) */
+    int parked = k->bytes + cs <= (cap < CC_ONE_CAP ? cap : CC_ONE_CAP);
     if (parked) {
         cc_note(av->central, k, s, b, 0);
         push_batch(av->central, k, b, 1, cs);
