@@ -610,30 +610,27 @@ void um_central_give(arena *av, size_t i, void *head, size_t n, int consumer)
 }
 
 /* Park one cached-format chunk of class i (av's) if the class holds less
- * than its capacity (the minimum and what demand grew it by), and never
- * more than CC_ONE_CAP; 0 when it does not (the caller then frees it to the
- * arena). For frees that no thread cache has room for: enough to carry a
- * steady flow between threads, never the whole of a burst, whose frees
- * would otherwise all wait here (up to two decay periods) instead of going
- * to the bins, where they coalesce and the purge returns them (with the
- * grown capacity unbounded, tests/stress/idle_workers_* kept 130 MB).
- * With the minimum alone (64 KiB), threads whose medium shares were spent
- * sent most of their medium frees to the bins and carved the next request
- * of the size again: 4 threads replacing 64 blocks of 1 B-64 KiB each took
- * 1.5 s and 8,900 context switches on the arena lock (tcmalloc 0.06 s),
- * 0.65 s with the bound; 12 threaded rows of bench/run.py (3 runs) within
- * noise, time and peak RSS (tests/unit/central.c, test_park_one). */
+ * than its minimum capacity; 0 when it does not (the caller then frees it
+ * to the arena). For frees that no thread cache has room for: enough to
+ * carry a steady flow between threads, never the whole of a burst, whose
+ * frees would otherwise all wait here (up to two decay periods) instead of
+ * going to the bins, where they coalesce and the purge returns them.
+ * The class's grown capacity (demand), bounded at 256 KiB a medium class,
+ * was tried (2026-12-07): 4 threads replacing 64 blocks of 1 B-64 KiB
+ * each ran 1.44 -> 0.49 s, but after 8 workers' burst of 1-120 KiB blocks
+ * with light traffic in main (tests/stress/idle_workers_traffic, debug
+ * build) 4 of 8 runs kept 20-43 MB where 8 of 8 had kept 3.9-5.7: the
+ * burst's frees stayed parked. Not kept. */
 int um_central_park_one(arena *av, size_t i, void *mem)
 {
     size_t s = cc_shard();
     struct cclass *k = cc_at(av, s, i);
     size_t cs = tc_slot_size(i);
     void **b = mem;
-    if (RELAXED_LOAD(k->bytes) + cs > CC_ONE_CAP || RELAXED_LOAD(av->purge.emptied))
+    if (RELAXED_LOAD(k->bytes) + cs > CC_MIN_CAP || RELAXED_LOAD(av->purge.emptied))
         return 0;
     um_lock_acquire(&k->lock);
-    size_t cap = CC_MIN_CAP + k->grown; /* (grown: class lock) */
-    int parked = k->bytes + cs <= (cap < CC_ONE_CAP ? cap : CC_ONE_CAP);
+    int parked = k->bytes + cs <= CC_MIN_CAP;
     if (parked) {
         cc_note(av->central, k, s, b, 0);
         push_batch(av->central, k, b, 1, cs);

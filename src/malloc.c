@@ -770,7 +770,7 @@ static void *realloc_heap(void *mem, size_t bytes, arena *av)
         return mem;
     size_t i, j;
     if (nb < oldsize / 2 && (i = tc_slot_of_chunk(oldsize)) != 0 && (j = tc_req_slot(bytes)) != 0 &&
-        (um_tcp->head[j] || (i >= TC_MED_FIRST && um_tc_state == TC_LIVE))) {
+        (um_tcp->head[j] || (i >= TC_MED_FIRST && um_tcache_on()))) {
         /* shrunk to under half a block the cache holds, with a block of the
          * new size cached: that block, and the old one back on its stack
          * (as tcmalloc and jemalloc do) rather than a split in the arena
@@ -911,7 +911,7 @@ static UM_NOINLINE void *aligned_miss(size_t align, size_t bytes, size_t i)
         arena *av = um_arena_get();
         m = um_int_memalign(av, align, bytes);
         um_arena_release(av);
-        if (i && m && um_tc_state == TC_LIVE)
+        if (i && m && um_tcache_on())
             um_central_aligned_miss(av, i);
     }
     if (!m && RELAXED_LOAD(um_params.n_mmaps_max) > 0)

@@ -125,6 +125,14 @@ enum { TC_FRESH = 0, TC_LIVE = 1, TC_DEAD = 2 };
 #pragma GCC visibility push(hidden)
 extern __thread struct tcache *um_tcp __attribute__((tls_model("initial-exec")));
 extern __thread int um_tc_state __attribute__((tls_model("initial-exec")));
+/* Is this thread's cache live and in use (not dead, not turned off by
+ * the user or by M_PERTURB)? For paths outside tcache.c that only pay off
+ * with a cache: realloc's move of a cut medium block, the aligned path's
+ * demand. */
+static inline int um_tcache_on(void)
+{
+    return um_tc_state == TC_LIVE && !RELAXED_LOAD(um_params.tcache_off);
+}
 extern struct tcache um_tc_empty;
 #pragma GCC visibility pop
 

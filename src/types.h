@@ -150,7 +150,6 @@ enum { HEAP_BRK = 1, HEAP_MMAP = 2, HEAP_ALIGNED = 3 };
  * after the arena lock, never before it).
  */
 #define CC_MIN_CAP ((size_t)64 * 1024) /* a class's capacity before any demand */
-#define CC_ONE_CAP (4 * CC_MIN_CAP)      /* ...and at most, for frees one at a time (um_central_park_one) */
 struct cclass {
     um_lock lock;
     uint32_t nbatch;      /* batches parked */

@@ -27,7 +27,10 @@ int main(void)
      * is fresh and they lie side by side): the room... */
     char *a = malloc(200 * KiB), *b = malloc(300 * KiB), *g = malloc(100);
     CHECK(a && b && g);
-    CHECKF(b == a + malloc_usable_size(a) + 8, "a %p, b %p: not side by side", (void *)a, (void *)b);
+    if (b != a + malloc_usable_size(a) + 8) { /* (a fresh process's heap has them so) */
+        printf("a %p, b %p\n", (void *)a, (void *)b);
+        t_skip("a and b not side by side");
+    }
     memset(a, 'b', 200 * KiB);
     free(b);
     char *a2 = realloc(a, 210 * KiB);
@@ -41,7 +44,10 @@ int main(void)
     /* ...or all of it, when less than the room would be left */
     char *c = malloc(200 * KiB), *d = malloc(140 * KiB), *h = malloc(700); /* (a size not used before: carved after d) */
     CHECK(c && d && h);
-    CHECKF(d == c + malloc_usable_size(c) + 8, "c %p, d %p: not side by side", (void *)c, (void *)d);
+    if (d != c + malloc_usable_size(c) + 8 || h != d + malloc_usable_size(d) + 8) {
+        printf("c %p, d %p, h %p\n", (void *)c, (void *)d, (void *)h);
+        t_skip("c, d and h not side by side");
+    }
     memset(c, 'c', 200 * KiB);
     size_t whole = malloc_usable_size(c) + malloc_usable_size(d) + 8;
     free(d);
@@ -87,9 +93,11 @@ int main(void)
     /* within the room: up to the usable size, and down by less than an eighth */
     char *t = realloc(s, usable);
     EXPECT(t == s && malloc_usable_size(t) == usable);
-    t = realloc(s, n - n / 16);
+    /* (relative to the block's room, whatever the last growth left) */
+    size_t less = usable - usable / 16;
+    t = realloc(s, less);
     EXPECT(t == s && malloc_usable_size(t) == usable);
-    EXPECT(t_all_bytes(t, n - n / 16, 'a'));
+    EXPECT(t_all_bytes(t, less < n ? less : n, 'a'));
     /* down by half: the tail goes back */
     t = realloc(s, n / 2);
     CHECK(t != NULL);

@@ -1,11 +1,9 @@
 // variants: release debug
 // A free into a thread-cache slot that the budget left no room goes to the
-// central cache, one chunk a batch, while its class holds less than its
-// capacity (64 KiB, and what its misses grew it by, never more than 256
-// KiB: um_central_park_one), and the next mallocs of the class take the
-// same blocks back from there (no trip through the bins and the arena
-// lock); the rest of a burst goes to the bins, as before. Two ways to a
-// slot with no room:
+// central cache, one chunk a batch, while its class holds less than 64 KiB,
+// and the next mallocs of the class take the same blocks back from there
+// (no trip through the bins and the arena lock); the rest of a burst goes
+// to the bins, as before. Two ways to a slot with no room:
 //  - medium: the thread's 512 KiB medium share is spent (six 80-127 KB
 //    classes, two chunks each), then 20000-byte blocks (a 20 KiB class);
 //  - small: UMALLOC_TCACHE_MAX=4K (the test re-executes itself with it),
@@ -55,7 +53,7 @@ static void check_parked(size_t size, size_t chunk)
     printf("%zu-byte blocks: central cache %zu -> %zu bytes after %d frees\n", size, c0, c1, N);
     EXPECTF(c1 >= c0 + 2 * chunk, "%zu-byte blocks: central cache %zu -> %zu, nothing parked",
             size, c0, c1);
-    EXPECTF(c1 <= c0 + 256 * 1024, "%zu-byte blocks: central cache %zu -> %zu, over 256 KiB parked",
+    EXPECTF(c1 <= c0 + 64 * 1024, "%zu-byte blocks: central cache %zu -> %zu, over 64 KiB parked",
             size, c0, c1);
     int same = 0;
     for (int i = 0; i < N; i++) {
@@ -68,8 +66,9 @@ static void check_parked(size_t size, size_t chunk)
     printf("%d of %d blocks came back (%zu parked); central cache %zu bytes\n", same, N, parked, c2);
     EXPECTF((size_t)same >= parked, "%zu-byte blocks: %d of the %zu parked came back", size, same,
             parked);
-    /* (the total only: the refills that let the slot grow take limit
-     * from quiet slots, whose chunks may be parked meanwhile) */
+    /* (the total only: the refills that let the slot grow take limit from
+     * quiet slots, and malloc_info's own stream, whose buffer realloc cuts
+     * at the end, moves chunks of other classes meanwhile) */
     EXPECTF(c2 < c1, "%zu-byte blocks: central cache %zu -> %zu after %d mallocs", size, c1, c2, N);
     for (int i = 0; i < N; i++)
         free(u[i]);

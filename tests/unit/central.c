@@ -327,11 +327,10 @@ static void test_capacity(void)
 }
 
 /* 2b. um_central_park_one (a free that no thread cache had room for):
- * parks up to the minimum capacity with no demand, up to the grown
- * capacity with it, and never past CC_ONE_CAP whatever the demand; the
- * rest goes back to the caller (then to the bins). Before, the minimum
- * alone: 4 threads replacing 64 blocks of 1 B-64 KiB each (the medium
- * shares spent) took 1.5 s, 0.65 s with the grown capacity. */
+ * parks up to the class's minimum capacity, with demand or without, and
+ * the rest goes back to the caller (then to the bins): a burst of frees
+ * must not wait here (src/central.c says what parking up to the grown
+ * capacity kept after an idle burst). */
 static size_t park_until_refused(arena *av, size_t i, void **mem, size_t n)
 {
     size_t parked = 0;
@@ -340,7 +339,6 @@ static size_t park_until_refused(arena *av, size_t i, void **mem, size_t n)
         e[0] = link_protect(NULL);
         e[1] = um_cache_mark(e);
         if (!um_central_park_one(av, i, e)) {
-            e[1] = NULL;
             for (size_t j = k; j < n; j++) {
                 ((void **)mem[j])[1] = NULL;
                 um_arena_free(mem_to_chunk(mem[j]));
@@ -352,54 +350,51 @@ static size_t park_until_refused(arena *av, size_t i, void **mem, size_t n)
     return parked;
 }
 
-static void take_all(arena *av, size_t i)
+/* Every chunk parked in class i back (one-chunk batches), into out. */
+static size_t take_back(arena *av, size_t i, void **out)
 {
-    size_t n;
-    while (um_central_class_bytes(av, i) && um_central_take(av, i, &n, 0))
-        ;
-}
-
-static void test_park_one(void)
-{
-    arena *av = private_arena(92);
-    const size_t i = 64, cs = tc_slot_size(i); /* 1024 */
-    struct cclass *k = cls(av, i);
-    U_CHECK(k->grown == 0, "a fresh class");
-    enum { N = 320 };
-    static void *mem[N];
-    carve(av, cs, N, mem);
-    size_t p0 = park_until_refused(av, i, mem, N);
-    U_CHECK(p0 * cs == CC_MIN_CAP, "no demand: %zu parked, the minimum is %zu", p0 * cs, CC_MIN_CAP);
-    U_CHECK(um_central_class_bytes(av, i) == CC_MIN_CAP, "class bytes %zu", um_central_class_bytes(av, i));
-    um_central_check(av);
-    /* the parked chunks come back one by one; their class is then empty,
-     * and a miss wanting 96 chunks makes room for them */
-    void *back[N];
     size_t nb = 0, n;
     void **b;
     while ((b = um_central_take(av, i, &n, 0)) != NULL) {
         U_CHECK(n == 1, "parked one at a time: a batch of %zu", n);
-        back[nb++] = b;
+        out[nb++] = b;
     }
-    U_CHECK(nb == p0, "took back %zu of %zu", nb, p0);
-    n = 1;
-    U_CHECK(um_central_take(av, i, &n, 96) == NULL && n == 0, "miss");
-    carve(av, cs, N - nb, mem + nb);
-    memcpy(mem, back, nb * sizeof *back);
-    size_t p1 = park_until_refused(av, i, mem, N);
-    U_CHECK(p1 * cs == CC_MIN_CAP + 96 * cs, "demand of 96: %zu parked", p1 * cs);
-    um_central_check(av);
-    take_all(av, i);
-    /* a demand past the bound: CC_ONE_CAP at most */
-    n = 1;
-    U_CHECK(um_central_take(av, i, &n, 1000) == NULL, "miss");
-    U_CHECK(CC_MIN_CAP + k->grown > CC_ONE_CAP, "the demand passes the bound");
+    return nb;
+}
+
+static void park_class(arena *av, size_t i)
+{
+    const size_t cs = tc_slot_size(i);
+    struct cclass *k = cls(av, i);
+    U_CHECK(k->grown == 0, "a fresh class");
+    enum { N = 160 };
+    static void *mem[N];
+    U_CHECK(N * cs > 2 * CC_MIN_CAP, "enough chunks to pass the minimum twice");
     carve(av, cs, N, mem);
-    size_t p2 = park_until_refused(av, i, mem, N);
-    U_CHECK(p2 * cs == CC_ONE_CAP, "demand past the bound: %zu parked, the bound %zu", p2 * cs,
-            (size_t)CC_ONE_CAP);
+    size_t p0 = park_until_refused(av, i, mem, N);
+    U_CHECK(p0 == CC_MIN_CAP / cs, "class %zu, no demand: %zu parked, the minimum holds %zu", i, p0,
+            CC_MIN_CAP / cs);
     um_central_check(av);
-    take_all(av, i);
+    /* the parked chunks come back one by one; then a miss wants 96 more:
+     * a give of a batch may park up to the grown capacity, one at a time
+     * still only the minimum */
+    size_t nb = take_back(av, i, mem);
+    U_CHECK(nb == p0, "took back %zu of %zu", nb, p0);
+    size_t n = 1;
+    U_CHECK(um_central_take(av, i, &n, 96) == NULL && n == 0, "miss");
+    U_CHECK(k->grown == 96 * cs, "the miss grew the capacity: %zu", k->grown);
+    carve(av, cs, N - nb, mem + nb);
+    size_t p1 = park_until_refused(av, i, mem, N);
+    U_CHECK(p1 == CC_MIN_CAP / cs, "class %zu, with demand: %zu parked, the minimum holds %zu", i, p1,
+            CC_MIN_CAP / cs);
+    um_central_check(av);
+    take_back(av, i, mem);
+}
+
+static void test_park_one(void)
+{
+    park_class(private_arena(88), TC_MED_FIRST + 8); /* a medium class */
+    park_class(private_arena(89), 64);               /* 1024 bytes, a small one */
 }
 
 /* ---------------------------------------------------------------- */
