@@ -341,6 +341,19 @@ static inline size_t t_read_file(const char *path, char *buf, size_t cap)
     return n;
 }
 
+/* A size line of /proc/self/status ("VmSize", "VmData": kB there), in
+ * bytes, or 0. */
+static inline size_t t_status_bytes(const char *key)
+{
+    static char buf[4096];
+    char k[32];
+    if (!t_read_file("/proc/self/status", buf, sizeof buf))
+        return 0;
+    snprintf(k, sizeof k, "%s:", key);
+    const char *s = strstr(buf, k);
+    return s ? (size_t)strtoull(s + strlen(k), NULL, 10) << 10 : 0;
+}
+
 /* The process's thread count (/proc/self/status), or -1. */
 static inline int t_threads_now(void)
 {

@@ -7,24 +7,7 @@
 // memcpy.) The memory runs out by RLIMIT_AS, with mmap off, after the
 // small class's cache and the heap's free chunks are used up.
 #include "../common.h"
-#include <fcntl.h>
 #include <sys/resource.h>
-#include <unistd.h>
-
-/* The process's address space now (VmSize), in bytes; 0 if unknown. */
-static size_t vm_size(void)
-{
-    char buf[4096];
-    int fd = open("/proc/self/status", O_RDONLY);
-    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-    if (fd >= 0)
-        close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = 0;
-    const char *v = strstr(buf, "VmSize:");
-    return v ? (size_t)strtoul(v + 7, NULL, 10) << 10 : 0;
-}
 
 int main(void)
 {
@@ -48,7 +31,7 @@ int main(void)
      * mapped segment, whose pages are committed by mprotect) */
     struct rlimit rl;
     CHECK(getrlimit(RLIMIT_AS, &rl) == 0);
-    size_t vm = vm_size();
+    size_t vm = t_status_bytes("VmSize");
     CHECK(vm != 0);
     struct rlimit lim = {(rlim_t)vm, rl.rlim_max};
     if (setrlimit(RLIMIT_AS, &lim) != 0)
